@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Runs every compiled test file under dist/ with node:test. Arguments filter test files by substring,
+// e.g. `node scripts/run-tests.mjs engine/` runs only the engine's tests.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('../dist/', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...walk(path));
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+let files;
+try {
+  files = walk(root).sort();
+} catch {
+  console.error('dist/ is missing: run `npm run build` first');
+  process.exit(2);
+}
+if (filters.length > 0) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(2);
+}
+const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
