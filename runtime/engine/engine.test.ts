@@ -1,0 +1,305 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { MappingEngine, type EngineOptions } from './engine.js';
+import { evalCurve, evalPiece } from './cost-curve.js';
+import { calibrate, leafAdvert, manualClock, networkMs, warmLinks, type TrueLink } from './fixtures.js';
+import { Random } from '../sim/random.js';
+import type { Advertisement } from './types.js';
+
+const payload = { stepBytes: 1200, outputBytes: 8 };
+const power = { activeW: 2.5, idleW: 0.4, txW: 1.3, rxW: 1.1 };
+
+function engine(clock: () => number, overrides: Partial<EngineOptions> = {}): MappingEngine {
+  return new MappingEngine({
+    device: 'end-node',
+    neighbours: [{ name: 'cloud' }],
+    objective: 'latency',
+    payload,
+    maxSteps: 2000,
+    pingIdleMs: 5000,
+    clock,
+    ...overrides,
+  });
+}
+
+/** End node (3 ms/step) next to a cloud (0.03 ms/step) over a 20 ms, 20 Mbit/s link. */
+function twoLevel(overrides: Partial<EngineOptions> = {}) {
+  const clock = manualClock();
+  const e = engine(clock.now, overrides);
+  calibrate(e, 3, 2);
+  const link: TrueLink = { rttMs: 20, bandwidthMbps: 20 };
+  const cloud = leafAdvert(0.03, 1.5);
+  warmLinks(e, { cloud: link }, { cloud: () => cloud }, clock.advance, 5000);
+  return { e, clock, link, cloud };
+}
+
+/** One real offload against the truth: the engine learns from its timestamps. */
+function offload(e: MappingEngine, target: string, n: number, link: TrueLink, advert: Advertisement): void {
+  const ticket = e.startOffload(target, n);
+  const remote = evalPiece(advert.local!, n) + advert.queueMs;
+  e.finishOffload(ticket, {
+    roundTripMs: networkMs(link, ticket.bytes + payload.outputBytes) + remote,
+    calleeElapsedMs: remote,
+    advertisement: advert,
+  });
+}
+
+/** The smallest n in [1, 400] the engine offloads, or Infinity. */
+function threshold(e: MappingEngine): number {
+  for (let n = 1; n <= 400; n++) if (e.decide(n).choice?.target !== 'local') return n;
+  return Infinity;
+}
+
+test('short inputs stay local and long ones are offloaded', () => {
+  const { e } = twoLevel();
+  assert.equal(e.decide(2).choice?.target, 'local');
+  assert.equal(e.decide(200).choice?.target, 'cloud');
+  const d = e.decide(50);
+  assert.equal(d.ranked.length, 2);
+  assert.ok(d.ranked[0]!.cost <= d.ranked[1]!.cost);
+  // The true break-even: 3n + 2 = 20 + 1200n/2500 + 0.03n + 1.5 (+ tiny rx) → n ≈ 7.7
+  const t = threshold(e);
+  assert.ok(t >= 7 && t <= 9, `threshold ${t}`);
+});
+
+test('every estimate is reported with its parts', () => {
+  const { e } = twoLevel({ power });
+  const d = e.decide(100);
+  const cloud = d.ranked.find((r) => r.target === 'cloud')!;
+  const local = d.ranked.find((r) => r.target === 'local')!;
+  assert.ok(Math.abs(local.latencyMs - 302) < 3, `local ${local.latencyMs}`);
+  assert.ok(Math.abs(cloud.networkMs - networkMs({ rttMs: 20, bandwidthMbps: 20 }, 120008)) < 1, `network ${cloud.networkMs}`);
+  assert.ok(Math.abs(cloud.latencyMs - (cloud.networkMs + 4.5)) < 0.5);
+  assert.ok(local.energyJ > 0 && cloud.energyJ > 0);
+});
+
+test('after the RTT grows 10×, decisions move within 2 offloads', () => {
+  const { e, link, cloud } = twoLevel();
+  const slow: TrueLink = { rttMs: link.rttMs * 10, bandwidthMbps: link.bandwidthMbps };
+  // n = 40: offloading costs ≈ 20 + 19 + 3 ≈ 43 ms vs 122 ms local; with a 200 ms RTT local wins.
+  assert.equal(e.decide(40).choice?.target, 'cloud');
+  let offloads = 0;
+  while (e.decide(40).choice?.target === 'cloud') {
+    offload(e, 'cloud', 40, slow, cloud);
+    offloads++;
+    assert.ok(offloads <= 2, `still offloading after ${offloads} slow offloads`);
+  }
+  assert.ok(threshold(e) > 60);
+});
+
+test('after the local device becomes 3× slower, decisions move within 2 local runs', () => {
+  const clock = manualClock();
+  const e = engine(clock.now);
+  calibrate(e, 1, 2);
+  const link: TrueLink = { rttMs: 40, bandwidthMbps: 50 };
+  const cloud = leafAdvert(0.03, 1.5);
+  warmLinks(e, { cloud: link }, { cloud: () => cloud }, clock.advance, 5000);
+  // n = 40: local 42 ms vs cloud ≈ 40 + 7.7 + 2.7 ≈ 50 ms; 3× slower local is 126 ms.
+  assert.equal(e.decide(40).choice?.target, 'local');
+  let runs = 0;
+  while (e.decide(40).choice?.target === 'local') {
+    const ticket = e.startLocal(40);
+    e.finishLocal(ticket, 3 * (40 + 2));
+    runs++;
+    assert.ok(runs <= 2, `still local after ${runs} slow runs`);
+  }
+});
+
+test('latency and energy objectives choose differently where they should', () => {
+  // A slow link: offloading is faster overall but the radio is on for longer than local compute.
+  const clock = manualClock();
+  const opts = { power: { activeW: 1.0, idleW: 0.4, txW: 3.0, rxW: 2.0 }, neighbours: [{ name: 'cloud' }] };
+  const lat = engine(clock.now, { ...opts, objective: 'latency' });
+  const nrg = engine(clock.now, { ...opts, objective: 'energy' });
+  const link: TrueLink = { rttMs: 10, bandwidthMbps: 2 };
+  for (const e of [lat, nrg]) {
+    calibrate(e, 5, 2);
+    warmLinks(e, { cloud: link }, { cloud: () => leafAdvert(0.03, 1.5) }, clock.advance, 5000);
+  }
+  // n = 100: local 502 ms at 1 W = 0.50 J; offload ≈ 490 ms tx at 3 W ≈ 1.47 J but only ≈ 495 ms.
+  assert.equal(lat.decide(100).choice?.target, 'cloud');
+  assert.equal(nrg.decide(100).choice?.target, 'local');
+  const d = nrg.decide(100);
+  assert.equal(d.objective, 'energy');
+  assert.ok(d.choice!.energyJ < d.ranked[1]!.energyJ);
+  // Requests from peers are routed for latency whatever the objective: the caller waits on them.
+  assert.equal(nrg.decide(100, 'peer').choice?.target, 'cloud');
+});
+
+test('a chain end node → gateway → cloud composes the advertised costs', () => {
+  const clock = manualClock();
+  const cloud = leafAdvert(0.03, 1.5);
+  const gwLink: TrueLink = { rttMs: 8, bandwidthMbps: 20 };
+  const cloudLink: TrueLink = { rttMs: 40, bandwidthMbps: 100 };
+  const gw = engine(clock.now, { device: 'gateway', neighbours: [{ name: 'cloud' }] });
+  calibrate(gw, 0.4, 3);
+  warmLinks(gw, { cloud: cloudLink }, { cloud: () => cloud }, clock.advance, 5000);
+  const end = engine(clock.now, { neighbours: [{ name: 'gateway' }] });
+  calibrate(end, 3, 2);
+  warmLinks(end, { gateway: gwLink }, { gateway: () => gw.advertise() }, clock.advance, 5000);
+
+  const adv = gw.advertise();
+  assert.equal(adv.remote.length, 1, 'one route onward: the cloud');
+  for (const n of [5, 50, 500, 1500]) {
+    const viaCloud = networkMs(cloudLink, n * 1200 + 8) + 0.03 * n + 1.5;
+    const atGateway = 0.4 * n + 3;
+    const expect = Math.min(viaCloud, atGateway);
+    const got = evalCurve([{ slope: adv.local!.slope, intercept: adv.local!.intercept + adv.queueMs }, ...adv.remote], n);
+    assert.ok(Math.abs(got - expect) < 0.03 * expect + 0.5, `C_gateway(${n}) = ${got}, want ${expect}`);
+  }
+  assert.equal(end.decide(3).choice?.target, 'local');
+  assert.equal(end.decide(300).choice?.target, 'gateway');
+  const est = end.decide(1500).choice!;
+  const truth = networkMs(gwLink, 1500 * 1200 + 8) + Math.min(networkMs(cloudLink, 1500 * 1200 + 8) + 0.03 * 1500 + 1.5, 0.4 * 1500 + 3);
+  assert.ok(Math.abs(est.latencyMs - truth) < 0.03 * truth, `estimate ${est.latencyMs}, truth ${truth}`);
+});
+
+test('fan-out to two clouds keeps the better route for each length', () => {
+  const clock = manualClock();
+  const near: TrueLink = { rttMs: 10, bandwidthMbps: 50 };
+  const far: TrueLink = { rttMs: 60, bandwidthMbps: 50 };
+  const gw = engine(clock.now, { device: 'gateway', neighbours: [{ name: 'cloud-a' }, { name: 'cloud-b' }] });
+  calibrate(gw, 1.0, 3);
+  const adverts = { 'cloud-a': () => leafAdvert(0.2, 1), 'cloud-b': () => leafAdvert(0.02, 1) };
+  warmLinks(gw, { 'cloud-a': near, 'cloud-b': far }, adverts, clock.advance, 5000);
+  assert.equal(gw.decide(5).choice?.target, 'local');
+  assert.equal(gw.decide(200, 'peer').choice?.target, 'cloud-a');
+  assert.equal(gw.decide(1500, 'peer').choice?.target, 'cloud-b');
+  assert.equal(gw.advertise().remote.length, 2);
+});
+
+test('the advertised cost is never above any single route estimate', () => {
+  const route = fc.record({
+    rttMs: fc.double({ min: 0.1, max: 300, noNaN: true }),
+    bandwidthMbps: fc.double({ min: 0.5, max: 1000, noNaN: true }),
+    perStepMs: fc.double({ min: 0.001, max: 5, noNaN: true }),
+    fixedMs: fc.double({ min: 0, max: 50, noNaN: true }),
+    queueMs: fc.double({ min: 0, max: 200, noNaN: true }),
+  });
+  fc.assert(
+    fc.property(fc.array(route, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 2000 }), (routes, n) => {
+      const clock = manualClock();
+      const names = routes.map((_, i) => `nb${i}`);
+      const e = engine(clock.now, { neighbours: names.map((name) => ({ name })), maxPieces: 16 });
+      calibrate(e, 3, 2);
+      const links: Record<string, TrueLink> = {};
+      const adverts: Record<string, () => Advertisement> = {};
+      routes.forEach((r, i) => {
+        links[names[i]!] = r;
+        adverts[names[i]!] = () => leafAdvert(r.perStepMs, r.fixedMs, r.queueMs);
+      });
+      warmLinks(e, links, adverts, (ms) => clock.advance(ms), 5000);
+      const adv = e.advertise();
+      const own = evalCurve([{ slope: adv.local!.slope, intercept: adv.local!.intercept + adv.queueMs }, ...adv.remote], n);
+      for (const est of e.decide(n, 'peer').ranked) assert.ok(own <= est.latencyMs * (1 + 1e-9) + 1e-9);
+      assert.ok(Math.abs(own - e.decide(n, 'peer').choice!.latencyMs) <= 1e-6 * own + 1e-6);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a failed neighbour is skipped, retried after downRetryMs, and used again after a ping', () => {
+  const { e, clock, link, cloud } = twoLevel({ downRetryMs: 1000 });
+  const ticket = e.startOffload('cloud', 200);
+  e.failOffload(ticket);
+  assert.equal(e.decide(200).choice?.target, 'local');
+  assert.deepEqual(e.duePings(), []);
+  clock.advance(1000);
+  assert.deepEqual(
+    e.duePings().map((p) => p.name),
+    ['cloud'],
+  );
+  e.pingSent('cloud');
+  assert.deepEqual(e.duePings(), [], 'no second ping while one is in flight');
+  e.pingFailed('cloud');
+  clock.advance(1000);
+  e.pingSent('cloud');
+  e.pingResult('cloud', { roundTripMs: networkMs(link, 256), calleeElapsedMs: 0, bytes: 0, advertisement: cloud });
+  assert.equal(e.decide(200).choice?.target, 'cloud');
+  assert.equal(e.snapshot().neighbours[0]!.down, false);
+});
+
+test('idle neighbours are pinged after pingIdleMs, alternating small and probe payloads', () => {
+  const clock = manualClock();
+  const e = engine(clock.now, { pingIdleMs: 5000, probeBytes: 40000 });
+  const sizes: number[] = [];
+  const link = { rttMs: 20, bandwidthMbps: 20 };
+  for (let i = 0; i < 4; i++) {
+    const due = e.duePings();
+    assert.equal(due.length, 1, `round ${i}`);
+    sizes.push(due[0]!.bytes);
+    e.pingSent('cloud');
+    e.pingResult('cloud', {
+      roundTripMs: networkMs(link, due[0]!.bytes + 256),
+      calleeElapsedMs: 0,
+      bytes: due[0]!.bytes,
+      advertisement: leafAdvert(0.03, 1.5),
+    });
+    clock.advance(4999);
+    assert.equal(e.duePings().length, 0);
+    clock.advance(1);
+  }
+  assert.deepEqual(sizes, [0, 40000, 0, 40000]);
+  const nb = e.snapshot().neighbours[0]!;
+  assert.ok(Math.abs(nb.rttMs - 20) < 0.5 && Math.abs(nb.bandwidthMbps - 20) < 1, JSON.stringify(nb));
+  // A used neighbour is not idle: an offload resets its idle time.
+  e.startOffload('cloud', 10);
+  clock.advance(4000);
+  assert.equal(e.duePings().length, 0);
+});
+
+test('a local backlog pushes inputs to a neighbour and drains as work finishes', () => {
+  const { e, clock } = twoLevel();
+  assert.equal(e.decide(5).choice?.target, 'local');
+  const tickets = [e.startLocal(100), e.startLocal(100)];
+  assert.ok(e.snapshot().queueMs > 500);
+  assert.equal(e.decide(5).choice?.target, 'cloud');
+  clock.advance(302);
+  e.finishLocal(tickets[0]!, 302);
+  clock.advance(302);
+  e.finishLocal(tickets[1]!, 302);
+  assert.equal(e.snapshot().queueMs, 0);
+  assert.equal(e.decide(5).choice?.target, 'local');
+});
+
+test('a neighbour\'s advertised queue drains with time and our own sends add to it', () => {
+  const { e, clock } = twoLevel();
+  const busy = leafAdvert(0.03, 1.5, 400);
+  const t = e.startOffload('cloud', 100);
+  e.finishOffload(t, { roundTripMs: 30, calleeElapsedMs: 10, advertisement: busy });
+  const q0 = e.snapshot().neighbours[0]!.queueMs;
+  assert.ok(Math.abs(q0 - 400) < 1e-9);
+  clock.advance(150);
+  assert.ok(Math.abs(e.snapshot().neighbours[0]!.queueMs - 250) < 1e-9);
+  e.startOffload('cloud', 1000);
+  assert.ok(Math.abs(e.snapshot().neighbours[0]!.queueMs - (250 + 31.5)) < 1e-6);
+});
+
+test('learns from noisy live traffic as well as from the calibrated truth', () => {
+  const clock = manualClock();
+  const rnd = new Random(7);
+  const e = engine(clock.now);
+  calibrate(e, 3, 2);
+  const link: TrueLink = { rttMs: 20, bandwidthMbps: 20 };
+  const cloud = leafAdvert(0.03, 1.5);
+  warmLinks(e, { cloud: link }, { cloud: () => cloud }, clock.advance, 5000);
+  for (let i = 0; i < 500; i++) {
+    const n = rnd.int(1, 60);
+    const d = e.decide(n);
+    if (d.choice!.target === 'local') {
+      const ticket = e.startLocal(n);
+      e.finishLocal(ticket, (3 * n + 2) * (1 + 0.05 * rnd.normal()));
+    } else {
+      offload(e, 'cloud', n, { rttMs: link.rttMs * (1 + 0.05 * rnd.normal()), bandwidthMbps: 20 }, cloud);
+    }
+    clock.advance(50);
+  }
+  const t = threshold(e);
+  assert.ok(t >= 7 && t <= 9, `threshold ${t}`);
+});
+
+test('rejects an unknown neighbour by name', () => {
+  const { e } = twoLevel();
+  assert.throws(() => e.startOffload('nope', 3), /unknown neighbour "nope"/);
+});

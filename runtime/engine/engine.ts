@@ -1,0 +1,292 @@
+import { AffineRls } from './affine-rls.js';
+import { evalPiece, lowerEnvelope, shiftCurve, type Piece } from './cost-curve.js';
+import { LocalQueue, type LocalTicket } from './local-queue.js';
+import { NeighbourState, type NeighbourOptions } from './neighbour.js';
+import { linkPiece, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
+import {
+  msPerByteToMbps,
+  type Advertisement,
+  type Decision,
+  type Objective,
+  type PayloadModel,
+  type PowerModel,
+} from './types.js';
+
+export interface EngineOptions {
+  /** this device's name */
+  device: string;
+  neighbours: readonly NeighbourOptions[];
+  /** the objective for requests that enter here from clients; requests from peers always minimise latency */
+  objective: Objective;
+  payload: PayloadModel;
+  maxSteps: number;
+  /** RLS forgetting factor (default 0.98) */
+  forgetting?: number;
+  /** ping a neighbour not heard from for this long (default 5000 ms) */
+  pingIdleMs?: number;
+  /** how often to retry a neighbour that failed (default min(pingIdleMs, 1000) ms) */
+  downRetryMs?: number;
+  /** this device's power draw, for the energy objective */
+  power?: PowerModel;
+  /** compute prior, replaced by what is measured */
+  computePrior?: { perStepMs: number; fixedMs: number };
+  /** false for a pure router with no model of its own (default true) */
+  canCompute?: boolean;
+  /** requests the local runtime serves at once (default 1) */
+  concurrency?: number;
+  /** payload of the larger of the two alternating ping sizes, so pings also measure bandwidth */
+  probeBytes?: number;
+  /** bytes a ping reply takes (default 256) */
+  pingReplyBytes?: number;
+  /** most pieces in an advertised curve (default 8) */
+  maxPieces?: number;
+  /** current time in ms; injected so simulation and tests control it */
+  clock: () => number;
+}
+
+export interface OffloadTicket {
+  readonly target: string;
+  readonly n: number;
+  readonly sentAt: number;
+  readonly bytes: number;
+}
+
+/** What the caller measured for one offload. */
+export interface OffloadResult {
+  roundTripMs: number;
+  /** the callee's own elapsed time for the request (its crime-remote-ms) */
+  calleeElapsedMs: number;
+  advertisement?: Advertisement;
+}
+
+export interface PingResult {
+  roundTripMs: number;
+  calleeElapsedMs: number;
+  /** the ping's request payload in bytes */
+  bytes: number;
+  advertisement: Advertisement;
+}
+
+export interface PlannedPing {
+  name: string;
+  /** request payload to send, in bytes */
+  bytes: number;
+}
+
+export interface EngineSnapshot {
+  device: string;
+  compute: { perStepMs: number; fixedMs: number; samples: number; changes: number };
+  queueMs: number;
+  queueLength: number;
+  neighbours: Array<{
+    name: string;
+    rttMs: number;
+    bandwidthMbps: number;
+    samples: number;
+    down: boolean;
+    idleMs: number;
+    advertised: boolean;
+    queueMs: number;
+  }>;
+}
+
+/**
+ * The distributed mapping engine of one device (CRIME): per request, the argmin of the estimated
+ * cost over {local, each neighbour}; models learned from the timestamps of real requests and of
+ * pings. Pure: no I/O, time from the injected clock. The mapper and the simulator drive it.
+ */
+export class MappingEngine {
+  readonly device: string;
+  readonly objective: Objective;
+  readonly payload: PayloadModel;
+  readonly maxSteps: number;
+  private readonly clock: () => number;
+  private readonly power: PowerModel | undefined;
+  private readonly compute: AffineRls | null;
+  private readonly queue: LocalQueue;
+  private readonly neighbours: NeighbourState[];
+  private readonly byName = new Map<string, NeighbourState>();
+  private readonly pingIdleMs: number;
+  private readonly downRetryMs: number;
+  private readonly probeBytes: number;
+  private readonly pingReplyBytes: number;
+  private readonly maxPieces: number;
+
+  constructor(options: EngineOptions) {
+    const forgetting = options.forgetting ?? 0.98;
+    this.device = options.device;
+    this.objective = options.objective;
+    this.payload = options.payload;
+    this.maxSteps = options.maxSteps;
+    this.clock = options.clock;
+    this.power = options.power;
+    this.compute =
+      options.canCompute === false
+        ? null
+        : new AffineRls({
+            forgetting,
+            xScale: 100,
+            ...(options.computePrior
+              ? { prior: { slope: options.computePrior.perStepMs, intercept: options.computePrior.fixedMs } }
+              : {}),
+          });
+    this.queue = new LocalQueue(options.concurrency ?? 1);
+    this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting));
+    for (const nb of this.neighbours) this.byName.set(nb.name, nb);
+    this.pingIdleMs = options.pingIdleMs ?? 5000;
+    this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
+    this.probeBytes = options.probeBytes ?? Math.min(256 * 1024, options.payload.stepBytes * 32);
+    this.pingReplyBytes = options.pingReplyBytes ?? 256;
+    this.maxPieces = options.maxPieces ?? 8;
+  }
+
+  get neighbourNames(): string[] {
+    return this.neighbours.map((n) => n.name);
+  }
+
+  /** The local compute model T(n) = slope·n + intercept, or null if this device cannot compute. */
+  computePiece(): Piece | null {
+    return this.compute ? { slope: this.compute.slope, intercept: this.compute.intercept } : null;
+  }
+
+  /** Ranks local and every usable neighbour for an input of n steps. */
+  decide(n: number, origin: 'client' | 'peer' = 'client'): Decision {
+    const now = this.clock();
+    const objective = origin === 'client' ? this.objective : 'latency';
+    const views: NeighbourView[] = [];
+    for (const nb of this.neighbours) {
+      const v = nb.view(now);
+      if (v) views.push(v);
+    }
+    const local = this.compute ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
+    const ranked = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
+    return { n, objective, choice: ranked[0] ?? null, ranked };
+  }
+
+  startLocal(n: number): LocalTicket {
+    const estimate = this.compute ? this.compute.predict(n) : 0;
+    return this.queue.enqueue(n, estimate, this.clock());
+  }
+
+  /** A local inference finished: its compute time teaches the compute model. */
+  finishLocal(ticket: LocalTicket, computeMs: number): void {
+    this.queue.finish(ticket, this.clock());
+    this.compute?.update(ticket.n, computeMs);
+  }
+
+  /** A local inference failed: it leaves the queue and teaches nothing. */
+  abortLocal(ticket: LocalTicket): void {
+    this.queue.finish(ticket, this.clock());
+  }
+
+  /** Learns from a compute time measured outside a request, e.g. warm-up calibration. */
+  observeCompute(n: number, computeMs: number): void {
+    this.compute?.update(n, computeMs);
+  }
+
+  startOffload(target: string, n: number): OffloadTicket {
+    const nb = this.neighbour(target);
+    const now = this.clock();
+    const view = nb.view(now);
+    const expected = view && view.local && neighbourServesLocally(view, n) ? evalPiece(view.local, n) : 0;
+    nb.sent(now, expected);
+    return { target, n, sentAt: now, bytes: requestBytes(this.payload, n) };
+  }
+
+  finishOffload(ticket: OffloadTicket, result: OffloadResult): void {
+    const nb = this.neighbour(ticket.target);
+    const networkMs = result.roundTripMs - result.calleeElapsedMs;
+    nb.heard(this.clock(), ticket.bytes + this.payload.outputBytes, networkMs, result.advertisement);
+  }
+
+  /** The neighbour did not answer or answered with an error: skip it until a ping succeeds. */
+  failOffload(ticket: OffloadTicket): void {
+    this.neighbour(ticket.target).markDown(this.clock());
+  }
+
+  /**
+   * Neighbours due a ping: never heard from, idle for pingIdleMs, or down for downRetryMs. The
+   * payload alternates between empty and probeBytes so pings measure bandwidth as well as RTT.
+   */
+  duePings(): PlannedPing[] {
+    const now = this.clock();
+    const due: PlannedPing[] = [];
+    for (const nb of this.neighbours) {
+      if (nb.pingInFlight) continue;
+      const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
+      const wait = nb.down ? this.downRetryMs : this.pingIdleMs;
+      if (nb.lastContact === -Infinity || quiet >= wait) {
+        due.push({ name: nb.name, bytes: nb.pingsSent % 2 === 0 ? 0 : this.probeBytes });
+      }
+    }
+    return due;
+  }
+
+  pingSent(name: string): void {
+    const nb = this.neighbour(name);
+    nb.pingInFlight = true;
+    nb.pingsSent++;
+    nb.lastUsed = this.clock();
+  }
+
+  pingResult(name: string, result: PingResult): void {
+    const nb = this.neighbour(name);
+    nb.pingInFlight = false;
+    nb.heard(this.clock(), result.bytes + this.pingReplyBytes, result.roundTripMs - result.calleeElapsedMs, result.advertisement);
+  }
+
+  pingFailed(name: string): void {
+    const nb = this.neighbour(name);
+    nb.pingInFlight = false;
+    nb.markDown(this.clock());
+  }
+
+  /** This device's cost curve for its callers: own compute + queue, and its routes onward. */
+  advertise(): Advertisement {
+    const now = this.clock();
+    const routes: Piece[] = [];
+    for (const nb of this.neighbours) {
+      const v = nb.view(now);
+      if (!v) continue;
+      const curve: Piece[] = v.local ? [{ slope: v.local.slope, intercept: v.local.intercept + v.queueMs }] : [];
+      curve.push(...v.remote);
+      routes.push(...shiftCurve(curve, linkPiece(v.link, this.payload)));
+    }
+    return {
+      local: this.computePiece(),
+      queueMs: this.queue.waitMs(now),
+      remote: lowerEnvelope(routes, { maxSteps: this.maxSteps, maxPieces: this.maxPieces }),
+    };
+  }
+
+  snapshot(): EngineSnapshot {
+    const now = this.clock();
+    return {
+      device: this.device,
+      compute: {
+        perStepMs: this.compute?.slope ?? 0,
+        fixedMs: this.compute?.intercept ?? 0,
+        samples: this.compute?.samples ?? 0,
+        changes: this.compute?.changesDetected ?? 0,
+      },
+      queueMs: this.queue.waitMs(now),
+      queueLength: this.queue.length,
+      neighbours: this.neighbours.map((nb) => ({
+        name: nb.name,
+        rttMs: nb.link.intercept,
+        bandwidthMbps: msPerByteToMbps(nb.link.slope),
+        samples: nb.link.samples,
+        down: nb.down,
+        idleMs: now - Math.max(nb.lastContact, nb.lastUsed),
+        advertised: nb.hasAdvertisement,
+        queueMs: nb.view(now)?.queueMs ?? 0,
+      })),
+    };
+  }
+
+  private neighbour(name: string): NeighbourState {
+    const nb = this.byName.get(name);
+    if (!nb) throw new RangeError(`unknown neighbour "${name}" of device "${this.device}"`);
+    return nb;
+  }
+}
