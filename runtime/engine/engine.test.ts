@@ -236,6 +236,8 @@ test('idle neighbours are pinged after pingIdleMs, alternating small and probe p
       bytes: due[0]!.bytes,
       advertisement: leafAdvert(0.03, 1.5),
     });
+    // The first two pings go back to back (warm-up); later ones wait for pingIdleMs of silence.
+    if (i === 0) continue;
     clock.advance(4999);
     assert.equal(e.duePings().length, 0);
     clock.advance(1);

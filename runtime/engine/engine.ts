@@ -1,8 +1,8 @@
 import { AffineRls } from './affine-rls.js';
-import { evalPiece, lowerEnvelope, shiftCurve, type Piece } from './cost-curve.js';
+import { evalPiece, type Piece } from './cost-curve.js';
 import { LocalQueue, type LocalTicket } from './local-queue.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
-import { linkPiece, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
+import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
 import {
   msPerByteToMbps,
   type Advertisement,
@@ -153,11 +153,7 @@ export class MappingEngine {
   decide(n: number, origin: 'client' | 'peer' = 'client'): Decision {
     const now = this.clock();
     const objective = origin === 'client' ? this.objective : 'latency';
-    const views: NeighbourView[] = [];
-    for (const nb of this.neighbours) {
-      const v = nb.view(now);
-      if (v) views.push(v);
-    }
+    const views = this.views(now);
     const local = this.compute ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
     const ranked = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
     return { n, objective, choice: ranked[0] ?? null, ranked };
@@ -205,7 +201,7 @@ export class MappingEngine {
   }
 
   /**
-   * Neighbours due a ping: never heard from, idle for pingIdleMs, or down for downRetryMs. The
+   * Neighbours due a ping: not yet probed twice, idle for pingIdleMs, or down for downRetryMs. The
    * payload alternates between empty and probeBytes so pings measure bandwidth as well as RTT.
    */
   duePings(): PlannedPing[] {
@@ -215,7 +211,8 @@ export class MappingEngine {
       if (nb.pingInFlight) continue;
       const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
       const wait = nb.down ? this.downRetryMs : this.pingIdleMs;
-      if (nb.lastContact === -Infinity || quiet >= wait) {
+      // The first two pings go out back to back: RTT and bandwidth are both known before traffic.
+      if (nb.pingsSent < 2 || quiet >= wait) {
         due.push({ name: nb.name, bytes: nb.pingsSent % 2 === 0 ? 0 : this.probeBytes });
       }
     }
@@ -244,19 +241,10 @@ export class MappingEngine {
   /** This device's cost curve for its callers: own compute + queue, and its routes onward. */
   advertise(): Advertisement {
     const now = this.clock();
-    const routes: Piece[] = [];
-    for (const nb of this.neighbours) {
-      const v = nb.view(now);
-      if (!v) continue;
-      const curve: Piece[] = v.local ? [{ slope: v.local.slope, intercept: v.local.intercept + v.queueMs }] : [];
-      curve.push(...v.remote);
-      routes.push(...shiftCurve(curve, linkPiece(v.link, this.payload)));
-    }
-    return {
-      local: this.computePiece(),
-      queueMs: this.queue.waitMs(now),
-      remote: lowerEnvelope(routes, { maxSteps: this.maxSteps, maxPieces: this.maxPieces }),
-    };
+    return buildAdvertisement(this.computePiece(), this.queue.waitMs(now), this.views(now), this.payload, {
+      maxSteps: this.maxSteps,
+      maxPieces: this.maxPieces,
+    });
   }
 
   snapshot(): EngineSnapshot {
@@ -282,6 +270,16 @@ export class MappingEngine {
         queueMs: nb.view(now)?.queueMs ?? 0,
       })),
     };
+  }
+
+  /** The usable neighbours as the decision rule sees them now. */
+  private views(now: number): NeighbourView[] {
+    const views: NeighbourView[] = [];
+    for (const nb of this.neighbours) {
+      const v = nb.view(now);
+      if (v) views.push(v);
+    }
+    return views;
   }
 
   private neighbour(name: string): NeighbourState {

@@ -1,5 +1,5 @@
-import { evalCurve, evalPiece, type CostCurve, type Piece } from './cost-curve.js';
-import type { Estimate, LinkParams, Objective, PayloadModel, PowerModel } from './types.js';
+import { evalCurve, evalPiece, lowerEnvelope, shiftCurve, type CostCurve, type EnvelopeOptions, type Piece } from './cost-curve.js';
+import type { Advertisement, Estimate, LinkParams, Objective, PayloadModel, PowerModel } from './types.js';
 
 /**
  * The pure decision rule shared by the learning engine and the evaluation oracle: given what is
@@ -90,4 +90,24 @@ export function linkPiece(link: LinkParams, payload: PayloadModel): Piece {
     slope: payload.stepBytes * link.msPerByte,
     intercept: link.rttMs + ((payload.overheadBytes ?? 0) + payload.outputBytes) * link.msPerByte,
   };
+}
+
+/**
+ * A device's advertisement from its own compute model, its queue and its view of its neighbours:
+ * C(n) = min(local(n) + queue, min over neighbours of link(n) + C_j(n)).
+ */
+export function buildAdvertisement(
+  local: Piece | null,
+  queueMs: number,
+  neighbours: readonly NeighbourView[],
+  payload: PayloadModel,
+  envelope: EnvelopeOptions,
+): Advertisement {
+  const routes: Piece[] = [];
+  for (const v of neighbours) {
+    const curve: Piece[] = v.local ? [{ slope: v.local.slope, intercept: v.local.intercept + v.queueMs }] : [];
+    curve.push(...v.remote);
+    routes.push(...shiftCurve(curve, linkPiece(v.link, payload)));
+  }
+  return { local, queueMs, remote: lowerEnvelope(routes, envelope) };
 }

@@ -1,0 +1,67 @@
+import type { Objective } from '../engine/types.js';
+import type { RequestRecord } from './simulate.js';
+
+export interface PolicySummary {
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  /** total end-node energy over all requests, J */
+  energyJ: number;
+  /** mean end-node energy per request, J */
+  meanEnergyJ: number;
+  served: Record<string, number>;
+  failed: number;
+}
+
+/** The q-quantile (0..1) of sorted values, by the nearest-rank method. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1] as number;
+}
+
+/** Latency statistics over the requests that were served; failures are counted apart. */
+export function summarize(records: readonly RequestRecord[], devices: readonly string[]): PolicySummary {
+  const served: Record<string, number> = Object.fromEntries(devices.map((d) => [d, 0]));
+  const latencies: number[] = [];
+  let energy = 0;
+  let failed = 0;
+  for (const r of records) {
+    energy += r.energyJ;
+    if (r.servedBy === null) {
+      failed++;
+      continue;
+    }
+    served[r.servedBy] = (served[r.servedBy] ?? 0) + 1;
+    latencies.push(r.latencyMs);
+  }
+  latencies.sort((a, b) => a - b);
+  const mean = latencies.reduce((s, v) => s + v, 0) / Math.max(1, latencies.length);
+  return {
+    meanMs: round(mean),
+    p50Ms: round(quantile(latencies, 0.5)),
+    p95Ms: round(quantile(latencies, 0.95)),
+    p99Ms: round(quantile(latencies, 0.99)),
+    energyJ: round(energy, 6),
+    meanEnergyJ: round(energy / Math.max(1, records.length), 9),
+    served,
+    failed,
+  };
+}
+
+/** What the objective minimises, per request on average. */
+export function meanCost(s: PolicySummary, objective: Objective): number {
+  return objective === 'energy' ? s.meanEnergyJ : s.meanMs;
+}
+
+/** 100·(a − b)/b: positive when a costs more than b. */
+export function pctIncrease(a: number, b: number): number {
+  return b === 0 ? 0 : round((100 * (a - b)) / b, 3);
+}
+
+export function round(v: number, digits = 3): number {
+  if (!Number.isFinite(v)) return v;
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

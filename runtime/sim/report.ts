@@ -1,0 +1,67 @@
+import type { SimResult, SweepPoint } from './run.js';
+
+function fmt(v: number, digits = 2): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : '-';
+}
+
+function table(rows: string[][], rightAlign: (col: number) => boolean): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, c) => (rightAlign(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** The comparison in the shape of the CRIME slides: reductions vs each single device, increase vs oracle. */
+export function formatResult(r: SimResult): string {
+  const devices = Object.keys(r.policies.crime?.served ?? {});
+  const energy = r.objective === 'energy';
+  const header = ['policy', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'energy mJ/req', 'failed', `served (${devices.join(' / ')})`];
+  const rows = [header];
+  for (const [name, p] of Object.entries(r.policies)) {
+    rows.push([
+      name,
+      fmt(p.meanMs),
+      fmt(p.p50Ms),
+      fmt(p.p95Ms),
+      fmt(p.p99Ms),
+      fmt(p.meanEnergyJ * 1000, 3),
+      String(p.failed),
+      devices.map((d) => p.served[d] ?? 0).join(' / '),
+    ]);
+  }
+  const singles = Object.entries(r.crimeReductionPct).filter(([p]) => p.startsWith('only-'));
+  const measure = energy ? 'end-node energy' : 'mean latency';
+  const lines = [
+    `${r.scenario}: ${r.requests} requests, objective ${r.objective}`,
+    '',
+    table(rows, (c) => c > 0 && c < 7),
+    '',
+    `CRIME reduction of ${measure} vs single-device policies: ${singles.map(([p, v]) => `${p.slice(5)} ${fmt(v)}%`).join(', ')}`,
+    `CRIME reduction vs static thresholds: ${fmt(r.crimeReductionPct['static-threshold'] ?? Number.NaN)}%`,
+    `CRIME increase vs oracle: ${fmt(r.crimeVsOraclePct, 3)}%`,
+    `static thresholds (tuned on the first 10%): ${r.staticThresholds.map((t) => `${t.fromSteps}-${t.toSteps} steps -> ${t.device}`).join(', ')}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function formatSweep(name: string, link: string, points: readonly SweepPoint[]): string {
+  const first = points[0];
+  if (!first) return '';
+  const singles = Object.keys(first.crimeReductionPct).filter((p) => p.startsWith('only-'));
+  const unit = first.objective === 'energy' ? 'mJ' : 'ms';
+  const cost = (p: SweepPoint, policy: string): number =>
+    first.objective === 'energy' ? (p.policies[policy]?.meanEnergyJ ?? Number.NaN) * 1000 : (p.policies[policy]?.meanMs ?? Number.NaN);
+  const header = [`${link} RTT ms`, `crime ${unit}`, `oracle ${unit}`, ...singles.map((s) => `${s} ${unit}`), ...singles.map((s) => `saving vs ${s.slice(5)}`), 'vs oracle'];
+  const rows = [header];
+  for (const p of points) {
+    rows.push([
+      fmt(p.rttMs, 1),
+      fmt(cost(p, 'crime')),
+      fmt(cost(p, 'oracle')),
+      ...singles.map((s) => fmt(cost(p, s))),
+      ...singles.map((s) => `${fmt(p.crimeReductionPct[s] ?? Number.NaN, 1)}%`),
+      `${fmt(p.crimeVsOraclePct, 3)}%`,
+    ]);
+  }
+  return `${name}: sweep of ${link} RTT, ${first.requests} requests per point, objective ${first.objective}\n\n${table(rows, () => true)}\n`;
+}

@@ -1,0 +1,302 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { Objective, PowerModel } from '../engine/types.js';
+import {
+  InvalidInputError,
+  at,
+  bool,
+  known,
+  list,
+  num,
+  numValue,
+  obj,
+  oneOf,
+  optNum,
+  optObj,
+  str,
+  strValue,
+  type Obj,
+} from './validate.js';
+
+export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
+
+export type Lengths =
+  | { type: 'lognormal'; median: number; sigma: number; min: number; max: number }
+  | { type: 'uniform'; min: number; max: number }
+  | { type: 'list'; values: number[] };
+
+export interface SimDevice {
+  name: string;
+  entry: boolean;
+  perStepMs: number;
+  fixedMs: number;
+  /** relative standard deviation of compute times */
+  noise: number;
+  offloadTo: string[];
+  power?: PowerModel;
+}
+
+export interface SimLink {
+  from: string;
+  to: string;
+  rttMs: number;
+  bandwidthMbps: number;
+  /** relative standard deviation of each one-way delay */
+  jitter: number;
+}
+
+export type SimEvent =
+  | { atSec: number; kind: 'link'; from: string; to: string; rttMs?: number; bandwidthMbps?: number }
+  | { atSec: number; kind: 'device'; device: string; slowdown?: number; down?: boolean };
+
+export interface Sweep {
+  /** "from->to" */
+  link: string;
+  rttMs: number[];
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  objective: Objective;
+  seed: number;
+  requests: number;
+  arrival: Arrival;
+  lengths: Lengths;
+  payload: { stepBytes: number; outputBytes: number };
+  mapping: { forgetting: number; pingIdleSeconds: number; maxSteps: number };
+  devices: SimDevice[];
+  links: SimLink[];
+  events: SimEvent[];
+  sweep?: Sweep;
+}
+
+const TOP = ['name', 'description', 'objective', 'seed', 'requests', 'arrival', 'lengths', 'payload', 'mapping', 'devices', 'links', 'events', 'sweep', 'sources'];
+
+/** Parses and validates a scenario file's text; throws InvalidInputError naming the bad field. */
+export function parseScenario(text: string): Scenario {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+    throw new InvalidInputError('', `not valid YAML${where}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  const root = obj(doc, '(scenario)');
+  known(root, '', TOP);
+  const lengths = parseLengths(obj(root.lengths, 'lengths'));
+  const devices = list(root.devices, 'devices').map((d, i) => parseDevice(d, at('devices', i)));
+  const scenario: Scenario = {
+    name: str(root, 'name', ''),
+    description: typeof root.description === 'string' ? root.description : '',
+    objective: oneOf(root, 'objective', '', ['latency', 'energy'] as const, 'latency'),
+    seed: optNum(root, 'seed', '', 1, { integer: true, min: 0 }),
+    requests: num(root, 'requests', '', { integer: true, min: 1, max: 10_000_000 }),
+    arrival: parseArrival(obj(root.arrival, 'arrival')),
+    lengths,
+    payload: parsePayload(obj(root.payload, 'payload')),
+    mapping: parseMapping(optObj(root, 'mapping', '') ?? {}, maxLength(lengths)),
+    devices,
+    links: root.links === undefined ? [] : list(root.links, 'links').map((l, i) => parseLink(l, at('links', i))),
+    events: root.events === undefined || root.events === null ? [] : list(root.events, 'events').map((e, i) => parseEvent(e, at('events', i))),
+  };
+  const sweep = optObj(root, 'sweep', '');
+  if (sweep) scenario.sweep = parseSweep(sweep);
+  checkTopology(scenario);
+  return scenario;
+}
+
+function parseArrival(a: Obj): Arrival {
+  const type = oneOf(a, 'type', 'arrival', ['poisson', 'closed'] as const);
+  if (type === 'poisson') {
+    known(a, 'arrival', ['type', 'ratePerSec']);
+    return { type, ratePerSec: num(a, 'ratePerSec', 'arrival', { above: 0 }) };
+  }
+  known(a, 'arrival', ['type', 'clients', 'thinkMs']);
+  return {
+    type,
+    clients: optNum(a, 'clients', 'arrival', 1, { integer: true, min: 1, max: 10_000 }),
+    thinkMs: optNum(a, 'thinkMs', 'arrival', 0, { min: 0 }),
+  };
+}
+
+function parseLengths(l: Obj): Lengths {
+  const type = oneOf(l, 'type', 'lengths', ['lognormal', 'uniform', 'list'] as const);
+  if (type === 'list') {
+    known(l, 'lengths', ['type', 'values']);
+    const values = list(l.values, 'lengths.values').map((v, i) => numValue(v, at('lengths.values', i), { integer: true, min: 1 }));
+    if (values.length === 0) throw new InvalidInputError('lengths.values', 'must not be empty');
+    return { type, values };
+  }
+  if (type === 'uniform') {
+    known(l, 'lengths', ['type', 'min', 'max']);
+    const min = num(l, 'min', 'lengths', { integer: true, min: 1 });
+    return { type, min, max: num(l, 'max', 'lengths', { integer: true, min }) };
+  }
+  known(l, 'lengths', ['type', 'median', 'sigma', 'min', 'max']);
+  const min = optNum(l, 'min', 'lengths', 1, { integer: true, min: 1 });
+  return {
+    type,
+    median: num(l, 'median', 'lengths', { above: 0 }),
+    sigma: num(l, 'sigma', 'lengths', { min: 0, max: 5 }),
+    min,
+    max: num(l, 'max', 'lengths', { integer: true, min }),
+  };
+}
+
+function maxLength(l: Lengths): number {
+  return l.type === 'list' ? Math.max(...l.values) : l.max;
+}
+
+function parsePayload(p: Obj): Scenario['payload'] {
+  known(p, 'payload', ['stepBytes', 'outputBytes']);
+  return { stepBytes: num(p, 'stepBytes', 'payload', { min: 1 }), outputBytes: optNum(p, 'outputBytes', 'payload', 8, { min: 0 }) };
+}
+
+function parseMapping(m: Obj, longest: number): Scenario['mapping'] {
+  known(m, 'mapping', ['forgetting', 'pingIdleSeconds', 'maxSteps']);
+  const maxSteps = optNum(m, 'maxSteps', 'mapping', Math.max(longest, 1), { integer: true, min: 1 });
+  if (maxSteps < longest) throw new InvalidInputError('mapping.maxSteps', `must be at least the longest input (${longest})`);
+  return {
+    forgetting: optNum(m, 'forgetting', 'mapping', 0.98, { above: 0, max: 1 }),
+    pingIdleSeconds: optNum(m, 'pingIdleSeconds', 'mapping', 5, { above: 0 }),
+    maxSteps,
+  };
+}
+
+function parseDevice(v: unknown, path: string): SimDevice {
+  const d = obj(v, path);
+  known(d, path, ['name', 'entry', 'perStepMs', 'fixedMs', 'noise', 'offloadTo', 'power', 'source']);
+  const device: SimDevice = {
+    name: str(d, 'name', path),
+    entry: bool(d, 'entry', path, false),
+    perStepMs: num(d, 'perStepMs', path, { min: 0 }),
+    fixedMs: optNum(d, 'fixedMs', path, 0, { min: 0 }),
+    noise: optNum(d, 'noise', path, 0.05, { min: 0, max: 1 }),
+    offloadTo:
+      d.offloadTo === undefined ? [] : list(d.offloadTo, at(path, 'offloadTo')).map((t, i) => strValue(t, at(at(path, 'offloadTo'), i))),
+  };
+  const power = optObj(d, 'power', path);
+  if (power) {
+    const pp = at(path, 'power');
+    known(power, pp, ['activeW', 'idleW', 'txW', 'rxW']);
+    device.power = {
+      activeW: num(power, 'activeW', pp, { min: 0 }),
+      idleW: num(power, 'idleW', pp, { min: 0 }),
+      txW: num(power, 'txW', pp, { min: 0 }),
+      rxW: num(power, 'rxW', pp, { min: 0 }),
+    };
+  }
+  return device;
+}
+
+function parseLink(v: unknown, path: string): SimLink {
+  const l = obj(v, path);
+  known(l, path, ['from', 'to', 'rttMs', 'bandwidthMbps', 'jitter', 'source']);
+  return {
+    from: str(l, 'from', path),
+    to: str(l, 'to', path),
+    rttMs: num(l, 'rttMs', path, { min: 0 }),
+    bandwidthMbps: num(l, 'bandwidthMbps', path, { above: 0 }),
+    jitter: optNum(l, 'jitter', path, 0.05, { min: 0, max: 1 }),
+  };
+}
+
+function parseLinkName(value: unknown, path: string): { from: string; to: string } {
+  const m = typeof value === 'string' ? /^\s*([^\s>-][^\s>]*?)\s*->\s*([^\s>]+)\s*$/.exec(value) : null;
+  if (!m) throw new InvalidInputError(path, `must look like "from->to", got ${JSON.stringify(value)}`);
+  return { from: m[1] as string, to: m[2] as string };
+}
+
+function parseEvent(v: unknown, path: string): SimEvent {
+  const e = obj(v, path);
+  const atSec = num(e, 'atSec', path, { min: 0 });
+  if (e.link !== undefined) {
+    known(e, path, ['atSec', 'link', 'rttMs', 'bandwidthMbps']);
+    const { from, to } = parseLinkName(e.link, at(path, 'link'));
+    const event: SimEvent = { atSec, kind: 'link', from, to };
+    if (e.rttMs !== undefined) event.rttMs = num(e, 'rttMs', path, { min: 0 });
+    if (e.bandwidthMbps !== undefined) event.bandwidthMbps = num(e, 'bandwidthMbps', path, { above: 0 });
+    if (event.rttMs === undefined && event.bandwidthMbps === undefined) throw new InvalidInputError(path, 'a link event needs rttMs or bandwidthMbps');
+    return event;
+  }
+  if (e.device !== undefined) {
+    known(e, path, ['atSec', 'device', 'slowdown', 'down']);
+    const event: SimEvent = { atSec, kind: 'device', device: str(e, 'device', path) };
+    if (e.slowdown !== undefined) event.slowdown = num(e, 'slowdown', path, { above: 0 });
+    if (e.down !== undefined) event.down = bool(e, 'down', path, false);
+    if (event.slowdown === undefined && event.down === undefined) throw new InvalidInputError(path, 'a device event needs slowdown or down');
+    return event;
+  }
+  throw new InvalidInputError(path, 'an event needs either link or device');
+}
+
+function parseSweep(s: Obj): Sweep {
+  known(s, 'sweep', ['link', 'rttMs']);
+  const rtts = list(s.rttMs, 'sweep.rttMs').map((v, i) => numValue(v, at('sweep.rttMs', i), { min: 0 }));
+  if (rtts.length === 0) throw new InvalidInputError('sweep.rttMs', 'must not be empty');
+  parseLinkName(s.link, 'sweep.link');
+  return { link: s.link as string, rttMs: rtts };
+}
+
+function checkTopology(s: Scenario): void {
+  const names = new Set<string>();
+  s.devices.forEach((d, i) => {
+    if (names.has(d.name)) throw new InvalidInputError(at(at('devices', i), 'name'), `duplicate device name "${d.name}"`);
+    names.add(d.name);
+  });
+  if (s.devices.length === 0) throw new InvalidInputError('devices', 'must list at least one device');
+  const entries = s.devices.filter((d) => d.entry);
+  if (entries.length !== 1) throw new InvalidInputError('devices', `exactly one device must have entry: true (found ${entries.length})`);
+  const linkKey = (from: string, to: string): string => `${from}->${to}`;
+  const links = new Set<string>();
+  s.links.forEach((l, i) => {
+    const p = at('links', i);
+    if (!names.has(l.from)) throw new InvalidInputError(at(p, 'from'), `unknown device "${l.from}"`);
+    if (!names.has(l.to)) throw new InvalidInputError(at(p, 'to'), `unknown device "${l.to}"`);
+    if (links.has(linkKey(l.from, l.to))) throw new InvalidInputError(p, `duplicate link ${linkKey(l.from, l.to)}`);
+    links.add(linkKey(l.from, l.to));
+  });
+  s.devices.forEach((d, i) => {
+    d.offloadTo.forEach((t, j) => {
+      const p = at(at(at('devices', i), 'offloadTo'), j);
+      if (!names.has(t)) throw new InvalidInputError(p, `unknown device "${t}"`);
+      if (t === d.name) throw new InvalidInputError(p, 'a device cannot offload to itself');
+      if (!links.has(linkKey(d.name, t))) throw new InvalidInputError(p, `no link ${linkKey(d.name, t)} in links`);
+    });
+  });
+  s.links.forEach((l, i) => {
+    const from = s.devices.find((d) => d.name === l.from);
+    if (!from?.offloadTo.includes(l.to)) throw new InvalidInputError(at('links', i), `${l.from} does not offload to ${l.to}: add it to offloadTo or drop the link`);
+  });
+  checkAcyclic(s);
+  s.events.forEach((e, i) => {
+    const p = at('events', i);
+    if (e.kind === 'device' && !names.has(e.device)) throw new InvalidInputError(at(p, 'device'), `unknown device "${e.device}"`);
+    if (e.kind === 'link' && !links.has(linkKey(e.from, e.to))) throw new InvalidInputError(at(p, 'link'), `unknown link ${linkKey(e.from, e.to)}`);
+    if (e.kind === 'device' && e.down === true && entries[0]?.name === e.device) throw new InvalidInputError(at(p, 'down'), 'the entry device cannot go down: clients would have nowhere to send');
+  });
+  if (s.sweep) {
+    const { from, to } = parseLinkName(s.sweep.link, 'sweep.link');
+    if (!links.has(linkKey(from, to))) throw new InvalidInputError('sweep.link', `unknown link ${linkKey(from, to)}`);
+  }
+  if (s.objective === 'energy' && !entries[0]?.power) throw new InvalidInputError('devices', 'objective energy needs power on the entry device');
+}
+
+function checkAcyclic(s: Scenario): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const byName = new Map(s.devices.map((d) => [d.name, d]));
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw new InvalidInputError('devices', `the offload graph has a cycle: ${[...trail, name].join(' -> ')}`);
+    state.set(name, 'visiting');
+    for (const t of byName.get(name)?.offloadTo ?? []) visit(t, [...trail, name]);
+    state.set(name, 'done');
+  };
+  for (const d of s.devices) visit(d.name, []);
+}
+
+/** The scenario with one link's RTT replaced, for a sweep point. */
+export function withLinkRtt(s: Scenario, link: string, rttMs: number): Scenario {
+  const { from, to } = parseLinkName(link, 'sweep.link');
+  return { ...s, links: s.links.map((l) => (l.from === from && l.to === to ? { ...l, rttMs } : l)) };
+}

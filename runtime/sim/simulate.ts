@@ -1,0 +1,246 @@
+import { EventQueue } from './event-queue.js';
+import { noiseFor, type TraceRequest } from './trace.js';
+import { World } from './world.js';
+import { Random } from './random.js';
+import type { Agent, Origin, SimRequest } from './agents.js';
+import type { Scenario, SimDevice } from './scenario.js';
+
+/** What happened to one request under one policy. */
+export interface RequestRecord {
+  id: number;
+  n: number;
+  arrivalMs: number;
+  latencyMs: number;
+  /** end-node (entry device) energy spent on the request, in joules */
+  energyJ: number;
+  /** the device that computed it, or null if it failed */
+  servedBy: string | null;
+  path: string[];
+}
+
+export type AgentFactory = (world: World, device: SimDevice, clock: () => number) => Agent;
+
+export interface SimulateOptions {
+  scenario: Scenario;
+  trace: readonly TraceRequest[];
+  makeAgent: AgentFactory;
+  /** time the first request may arrive; warm-up pings go out before it */
+  startMs: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface Outcome {
+  ok: boolean;
+  servedBy: string | null;
+  path: string[];
+}
+
+type Finish = (o: Outcome) => void;
+
+/** Ping replies carry an advertisement of a few hundred bytes. */
+const PING_REPLY_BYTES = 256;
+/** How often mappers look for neighbours due a ping. */
+const TICK_MS = 100;
+/** Warm-up calibration lengths, as the runtime's warm-up runs them. */
+const CALIBRATION = [1, 8, 32, 128];
+
+/**
+ * Runs one policy over the trace: a discrete-event simulation of the entry's clients, each device's
+ * FIFO runtime, the links, pings, and the scenario's events. Requests go through the same steps as
+ * in the mapper: plan, try candidates in order, fall back on failure, learn from timestamps.
+ */
+export function simulate(options: SimulateOptions): RequestRecord[] {
+  const { scenario, trace, makeAgent } = options;
+  const q = new EventQueue();
+  const world = new World(scenario, q, options.startMs);
+  const clock = (): number => q.now;
+  const agents = new Map<string, Agent>();
+  const active = new Map<string, Set<Finish>>();
+  const calibrationRnd = new Random(scenario.seed ^ 0x5eed);
+  const pingRnd = new Random(scenario.seed ^ 0x9146);
+  const { stepBytes, outputBytes } = scenario.payload;
+  const entry = world.entry;
+  const entryPower = scenario.devices.find((d) => d.name === entry)?.power;
+  const salts = new Map<string, number>();
+  const salt = (key: string): number => {
+    let s = salts.get(key);
+    if (s === undefined) {
+      s = salts.size + 1;
+      salts.set(key, s);
+    }
+    return s;
+  };
+  const z = (req: SimRequest, key: string): number => noiseFor(scenario.seed, req.id, salt(key));
+
+  const start = (d: SimDevice): void => {
+    const agent = makeAgent(world, d, clock);
+    agents.set(d.name, agent);
+    active.set(d.name, new Set());
+    if (!agent.learns) return;
+    for (const n of CALIBRATION) {
+      if (n <= scenario.mapping.maxSteps) agent.calibrate(n, world.computeMs(d.name, n, calibrationRnd.normal()));
+    }
+  };
+  for (const d of scenario.devices) start(d);
+  world.onEvent((e) => {
+    if (e.kind !== 'device' || e.down === undefined) return;
+    const spec = scenario.devices.find((d) => d.name === e.device) as SimDevice;
+    if (e.down) {
+      // Everything in flight at the device is lost; callers see the connection reset.
+      const lost = [...(active.get(spec.name) ?? [])];
+      for (const finish of lost) finish({ ok: false, servedBy: null, path: [] });
+    } else {
+      start(spec); // a restarted mapper knows nothing and warms up again
+    }
+  });
+
+  const agentOf = (name: string): Agent => agents.get(name) as Agent;
+
+  function handle(d: string, req: SimRequest, origin: Origin, reply: Finish): void {
+    const agent = agentOf(d);
+    const plan = agent.plan(req, origin);
+    const mine = active.get(d) as Set<Finish>;
+    const metering = d === entry && origin === 'client' && entryPower !== undefined;
+    let done = false;
+    let next = 0;
+    const finish: Finish = (o) => {
+      if (done) return;
+      done = true;
+      mine.delete(finish);
+      reply(o);
+    };
+    mine.add(finish);
+
+    const tryNext = (): void => {
+      if (done) return;
+      const target = plan[next++];
+      if (target === undefined) {
+        finish({ ok: false, servedBy: null, path: [d] });
+        return;
+      }
+      if (target === 'local') {
+        const ticket = agent.localStart(req.n);
+        const piece = world.computePiece(d);
+        world.submit(d, {
+          n: req.n,
+          expectedMs: piece.slope * req.n + piece.intercept,
+          startAt: 0,
+          endAt: 0,
+          start: () => world.computeMs(d, req.n, z(req, `compute|${d}`)),
+          done: (computeMs) => {
+            agent.localEnd(ticket, computeMs);
+            if (metering && entryPower) energy.set(req.id, (energy.get(req.id) ?? 0) + (entryPower.activeW * computeMs) / 1000);
+            finish({ ok: true, servedBy: d, path: [d] });
+          },
+        });
+        return;
+      }
+      const ticket = agent.offloadStart(target, req.n);
+      const sentAt = q.now;
+      const reqBytes = req.n * stepBytes;
+      const msPerByte = world.linkParams(d, target).msPerByte;
+      const charge = (ok: boolean): void => {
+        if (!metering || !entryPower) return;
+        const tx = reqBytes * msPerByte;
+        const rx = ok ? outputBytes * msPerByte : 0;
+        const wait = Math.max(0, q.now - sentAt - tx - rx);
+        const joules = (entryPower.txW * tx + entryPower.rxW * rx + entryPower.idleW * wait) / 1000;
+        energy.set(req.id, (energy.get(req.id) ?? 0) + joules);
+      };
+      const failed = (): void => {
+        if (done) return;
+        charge(false);
+        agent.offloadFail(ticket);
+        tryNext();
+      };
+      q.after(world.oneWayMs(d, target, reqBytes, z(req, `up|${d}|${target}`)), () => {
+        const back = (bytes: number): number => world.oneWayMs(d, target, bytes, z(req, `down|${d}|${target}`));
+        if (world.isDown(target)) {
+          q.after(back(0), failed); // connection refused
+          return;
+        }
+        const arrivedAt = q.now;
+        handle(target, req, 'peer', (o) => {
+          if (!o.ok) {
+            q.after(back(0), failed);
+            return;
+          }
+          const elapsed = q.now - arrivedAt;
+          const adv = agentOf(target).advertise();
+          q.after(back(outputBytes), () => {
+            if (done) return;
+            agent.offloadEnd(ticket, q.now - sentAt, elapsed, adv);
+            charge(true);
+            finish({ ok: true, servedBy: o.servedBy, path: [d, ...o.path] });
+          });
+        });
+      });
+    };
+    tryNext();
+  }
+
+  function ping(from: string, to: string, bytes: number): void {
+    const agent = agentOf(from);
+    agent.pingSent(to);
+    const sentAt = q.now;
+    const back = (): number => world.oneWayMs(from, to, PING_REPLY_BYTES, pingRnd.normal());
+    q.after(world.oneWayMs(from, to, bytes, pingRnd.normal()), () => {
+      if (world.isDown(to)) {
+        q.after(back(), () => agentOf(from) === agent && agent.pingFailed(to));
+        return;
+      }
+      const adv = agentOf(to).advertise();
+      q.after(back(), () => agentOf(from) === agent && agent.pingResult(to, q.now - sentAt, bytes, adv));
+    });
+  }
+
+  const energy = new Map<number, number>();
+  const records: RequestRecord[] = [];
+  const total = trace.length;
+  let completed = 0;
+  const progressEvery = Math.max(1, Math.floor(total / 100));
+  const learning = scenario.devices.some((d) => agentOf(d.name).learns);
+
+  const tick = (): void => {
+    for (const d of scenario.devices) {
+      if (world.isDown(d.name)) continue;
+      for (const p of agentOf(d.name).duePings()) ping(d.name, p.name, p.bytes);
+    }
+    if (completed < total) q.after(TICK_MS, tick);
+  };
+  if (learning) q.at(0, tick);
+
+  const issue = (t: TraceRequest, arrivalMs: number, then?: () => void): void => {
+    const req: SimRequest = { id: t.id, n: t.n };
+    handle(entry, req, 'client', (o) => {
+      records.push({
+        id: t.id,
+        n: t.n,
+        arrivalMs,
+        latencyMs: q.now - arrivalMs,
+        energyJ: energy.get(t.id) ?? 0,
+        servedBy: o.ok ? o.servedBy : null,
+        path: o.path,
+      });
+      energy.delete(t.id);
+      completed++;
+      if (options.onProgress && (completed % progressEvery === 0 || completed === total)) options.onProgress(completed, total);
+      then?.();
+    });
+  };
+
+  if (scenario.arrival.type === 'poisson') {
+    for (const t of trace) q.at(t.arrivalMs, () => issue(t, t.arrivalMs));
+  } else {
+    const { clients, thinkMs } = scenario.arrival;
+    let nextIndex = 0;
+    const client = (): void => {
+      const t = trace[nextIndex++];
+      if (!t) return;
+      issue(t, q.now, () => q.after(thinkMs, client));
+    };
+    for (let c = 0; c < clients; c++) q.at(options.startMs, client);
+  }
+  q.run();
+  return records.sort((a, b) => a.id - b.id);
+}

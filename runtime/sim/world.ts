@@ -1,0 +1,169 @@
+import type { Piece } from '../engine/cost-curve.js';
+import { buildAdvertisement, type NeighbourView } from '../engine/rank.js';
+import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../engine/types.js';
+import type { EventQueue } from './event-queue.js';
+import type { Scenario, SimDevice, SimEvent } from './scenario.js';
+
+/** A request being computed or waiting at one device's runtime. */
+export interface Job {
+  n: number;
+  expectedMs: number;
+  startAt: number;
+  endAt: number;
+  start: (job: Job) => number;
+  done: (computeMs: number) => void;
+}
+
+interface DeviceState {
+  spec: SimDevice;
+  slowdown: number;
+  down: boolean;
+  queue: Job[];
+  busy: Job | null;
+  /** the device's generation: bumped when it goes down, so work of a dead incarnation is dropped */
+  epoch: number;
+}
+
+interface LinkState {
+  rttMs: number;
+  msPerByte: number;
+  jitter: number;
+}
+
+/**
+ * The ground truth of a simulation: devices with FIFO single-server runtimes, links, and the
+ * scenario's events changing them over time. Policies never read it directly, except the oracle.
+ */
+export class World {
+  readonly scenario: Scenario;
+  readonly entry: string;
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly links = new Map<string, LinkState>();
+  private readonly listeners: Array<(e: SimEvent) => void> = [];
+
+  constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
+    this.scenario = scenario;
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, slowdown: 1, down: false, queue: [], busy: null, epoch: 0 });
+    for (const l of scenario.links) {
+      this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
+    }
+    this.entry = (scenario.devices.find((d) => d.entry) as SimDevice).name;
+    for (const e of scenario.events) q.at(startMs + e.atSec * 1000, () => this.apply(e));
+  }
+
+  /** Called after every scenario event (e.g. so a restarted device gets a fresh mapper). */
+  onEvent(listener: (e: SimEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  device(name: string): DeviceState {
+    return this.devices.get(name) as DeviceState;
+  }
+
+  link(from: string, to: string): LinkState {
+    return this.links.get(`${from}->${to}`) as LinkState;
+  }
+
+  isDown(name: string): boolean {
+    return this.device(name).down;
+  }
+
+  epoch(name: string): number {
+    return this.device(name).epoch;
+  }
+
+  /** True compute piece right now (the expected time, without noise). */
+  computePiece(name: string): Piece {
+    const d = this.device(name);
+    return { slope: d.spec.perStepMs * d.slowdown, intercept: d.spec.fixedMs * d.slowdown };
+  }
+
+  computeMs(name: string, n: number, z: number): number {
+    const d = this.device(name);
+    const p = this.computePiece(name);
+    return (p.slope * n + p.intercept) * Math.max(0.05, 1 + d.spec.noise * z);
+  }
+
+  /** One direction of a link: half the RTT (jittered) plus the bytes' serialisation time. */
+  oneWayMs(from: string, to: string, bytes: number, z: number): number {
+    const l = this.link(from, to);
+    return (l.rttMs / 2) * Math.max(0.05, 1 + l.jitter * z) + bytes * l.msPerByte;
+  }
+
+  linkParams(from: string, to: string): LinkParams {
+    const l = this.link(from, to);
+    return { rttMs: l.rttMs, msPerByte: l.msPerByte };
+  }
+
+  /** Work ahead of a new job at this device: the rest of the current job plus the queue's expected times. */
+  backlogMs(name: string): number {
+    const d = this.device(name);
+    let ms = d.busy ? Math.max(0, d.busy.endAt - this.q.now) : 0;
+    for (const j of d.queue) ms += j.expectedMs;
+    return ms;
+  }
+
+  /** Queues a job on the device's runtime; `job.start` returns its true compute time when it starts. */
+  submit(name: string, job: Job): void {
+    const d = this.device(name);
+    d.queue.push(job);
+    if (!d.busy) this.startNext(d);
+  }
+
+  private startNext(d: DeviceState): void {
+    const job = d.queue.shift();
+    if (!job) {
+      d.busy = null;
+      return;
+    }
+    d.busy = job;
+    const epoch = d.epoch;
+    const computeMs = job.start(job);
+    job.startAt = this.q.now;
+    job.endAt = this.q.now + computeMs;
+    this.q.at(job.endAt, () => {
+      if (d.epoch !== epoch) return;
+      job.done(computeMs);
+      this.startNext(d);
+    });
+  }
+
+  private apply(e: SimEvent): void {
+    if (e.kind === 'link') {
+      const l = this.link(e.from, e.to);
+      if (e.rttMs !== undefined) l.rttMs = e.rttMs;
+      if (e.bandwidthMbps !== undefined) l.msPerByte = bandwidthToMsPerByte(e.bandwidthMbps);
+    } else {
+      const d = this.device(e.device);
+      if (e.slowdown !== undefined) d.slowdown = e.slowdown;
+      if (e.down === true && !d.down) {
+        d.down = true;
+        d.epoch++;
+        d.queue = [];
+        d.busy = null;
+      } else if (e.down === false) {
+        d.down = false;
+      }
+    }
+    for (const listener of this.listeners) listener(e);
+  }
+
+  /** The truth as the decision rule's neighbour view: what a perfectly informed mapper would know. */
+  trueView(from: string, to: string): NeighbourView | null {
+    if (this.isDown(to)) return null;
+    const adv = this.trueAdvertisement(to);
+    return { name: to, link: this.linkParams(from, to), local: adv.local, queueMs: adv.queueMs, remote: adv.remote };
+  }
+
+  trueAdvertisement(name: string): Advertisement {
+    const views: NeighbourView[] = [];
+    for (const to of this.device(name).spec.offloadTo) {
+      const v = this.trueView(name, to);
+      if (v) views.push(v);
+    }
+    return buildAdvertisement(this.computePiece(name), this.backlogMs(name), views, this.scenario.payload, {
+      maxSteps: this.scenario.mapping.maxSteps,
+      maxPieces: 16,
+    });
+  }
+}
