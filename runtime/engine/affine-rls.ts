@@ -27,6 +27,8 @@ export interface AffineRlsOptions {
   absoluteFloor?: number;
 }
 
+export type SampleVerdict = 'ok' | 'outlier' | 'change' | 'ignored';
+
 const UNINFORMED = 1e6;
 /** E|e| = σ·√(2/π) for Gaussian noise, so σ ≈ 1.2533 · mean absolute residual. */
 const MEAN_ABS_TO_SIGMA = 1.2533;
@@ -112,8 +114,13 @@ export class AffineRls {
     return this.slope * x + this.t2;
   }
 
-  update(x: number, y: number): void {
-    if (!Number.isFinite(x) || !Number.isFinite(y) || x < 0 || y < 0) return;
+  /**
+   * Learns one sample. Returns 'outlier' for a sample far off the fit (clipped: it may be noise, or
+   * the first sign of a change worth confirming), 'change' when it confirmed a change and the fit
+   * restarted, 'ignored' for an unusable sample, 'ok' otherwise.
+   */
+  update(x: number, y: number): SampleVerdict {
+    if (!Number.isFinite(x) || !Number.isFinite(y) || x < 0 || y < 0) return 'ignored';
     const predicted = this.predict(x);
     const e = y - predicted;
     const bound = this.outlierScale * this.noiseAt(x);
@@ -128,15 +135,16 @@ export class AffineRls {
       if (this.pending.length > this.changeAfter) this.pending.shift();
       if (this.outlierRun >= this.changeAfter) {
         this.restartFrom(this.pending);
-        return;
+        return 'change';
       }
       this.step(x, Math.sign(e) * bound);
-      return;
+      return 'outlier';
     }
     this.outlierRun = 0;
     this.pending = [];
     if (!warm) this.scale = 0.9 * this.scale + 0.1 * (Math.abs(e) / Math.max(predicted, y, this.absFloor));
     this.step(x, e);
+    return 'ok';
   }
 
   /** Forget everything learned before the detected change and fit the recent outliers exactly. */

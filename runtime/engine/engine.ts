@@ -201,7 +201,8 @@ export class MappingEngine {
   }
 
   /**
-   * Neighbours due a ping: not yet probed twice, idle for pingIdleMs, or down for downRetryMs. The
+   * Neighbours due a ping: not yet probed twice, with a surprising last reply, idle for pingIdleMs,
+   * or down for downRetryMs. The
    * payload alternates between empty and probeBytes so pings measure bandwidth as well as RTT.
    */
   duePings(): PlannedPing[] {
@@ -212,7 +213,8 @@ export class MappingEngine {
       const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
       const wait = nb.down ? this.downRetryMs : this.pingIdleMs;
       // The first two pings go out back to back: RTT and bandwidth are both known before traffic.
-      if (nb.pingsSent < 2 || quiet >= wait) {
+      // A reply far off the model is confirmed or dismissed by a ping at once, not by the next request.
+      if (nb.pingsSent < 2 || nb.confirmWanted || quiet >= wait) {
         due.push({ name: nb.name, bytes: nb.pingsSent % 2 === 0 ? 0 : this.probeBytes });
       }
     }

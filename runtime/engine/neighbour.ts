@@ -31,6 +31,8 @@ export class NeighbourState {
   downSince = 0;
   pingInFlight = false;
   pingsSent = 0;
+  /** a reply looked far off the link model: ping at once to tell a change from a one-off */
+  confirmWanted = false;
 
   constructor(options: NeighbourOptions, forgetting: number) {
     this.name = options.name;
@@ -51,7 +53,7 @@ export class NeighbourState {
 
   /** Records a reply: a link sample and the neighbour's fresh advertisement. */
   heard(now: number, bytes: number, networkMs: number, advertisement: Advertisement | undefined): void {
-    this.link.update(bytes, Math.max(0, networkMs));
+    this.confirmWanted = this.link.update(bytes, Math.max(0, networkMs)) === 'outlier';
     if (advertisement) {
       this.advertisement = advertisement;
       this.advertisedAt = now;

@@ -153,7 +153,9 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         agent.offloadFail(ticket);
         tryNext();
       };
+      const transit = world.departed(target, req.n);
       q.after(world.oneWayMs(d, target, reqBytes, z(req, `up|${d}|${target}`)), () => {
+        world.arrived(target, transit);
         const back = (bytes: number): number => world.oneWayMs(d, target, bytes, z(req, `down|${d}|${target}`));
         if (world.isDown(target)) {
           q.after(back(0), failed); // connection refused

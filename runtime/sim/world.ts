@@ -1,4 +1,4 @@
-import type { Piece } from '../engine/cost-curve.js';
+import { evalCurve, evalPiece, type Piece } from '../engine/cost-curve.js';
 import { buildAdvertisement, type NeighbourView } from '../engine/rank.js';
 import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../engine/types.js';
 import type { EventQueue } from './event-queue.js';
@@ -16,6 +16,8 @@ export interface Job {
 
 interface DeviceState {
   spec: SimDevice;
+  /** expected compute of requests on their way to this device that it is expected to serve */
+  inTransitMs: number;
   slowdown: number;
   down: boolean;
   queue: Job[];
@@ -43,7 +45,7 @@ export class World {
 
   constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
     this.scenario = scenario;
-    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, slowdown: 1, down: false, queue: [], busy: null, epoch: 0 });
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, epoch: 0 });
     for (const l of scenario.links) {
       this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
     }
@@ -95,10 +97,28 @@ export class World {
     return { rttMs: l.rttMs, msPerByte: l.msPerByte };
   }
 
-  /** Work ahead of a new job at this device: the rest of the current job plus the queue's expected times. */
+  /**
+   * A request is on its way to a device: until it arrives, the work it is expected to add there
+   * counts in the device's true queue (the oracle knows what is in the wires). Returns the amount
+   * to hand back to arrived().
+   */
+  departed(to: string, n: number): number {
+    const adv = this.trueAdvertisement(to);
+    const local = adv.local ? evalPiece(adv.local, n) : Infinity;
+    const ms = local + adv.queueMs <= evalCurve(adv.remote, n) ? local : 0;
+    this.device(to).inTransitMs += ms;
+    return ms;
+  }
+
+  arrived(to: string, ms: number): void {
+    const d = this.device(to);
+    d.inTransitMs = Math.max(0, d.inTransitMs - ms);
+  }
+
+  /** Work ahead of a new job at this device: the rest of the current job, the queue, and work in transit to it. */
   backlogMs(name: string): number {
     const d = this.device(name);
-    let ms = d.busy ? Math.max(0, d.busy.endAt - this.q.now) : 0;
+    let ms = d.inTransitMs + (d.busy ? Math.max(0, d.busy.endAt - this.q.now) : 0);
     for (const j of d.queue) ms += j.expectedMs;
     return ms;
   }
@@ -138,6 +158,7 @@ export class World {
       if (e.slowdown !== undefined) d.slowdown = e.slowdown;
       if (e.down === true && !d.down) {
         d.down = true;
+        d.inTransitMs = 0;
         d.epoch++;
         d.queue = [];
         d.busy = null;
