@@ -45,6 +45,7 @@ export interface EngineOptions {
 }
 
 export interface OffloadTicket {
+  readonly id: number;
   readonly target: string;
   readonly n: number;
   readonly sentAt: number;
@@ -185,19 +186,21 @@ export class MappingEngine {
     const now = this.clock();
     const view = nb.view(now);
     const expected = view && view.local && neighbourServesLocally(view, n) ? evalPiece(view.local, n) : 0;
-    nb.sent(now, expected);
-    return { target, n, sentAt: now, bytes: requestBytes(this.payload, n) };
+    const bytes = requestBytes(this.payload, n);
+    return { id: nb.sent(now, bytes, expected), target, n, sentAt: now, bytes };
   }
 
   finishOffload(ticket: OffloadTicket, result: OffloadResult): void {
     const nb = this.neighbour(ticket.target);
     const networkMs = result.roundTripMs - result.calleeElapsedMs;
-    nb.heard(this.clock(), ticket.bytes + this.payload.outputBytes, networkMs, result.advertisement);
+    nb.heard(this.clock(), ticket.bytes + this.payload.outputBytes, networkMs, result.advertisement, ticket.id);
   }
 
   /** The neighbour did not answer or answered with an error: skip it until a ping succeeds. */
   failOffload(ticket: OffloadTicket): void {
-    this.neighbour(ticket.target).markDown(this.clock());
+    const nb = this.neighbour(ticket.target);
+    nb.forget(ticket.id);
+    nb.markDown(this.clock());
   }
 
   /**
@@ -215,7 +218,9 @@ export class MappingEngine {
       // The first two pings go out back to back: RTT and bandwidth are both known before traffic.
       // A reply far off the model is confirmed or dismissed by a ping at once, not by the next request.
       if (nb.pingsSent < 2 || nb.confirmWanted || quiet >= wait) {
-        due.push({ name: nb.name, bytes: nb.pingsSent % 2 === 0 ? 0 : this.probeBytes });
+        // A confirmation uses the large payload: a changed bandwidth shows only on a large one.
+        const large = nb.confirmWanted || nb.pingsSent % 2 === 1;
+        due.push({ name: nb.name, bytes: large ? this.probeBytes : 0 });
       }
     }
     return due;

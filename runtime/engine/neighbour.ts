@@ -8,6 +8,8 @@ export interface NeighbourOptions {
   prior?: { rttMs: number; bandwidthMbps: number };
 }
 
+/** Bytes of a reply (outputs, timings and an advertisement), for the one-way time back. */
+const REPLY_BYTES = 512;
 /** Bytes on the wire are divided by this inside the link fit so both coefficients are well scaled. */
 const LINK_X_SCALE = 65536;
 
@@ -20,9 +22,11 @@ export class NeighbourState {
   readonly name: string;
   readonly link: AffineRls;
   private advertisement: Advertisement | null = null;
+  /** when the neighbour made its last advertisement, in our clock (reply time − one way back) */
   private advertisedAt = 0;
-  private sentSinceMs = 0;
-  private sentAt = 0;
+  /** our requests it has not answered yet: when sent, when expected to arrive, and their expected compute there */
+  private readonly inflight = new Map<number, { arrivesAt: number; expectedMs: number }>();
+  private nextId = 1;
   /** last time anything was heard from it (a response or a ping reply), or -Infinity */
   lastContact = -Infinity;
   /** last time a request or ping was sent to it, or -Infinity */
@@ -51,24 +55,32 @@ export class NeighbourState {
     return !this.down && this.advertisement !== null;
   }
 
-  /** Records a reply: a link sample and the neighbour's fresh advertisement. */
-  heard(now: number, bytes: number, networkMs: number, advertisement: Advertisement | undefined): void {
+  /**
+   * Records a reply: a link sample, the neighbour's fresh advertisement, and (for a request) that
+   * the request is no longer in flight.
+   */
+  heard(now: number, bytes: number, networkMs: number, advertisement: Advertisement | undefined, requestId?: number): void {
     this.confirmWanted = this.link.update(bytes, Math.max(0, networkMs)) === 'outlier';
+    if (requestId !== undefined) this.inflight.delete(requestId);
     if (advertisement) {
       this.advertisement = advertisement;
-      this.advertisedAt = now;
-      // The advertisement already counts the work we sent before it was made.
-      this.sentSinceMs = 0;
+      this.advertisedAt = now - this.oneWayMs(REPLY_BYTES);
     }
     this.lastContact = now;
     this.down = false;
   }
 
-  /** Work sent that the neighbour will queue behind what it last advertised. */
-  sent(now: number, expectedMs: number): void {
-    this.sentSinceMs = this.pendingMs(now) + expectedMs;
-    this.sentAt = now;
+  /** A request sent to the neighbour; returns its id for heard() or forget(). */
+  sent(now: number, bytes: number, expectedMs: number): number {
+    const id = this.nextId++;
+    this.inflight.set(id, { arrivesAt: now + this.oneWayMs(bytes), expectedMs });
     this.lastUsed = now;
+    return id;
+  }
+
+  /** A request that failed: it no longer loads the neighbour. */
+  forget(requestId: number): void {
+    this.inflight.delete(requestId);
   }
 
   markDown(now: number): void {
@@ -76,16 +88,38 @@ export class NeighbourState {
     this.down = true;
   }
 
-  private pendingMs(now: number): number {
-    return Math.max(0, this.sentSinceMs - (now - this.sentAt));
+  private oneWayMs(bytes: number): number {
+    return this.link.intercept / 2 + bytes * this.link.slope;
+  }
+
+  /**
+   * The neighbour's queue wait now: its advertised queue, draining from when it was made, plus the
+   * work we sent that reached (or will reach) it after that, each piece queued on arrival (FIFO).
+   */
+  private queueMs(advertisedQueueMs: number, now: number): number {
+    let t = this.advertisedAt;
+    let work = advertisedQueueMs;
+    let future = 0;
+    for (const r of this.inflight.values()) {
+      if (r.arrivesAt <= this.advertisedAt) continue; // already in the advertised queue
+      if (r.arrivesAt > now) {
+        future += r.expectedMs;
+        continue;
+      }
+      if (r.arrivesAt > t) {
+        work = Math.max(0, work - (r.arrivesAt - t));
+        t = r.arrivesAt;
+      }
+      work += r.expectedMs;
+    }
+    return Math.max(0, work - (now - t)) + future;
   }
 
   /** The neighbour as the decision rule sees it now; null if it cannot be used. */
   view(now: number): NeighbourView | null {
     const adv = this.advertisement;
     if (this.down || adv === null) return null;
-    // Its advertised queue drains while we are not told otherwise; our own later sends add to it.
-    const queueMs = Math.max(0, adv.queueMs - (now - this.advertisedAt)) + this.pendingMs(now);
+    const queueMs = this.queueMs(adv.queueMs, now);
     return {
       name: this.name,
       link: { rttMs: this.link.intercept, msPerByte: this.link.slope },
