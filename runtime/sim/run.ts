@@ -50,7 +50,8 @@ function pinnedFactory(s: Scenario, choose: (n: number) => string): AgentFactory
 
 /**
  * The best fixed length thresholds for the first part of the trace: each single-device policy is
- * run on it, an affine cost in n is fitted per device, and each length goes to the cheapest fit.
+ * run on it, an affine cost in n (without queueing) is fitted per device from what it measured,
+ * and each length goes to the cheapest fit.
  */
 function tuneStatic(s: Scenario, trace: ReturnType<typeof buildTrace>): (n: number) => string {
   const tuning = trace.slice(0, Math.max(1, Math.floor(trace.length * TUNING_SHARE)));
@@ -59,7 +60,8 @@ function tuneStatic(s: Scenario, trace: ReturnType<typeof buildTrace>): (n: numb
     const records = simulate({ scenario: s, trace: tuning, startMs: START_MS, makeAgent: pinnedFactory(s, () => device) });
     const ok = records.filter((r) => r.servedBy === device);
     if (ok.length === 0) continue;
-    const cost = (r: RequestRecord): number => (s.objective === 'energy' ? r.energyJ : r.latencyMs);
+    // Queue waits depend on the single-device policy's own load, not on the device: leave them out.
+    const cost = (r: RequestRecord): number => (s.objective === 'energy' ? r.energyJ : r.latencyMs - r.queueMs);
     fits.push({ device, ...leastSquares(ok.map((r) => r.n), ok.map(cost)) });
   }
   const entry = s.devices.find((d) => d.entry)!.name;

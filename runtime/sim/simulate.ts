@@ -13,6 +13,8 @@ export interface RequestRecord {
   latencyMs: number;
   /** end-node (entry device) energy spent on the request, in joules */
   energyJ: number;
+  /** time spent waiting in device queues */
+  queueMs: number;
   /** the device that computed it, or null if it failed */
   servedBy: string | null;
   path: string[];
@@ -121,15 +123,19 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
       if (target === 'local') {
         const ticket = agent.localStart(req.n);
         const piece = world.computePiece(d);
+        const enqueuedAt = q.now;
         world.submit(d, {
           n: req.n,
           expectedMs: piece.slope * req.n + piece.intercept,
           startAt: 0,
           endAt: 0,
-          start: () => world.computeMs(d, req.n, z(req, `compute|${d}`)),
+          start: () => {
+            tally(req.id).queueMs += q.now - enqueuedAt;
+            return world.computeMs(d, req.n, z(req, `compute|${d}`));
+          },
           done: (computeMs) => {
             agent.localEnd(ticket, computeMs);
-            if (metering && entryPower) energy.set(req.id, (energy.get(req.id) ?? 0) + (entryPower.activeW * computeMs) / 1000);
+            if (metering && entryPower) tally(req.id).energyJ += (entryPower.activeW * computeMs) / 1000;
             finish({ ok: true, servedBy: d, path: [d] });
           },
         });
@@ -144,8 +150,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         const tx = reqBytes * msPerByte;
         const rx = ok ? outputBytes * msPerByte : 0;
         const wait = Math.max(0, q.now - sentAt - tx - rx);
-        const joules = (entryPower.txW * tx + entryPower.rxW * rx + entryPower.idleW * wait) / 1000;
-        energy.set(req.id, (energy.get(req.id) ?? 0) + joules);
+        tally(req.id).energyJ += (entryPower.txW * tx + entryPower.rxW * rx + entryPower.idleW * wait) / 1000;
       };
       const failed = (): void => {
         if (done) return;
@@ -196,7 +201,15 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     });
   }
 
-  const energy = new Map<number, number>();
+  const tallies = new Map<number, { energyJ: number; queueMs: number }>();
+  const tally = (id: number): { energyJ: number; queueMs: number } => {
+    let t = tallies.get(id);
+    if (!t) {
+      t = { energyJ: 0, queueMs: 0 };
+      tallies.set(id, t);
+    }
+    return t;
+  };
   const records: RequestRecord[] = [];
   const total = trace.length;
   let completed = 0;
@@ -220,11 +233,12 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         n: t.n,
         arrivalMs,
         latencyMs: q.now - arrivalMs,
-        energyJ: energy.get(t.id) ?? 0,
+        energyJ: tally(t.id).energyJ,
+        queueMs: tally(t.id).queueMs,
         servedBy: o.ok ? o.servedBy : null,
         path: o.path,
       });
-      energy.delete(t.id);
+      tallies.delete(t.id);
       completed++;
       if (options.onProgress && (completed % progressEvery === 0 || completed === total)) options.onProgress(completed, total);
       then?.();
