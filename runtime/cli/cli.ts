@@ -11,6 +11,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** true for commands with subcommands of their own, which answer --help themselves */
+  ownHelp?: boolean;
   run(args: string[], io: CliIo): Promise<number>;
 }
 
@@ -45,7 +47,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`crime: unknown command "${name}"\n\n${topHelp(commands)}`);
     return EXIT_USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (!cmd.ownHelp && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout.write(cmd.usage.endsWith('\n') ? cmd.usage : `${cmd.usage}\n`);
     return 0;
   }

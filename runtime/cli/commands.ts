@@ -1,5 +1,6 @@
 import type { Command } from './cli.js';
+import { benchCommand } from './bench-command.js';
 import { simCommand } from './sim-command.js';
 
 /** Every `crime` subcommand. Command modules import their heavy dependencies lazily inside run(). */
-export const commands: readonly Command[] = [simCommand];
+export const commands: readonly Command[] = [simCommand, benchCommand];

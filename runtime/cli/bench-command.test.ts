@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { capture } from './testing.js';
+
+test('bench decide --json reports every candidate count, the baseline and the update costs', async () => {
+  const { code, stdout, stderr } = await capture(['bench', 'decide', '--json', '--decisions', '2000', '--candidates', '2,4']);
+  assert.equal(code, 0, stderr);
+  const r = JSON.parse(stdout) as {
+    decisions: number;
+    baseline: { medianNs: number };
+    decide: Array<{ candidates: number; medianNs: number; p99Ns: number; medianVsBaseline: number }>;
+    update: Record<string, { medianNs: number }>;
+  };
+  assert.equal(r.decisions, 2000);
+  assert.deepEqual(
+    r.decide.map((d) => d.candidates),
+    [2, 4],
+  );
+  for (const d of r.decide) assert.ok(d.medianNs > 0 && d.p99Ns >= d.medianNs && d.medianVsBaseline > 0);
+  assert.deepEqual(Object.keys(r.update), ['compute', 'offload', 'advertise']);
+});
+
+test('bench usage errors exit 2', async () => {
+  assert.equal((await capture(['bench'])).code, 2);
+  const unknown = await capture(['bench', 'nothing']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown benchmark "nothing"/);
+  const bad = await capture(['bench', 'decide', '--decisions', 'many']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--decisions must be an integer/);
+  const help = await capture(['bench', 'decide', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--candidates/);
+  assert.match((await capture(['bench', '--help'])).stdout, /decide\s+per-request decision overhead/);
+});
