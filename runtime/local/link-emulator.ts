@@ -1,0 +1,132 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { bandwidthToMsPerByte } from '../engine/types.js';
+
+/** Link conditions; change them while the link runs with `set`. */
+export interface LinkConditions {
+  /** round-trip propagation delay; each direction gets half */
+  rttMs: number;
+  /** per-direction capacity shared by every connection through the link; Infinity for none */
+  bandwidthMbps: number;
+}
+
+export interface LinkEmulatorOptions extends LinkConditions {
+  /** where the link leads (loopback only) */
+  target: { host: string; port: number };
+  /** where the link listens (default 127.0.0.1, a free port) */
+  listen?: { host?: string; port?: number };
+}
+
+/**
+ * A user-space network link: a TCP proxy that delays every byte by half the RTT in each direction
+ * and serialises each direction at the link's bandwidth, shared by all its connections. The
+ * kernel here has no netem, so this is how local topologies and tests get real-looking links.
+ * Conditions can change while connections are open; bytes already scheduled keep their times.
+ */
+export class LinkEmulator {
+  private conditions: LinkConditions;
+  private readonly target: { host: string; port: number };
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  /** per direction: when the link finishes sending what is already queued on it */
+  private readonly freeAt = { up: 0, down: 0 };
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  private constructor(options: LinkEmulatorOptions) {
+    this.conditions = { rttMs: options.rttMs, bandwidthMbps: options.bandwidthMbps };
+    this.target = options.target;
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  static async start(options: LinkEmulatorOptions): Promise<LinkEmulator> {
+    const link = new LinkEmulator(options);
+    await new Promise<void>((resolve, reject) => {
+      link.server.once('error', reject);
+      link.server.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1', () => resolve());
+    });
+    return link;
+  }
+
+  get port(): number {
+    const addr = this.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('link emulator is not listening');
+    return addr.port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get current(): LinkConditions {
+    return { ...this.conditions };
+  }
+
+  set(conditions: Partial<LinkConditions>): void {
+    this.conditions = { ...this.conditions, ...conditions };
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    const upstream = connect(this.target.port, this.target.host);
+    this.track(client);
+    this.track(upstream);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    this.pipe(client, upstream, 'up');
+    this.pipe(upstream, client, 'down');
+    const closeBoth = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', closeBoth);
+    upstream.on('error', closeBoth);
+  }
+
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+  }
+
+  /** Forwards `from` to `to`, each chunk leaving after serialisation on the shared direction plus half the RTT. */
+  private pipe(from: Socket, to: Socket, direction: 'up' | 'down'): void {
+    let lastDelivery = 0;
+    let ended = false;
+    let pending = 0;
+    const deliverAt = (at: number, run: () => void): void => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        run();
+      }, Math.max(0, at - performance.now()));
+      this.timers.add(timer);
+    };
+    from.on('data', (chunk: Buffer) => {
+      const now = performance.now();
+      const { rttMs, bandwidthMbps } = this.conditions;
+      const serialise = Number.isFinite(bandwidthMbps) ? chunk.length * bandwidthToMsPerByte(bandwidthMbps) : 0;
+      const sent = Math.max(now, this.freeAt[direction]) + serialise;
+      this.freeAt[direction] = sent;
+      // Bytes of one connection stay in order even if the RTT is lowered meanwhile.
+      const at = Math.max(sent + rttMs / 2, lastDelivery);
+      lastDelivery = at;
+      pending++;
+      deliverAt(at, () => {
+        pending--;
+        if (!to.destroyed) to.write(chunk);
+        if (ended && pending === 0) to.end();
+      });
+    });
+    from.on('end', () => {
+      ended = true;
+      if (pending === 0) to.end();
+    });
+    from.on('close', () => {
+      // A reset on one side becomes a reset on the other once the bytes in flight are delivered.
+      if (!ended) deliverAt(lastDelivery, () => to.destroy());
+    });
+  }
+}
