@@ -15,7 +15,7 @@ import {
   str,
   strValue,
   type Obj,
-} from './validate.js';
+} from '../validate.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
 
