@@ -45,9 +45,8 @@ export function assetsDir(needed: readonly Binary[]): string {
   resolved ??= process.env['KUBEBUILDER_ASSETS'] || runSetup();
   const missing = missingBinaries(resolved, needed);
   if (missing.length > 0) {
-    throw new Error(
-      `${resolved} lacks ${missing.join(', ')}: run test/cluster/setup and set KUBEBUILDER_ASSETS to the folder it prints`,
-    );
+    const setup = missing.includes('helm') ? 'test/cluster/setup --with-helm' : 'test/cluster/setup';
+    throw new Error(`${resolved} lacks ${missing.join(', ')}: run ${setup} and set KUBEBUILDER_ASSETS to the folder it prints`);
   }
   return resolved;
 }
