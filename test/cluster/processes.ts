@@ -7,7 +7,7 @@
  *   folder if this process dies without running its handlers (SIGKILL, crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 export interface ExitInfo {
   code: number | null;
@@ -69,6 +69,13 @@ export class ProcessRegistry {
     if (this.watchdog?.pid !== undefined) killGroup(this.watchdog.pid, 'SIGKILL');
     this.watchdog = undefined;
     allRegistries.delete(this);
+    if (defaultRegistry === this) defaultRegistry = undefined;
+  }
+
+  /** What the exit and signal handlers do: kill everything and remove the work folder at once. */
+  abort(): void {
+    this.close();
+    if (this.workDir !== undefined && process.env['CRIME_CLUSTER_KEEP'] !== '1') rmSync(this.workDir, { recursive: true, force: true });
   }
 
   private persist(): void {
@@ -105,7 +112,7 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 function killEverything(): void {
-  for (const registry of allRegistries) registry.close();
+  for (const registry of allRegistries) registry.abort();
 }
 
 function installExitHandlers(): void {
