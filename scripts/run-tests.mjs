@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file under dist/ with node:test. Arguments filter test files by substring,
 // e.g. `node scripts/run-tests.mjs engine/` runs only the engine's tests.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -31,5 +31,17 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
 }
-const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], { stdio: 'inherit' });
+// Tests that start a control plane get its binaries from test/cluster/setup, run once here (it reuses
+// KUBEBUILDER_ASSETS or its cache, else builds them from Go modules) and passed on as KUBEBUILDER_ASSETS.
+const env = { ...process.env };
+if (files.some((f) => readFileSync(f, 'utf8').includes('controlplane.js'))) {
+  const setup = new URL('../test/cluster/setup', import.meta.url).pathname;
+  const found = spawnSync(setup, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (found.status !== 0) {
+    console.error(`${setup} failed (exit ${found.status}): the control-plane tests cannot run`);
+    process.exit(found.status ?? 1);
+  }
+  env.KUBEBUILDER_ASSETS = found.stdout.trimEnd().split('\n').pop();
+}
+const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

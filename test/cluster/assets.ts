@@ -1,0 +1,65 @@
+/**
+ * Where the control-plane binaries are. `KUBEBUILDER_ASSETS` (set by scripts/run-tests.mjs from
+ * test/cluster/setup, or by the user, as envtest does) wins; otherwise test/cluster/setup is run,
+ * which finds the cache or builds it.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Binary = 'etcd' | 'kube-apiserver' | 'kube-scheduler' | 'kube-controller-manager' | 'kwok' | 'kubectl' | 'helm';
+
+/** The repository root: the nearest folder above this file that holds package.json. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the repository root (no package.json above test/cluster)');
+    dir = parent;
+  }
+  return dir;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The binaries of `needed` that `dir` lacks. */
+export function missingBinaries(dir: string, needed: readonly Binary[]): Binary[] {
+  return needed.filter((name) => !isExecutable(join(dir, name)));
+}
+
+let resolved: string | undefined;
+
+/**
+ * The folder holding the binaries; throws, naming what is missing, if it lacks any of `needed`.
+ * Runs test/cluster/setup (once per process) when KUBEBUILDER_ASSETS is not set.
+ */
+export function assetsDir(needed: readonly Binary[]): string {
+  resolved ??= process.env['KUBEBUILDER_ASSETS'] || runSetup();
+  const missing = missingBinaries(resolved, needed);
+  if (missing.length > 0) {
+    const setup = missing.includes('helm') ? 'test/cluster/setup --with-helm' : 'test/cluster/setup';
+    throw new Error(`${resolved} lacks ${missing.join(', ')}: run ${setup} and set KUBEBUILDER_ASSETS to the folder it prints`);
+  }
+  return resolved;
+}
+
+function runSetup(): string {
+  const script = join(repoRoot(), 'test', 'cluster', 'setup');
+  const result = spawnSync(script, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${script} failed (exit ${String(result.status)})`);
+  const last = result.stdout.trimEnd().split('\n').pop() ?? '';
+  if (last === '') throw new Error(`${script} printed no folder`);
+  return last;
+}
+
+export function binaryPath(dir: string, name: Binary): string {
+  return join(dir, name);
+}
