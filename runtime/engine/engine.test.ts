@@ -270,12 +270,19 @@ test('a neighbour\'s advertised queue drains with time and our own sends add to 
   const busy = leafAdvert(0.03, 1.5, 400);
   const t = e.startOffload('cloud', 100);
   e.finishOffload(t, { roundTripMs: 30, calleeElapsedMs: 10, advertisement: busy });
-  const q0 = e.snapshot().neighbours[0]!.queueMs;
-  assert.ok(Math.abs(q0 - 400) < 1e-9);
+  const link = e.snapshot().neighbours[0]!;
+  // The advertisement was made one way back ago (half the RTT plus the reply's bytes).
+  const back = link.rttMs / 2 + 512 / (link.bandwidthMbps * 125);
+  const queue = (): number => e.snapshot().neighbours[0]!.queueMs;
+  assert.ok(Math.abs(queue() - (400 - back)) < 1e-6, `${queue()}`);
   clock.advance(150);
-  assert.ok(Math.abs(e.snapshot().neighbours[0]!.queueMs - 250) < 1e-9);
+  assert.ok(Math.abs(queue() - (250 - back)) < 1e-6);
+  // A request on its way counts in full until it arrives...
   e.startOffload('cloud', 1000);
-  assert.ok(Math.abs(e.snapshot().neighbours[0]!.queueMs - (250 + 31.5)) < 1e-6);
+  assert.ok(Math.abs(queue() - (250 - back + 31.5)) < 1e-6);
+  // ...then the neighbour works through everything in order.
+  clock.advance(1000);
+  assert.equal(queue(), 0);
 });
 
 test('learns from noisy live traffic as well as from the calibrated truth', () => {
