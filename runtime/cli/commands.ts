@@ -1,4 +1,7 @@
+import { benchCommand } from './bench-command.js';
 import type { Command } from './cli.js';
+import { modelCommand } from './model-command.js';
+import { runtimeCommand } from './runtime-command.js';
 
 /** Every `crime` subcommand. Command modules import their heavy dependencies lazily inside run(). */
-export const commands: readonly Command[] = [];
+export const commands: readonly Command[] = [runtimeCommand, modelCommand, benchCommand];
