@@ -1,9 +1,11 @@
 /**
  * The fast tfjs path for LayersModels made of [Embedding] → LSTM+ → Dense*: instead of the layers'
  * generic per-step RNN loop, each LSTM layer computes all input projections in one matMul (one data
- * sync per layer), then runs only h·U + gates per step, disposing per step. Same weights, same math.
+ * sync per layer), then runs only h·U + gates per step, disposing per step. On host-memory backends
+ * the gates are one fused kernel (tfjs-lstm-kernel.ts). Same weights, same math.
  */
 import type * as TfNamespace from '@tensorflow/tfjs';
+import { fusedCell, fusedCellAvailable } from './tfjs-lstm-kernel.js';
 import type { ModelInput } from './types.js';
 import type { Tf } from './tfjs-runtime.js';
 
@@ -101,9 +103,11 @@ function runLstmLayer(tf: Tf, stage: LstmStage, x: Tensor2D, steps: number, keep
   let h = tf.zeros([1, stage.units]) as Tensor2D;
   let c = tf.zeros([1, stage.units]) as Tensor2D;
   const sequence: Tensor2D[] = [];
+  const fused = fusedCellAvailable(tf);
   for (let t = 0; t < steps; t++) {
     const [nextH, nextC] = tf.tidy(() => {
       const xt = tf.tensor2d(projected.subarray(t * width, (t + 1) * width), [1, width]);
+      if (fused) return fusedCell(tf, tf.matMul(h, stage.recurrent), xt, c);
       const z = tf.add(tf.matMul(h, stage.recurrent), xt);
       const [i, f, g, o] = tf.split(z, 4, 1) as [Tensor2D, Tensor2D, Tensor2D, Tensor2D];
       const cNew = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g))) as Tensor2D;
