@@ -2,11 +2,11 @@
  * The runtime's express app: thin handlers over decode → queue → backend → encode. Only its own mapper
  * calls it. Errors go through http/error-handler.ts; nothing a request does can crash the process.
  */
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Backend, Clock, ModelInput } from '../backends/types.js';
 import { defaultClock } from '../backends/types.js';
 import { CrimeError } from '../errors.js';
-import { errorHandler } from '../http/error-handler.js';
+import { errorHandler, toHttpError } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
 import { decodeBinary, decodeJson } from './decode.js';
 import type { RuntimeMetrics } from './metrics.js';
@@ -78,39 +78,38 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
   }, async (req: Request, res: Response) => {
     const received = clock();
     const binary = req.is(BINARY_TYPE) !== false;
-    const encoding = binary ? 'binary' : 'json';
     const requestId = header(req, HEADERS.requestId);
-    try {
-      const backend = readyBackend(state);
-      const input: ModelInput = binary
-        ? decodeBinary(req.body as Buffer, { shape: header(req, HEADERS.shape), dtype: header(req, HEADERS.dtype) }, backend.info, maxSteps)
-        : decodeJson(req.body, backend.info, maxSteps);
-      metrics.queueDepth.set(queue.depth + 1);
-      const { value: result, queueMs } = await queue.run(() => backend.infer(input));
-      metrics.queueDepth.set(queue.depth);
-      metrics.computeSeconds.observe(result.computeMs / 1000);
-      metrics.queueSeconds.observe(queueMs / 1000);
-      metrics.steps.inc(input.steps);
-      metrics.requests.inc({ outcome: 'ok', encoding });
-      res.setHeader(HEADERS.computeMs, result.computeMs.toFixed(3));
-      res.setHeader(HEADERS.queueMs, queueMs.toFixed(3));
-      if (requestId !== undefined) res.setHeader(HEADERS.requestId, requestId);
-      logger.debug('inference done', { requestId, n: input.steps, computeMs: result.computeMs, queueMs });
-      if (req.accepts(['application/json', BINARY_TYPE]) === BINARY_TYPE) {
-        const { outputs } = result;
-        res.setHeader(HEADERS.shape, String(outputs.length));
-        res.setHeader(HEADERS.remoteMs, (clock() - received).toFixed(3));
-        res.type(BINARY_TYPE).send(Buffer.from(outputs.buffer, outputs.byteOffset, outputs.byteLength));
-        return;
-      }
-      const body: InferResponseBody = { outputs: Array.from(result.outputs), computeMs: result.computeMs, queueMs };
+    const backend = readyBackend(state);
+    const input: ModelInput = binary
+      ? decodeBinary(req.body as Buffer, { shape: header(req, HEADERS.shape), dtype: header(req, HEADERS.dtype) }, backend.info, maxSteps)
+      : decodeJson(req.body, backend.info, maxSteps);
+    metrics.queueDepth.set(queue.depth + 1);
+    const { value: result, queueMs } = await queue.run(() => backend.infer(input));
+    metrics.queueDepth.set(queue.depth);
+    metrics.computeSeconds.observe(result.computeMs / 1000);
+    metrics.queueSeconds.observe(queueMs / 1000);
+    metrics.steps.inc(input.steps);
+    metrics.requests.inc({ outcome: 'ok', encoding: binary ? 'binary' : 'json' });
+    res.setHeader(HEADERS.computeMs, result.computeMs.toFixed(3));
+    res.setHeader(HEADERS.queueMs, queueMs.toFixed(3));
+    if (requestId !== undefined) res.setHeader(HEADERS.requestId, requestId);
+    logger.debug('inference done', { requestId, n: input.steps, computeMs: result.computeMs, queueMs });
+    if (req.accepts(['application/json', BINARY_TYPE]) === BINARY_TYPE) {
+      const { outputs } = result;
+      res.setHeader(HEADERS.shape, String(outputs.length));
       res.setHeader(HEADERS.remoteMs, (clock() - received).toFixed(3));
-      res.json(body);
-    } catch (err) {
-      metrics.queueDepth.set(queue.depth);
-      metrics.requests.inc({ outcome: err instanceof CrimeError ? err.code : 'INTERNAL', encoding });
-      throw err;
+      res.type(BINARY_TYPE).send(Buffer.from(outputs.buffer, outputs.byteOffset, outputs.byteLength));
+      return;
     }
+    const body: InferResponseBody = { outputs: Array.from(result.outputs), computeMs: result.computeMs, queueMs };
+    res.setHeader(HEADERS.remoteMs, (clock() - received).toFixed(3));
+    res.json(body);
+  });
+  // Every failed inference request, wherever it failed (body parsing, decoding, queue, backend), is counted once.
+  app.use(PATHS.infer, (err: unknown, req: Request, _res: Response, next: NextFunction) => {
+    metrics.queueDepth.set(queue.depth);
+    metrics.requests.inc({ outcome: toHttpError(err).code, encoding: req.is(BINARY_TYPE) ? 'binary' : 'json' });
+    next(err);
   });
 
   app.use((req, _res, next) => next(new CrimeError('NOT_FOUND', `no route ${req.method} ${req.path}`)));

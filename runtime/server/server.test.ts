@@ -122,6 +122,8 @@ describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(text, /crime_runtime_requests_total\{outcome="ok",encoding="binary"\} \d+/);
     assert.match(text, /crime_runtime_requests_total\{outcome="INVALID_INPUT",encoding="json"\} \d+/);
+    assert.match(text, /crime_runtime_requests_total\{outcome="PAYLOAD_TOO_LARGE",encoding="binary"\} 1/);
+    assert.match(text, /crime_runtime_requests_total\{outcome="UNSUPPORTED_MEDIA_TYPE",encoding="json"\} 2/);
     assert.match(text, /crime_runtime_model_info\{model="tiny2x24",format="onnx",backend="onnx-cpu",input_kind="floats"\} 1/);
     assert.match(text, /crime_runtime_ready 1/);
   });
