@@ -6,7 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildLstmOnnx } from './onnx-writer.js';
 import { generateWeights, type LstmModelSpec } from './spec.js';
-import { buildLayersModel, saveTfjsModel, type Tf } from './tfjs-writer.js';
+import type { Tf } from '../backends/tfjs-runtime.js';
+import { buildLayersModel, saveTfjsModel } from './tfjs-writer.js';
 
 export type GenerateFormat = 'onnx' | 'tfjs';
 

@@ -5,9 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as TfNamespace from '@tensorflow/tfjs';
+import type { Tf } from '../backends/tfjs-runtime.js';
 import type { LstmModelSpec, LstmWeights } from './spec.js';
-
-export type Tf = typeof TfNamespace;
 
 export const TFJS_SHARD_BYTES = 4 * 1024 * 1024;
 
