@@ -65,7 +65,6 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
     res.json(modelInfoOf(readyBackend(state), maxSteps));
   });
   app.get(PATHS.metrics, async (_req, res) => {
-    metrics.queueDepth.set(queue.depth);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -83,9 +82,7 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
     const input: ModelInput = binary
       ? decodeBinary(req.body as Buffer, { shape: header(req, HEADERS.shape), dtype: header(req, HEADERS.dtype) }, backend.info, maxSteps)
       : decodeJson(req.body, backend.info, maxSteps);
-    metrics.queueDepth.set(queue.depth + 1);
     const { value: result, queueMs } = await queue.run(() => backend.infer(input));
-    metrics.queueDepth.set(queue.depth);
     metrics.computeSeconds.observe(result.computeMs / 1000);
     metrics.queueSeconds.observe(queueMs / 1000);
     metrics.steps.inc(input.steps);
@@ -107,7 +104,6 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
   });
   // Every failed inference request, wherever it failed (body parsing, decoding, queue, backend), is counted once.
   app.use(PATHS.infer, (err: unknown, req: Request, _res: Response, next: NextFunction) => {
-    metrics.queueDepth.set(queue.depth);
     metrics.requests.inc({ outcome: toHttpError(err).code, encoding: req.is(BINARY_TYPE) ? 'binary' : 'json' });
     next(err);
   });

@@ -32,11 +32,6 @@ export class RuntimeMetrics {
     help: 'Sequence steps processed',
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({
-    name: 'crime_runtime_queue_depth',
-    help: 'Requests waiting for an inference slot',
-    registers: [this.registry],
-  });
   readonly ready = new Gauge({
     name: 'crime_runtime_ready',
     help: '1 once the model is loaded and warmed up',
@@ -49,8 +44,19 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; queueDepth?: () => number } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'crime_runtime_' });
+    const depth = options.queueDepth;
+    if (depth !== undefined) {
+      new Gauge({
+        name: 'crime_runtime_queue_depth',
+        help: 'Requests waiting for an inference slot (read at scrape time)',
+        registers: [this.registry],
+        collect() {
+          this.set(depth());
+        },
+      });
+    }
   }
 
   modelLoaded(backend: Backend): void {

@@ -126,6 +126,7 @@ describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
     assert.match(text, /crime_runtime_requests_total\{outcome="UNSUPPORTED_MEDIA_TYPE",encoding="json"\} 2/);
     assert.match(text, /crime_runtime_model_info\{model="tiny2x24",format="onnx",backend="onnx-cpu",input_kind="floats"\} 1/);
     assert.match(text, /crime_runtime_ready 1/);
+    assert.match(text, /crime_runtime_queue_depth 0/);
   });
 });
 

@@ -46,7 +46,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
   });
-  const metrics = new RuntimeMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const metrics = new RuntimeMetrics({ defaultMetrics: options.defaultMetrics ?? true, queueDepth: () => queue.depth });
   const app = createRuntimeApp({
     state, queue, metrics, maxSteps: options.maxSteps, logger,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
