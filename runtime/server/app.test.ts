@@ -13,12 +13,17 @@ class GatedBackend implements Backend {
   readonly name = 'onnx-cpu' as const;
   readonly info: ModelInfo = { name: 'gated', format: 'onnx', inputKind: 'floats', featureSize: 2, outputSize: 1 };
   private releases: (() => void)[] = [];
+  failNext = false;
 
   get pending(): number {
     return this.releases.length;
   }
 
   async infer(): Promise<InferResult> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('native backend exploded');
+    }
     await new Promise<void>((resolve) => this.releases.push(resolve));
     return { outputs: Float32Array.of(1), computeMs: 1 };
   }
@@ -88,4 +93,15 @@ test('a full queue answers 503 OVERLOADED with Retry-After; accepted requests al
   assert.deepEqual(statuses, [200, 200, 200]);
   const queued = Number((await Promise.all(accepted))[2]?.headers.get('crime-queue-ms'));
   assert.ok(queued >= 0);
+});
+
+test('a backend failure answers 500 INTERNAL and the server keeps serving', async () => {
+  backend.failNext = true;
+  const failed = await infer();
+  assert.equal(failed.status, 500);
+  assert.deepEqual(await failed.json(), { error: { code: 'INTERNAL', message: 'native backend exploded' } });
+  const next = infer();
+  await until(() => backend.pending === 1);
+  backend.releaseAll();
+  assert.equal((await next).status, 200);
 });
