@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'NOT_READY'
   | 'TIMEOUT'
   | 'UPSTREAM_FAILED'
+  | 'MODEL_LOAD_FAILED'
+  | 'BACKEND_UNAVAILABLE'
   | 'INTERNAL';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -26,6 +28,8 @@ const STATUS: Record<ErrorCode, number> = {
   NOT_READY: 503,
   TIMEOUT: 504,
   UPSTREAM_FAILED: 502,
+  MODEL_LOAD_FAILED: 500,
+  BACKEND_UNAVAILABLE: 500,
   INTERNAL: 500,
 };
 

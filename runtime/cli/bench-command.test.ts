@@ -27,7 +27,7 @@ test('bench usage errors exit 2', async () => {
   assert.match(unknown.stderr, /unknown benchmark "nothing"/);
   const bad = await capture(['bench', 'decide', '--decisions', 'many']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--decisions must be an integer/);
+  assert.match(bad.stderr, /--decisions must be an integer ≥ 1000/);
   const help = await capture(['bench', 'decide', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--candidates/);

@@ -1,16 +1,21 @@
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
+import { describeFailure, intOption, listOption, UsageError } from './options.js';
 import { progressBar } from './progress.js';
 
-/** One `crime bench <name>` benchmark. */
+/** One `crime bench <name>` benchmark; each prints its figures against a baseline run in the same process. */
 interface Benchmark {
   name: string;
   summary: string;
   usage: string;
+  /** parses the options; throws UsageError on bad ones */
   run(args: string[], io: CliIo): Promise<number>;
 }
 
-const DECIDE_USAGE = `Usage: crime bench decide [--json] [--decisions N] [--candidates 2,4,8]
+const decide: Benchmark = {
+  name: 'decide',
+  summary: 'per-request decision overhead of the mapping engine',
+  usage: `Usage: crime bench decide [--json] [--decisions N] [--candidates 2,4,8]
 
 Times the mapping engine's per-request decision for 2, 4 and 8 candidates (local plus
 neighbours), one call per sample, and the cost of learning from one compute time and one
@@ -18,24 +23,16 @@ offload reply. The baseline is the clock read alone, timed the same way in the s
 
 Options:
   --json            print one JSON object instead of the table
-  --decisions N     timed decisions per candidate count (default 200000, at least 100000 for
-                    the published figures)
-  --candidates L    comma-separated candidate counts (default 2,4,8)`;
-
-const decide: Benchmark = {
-  name: 'decide',
-  summary: 'per-request decision overhead of the mapping engine',
-  usage: DECIDE_USAGE,
+  --decisions N     timed decisions per candidate count (default 200000)
+  --candidates L    comma-separated candidate counts (default 2,4,8)`,
   async run(args, io) {
     const { values } = parseArgs({
       args,
       options: { json: { type: 'boolean', default: false }, decisions: { type: 'string' }, candidates: { type: 'string' } },
       strict: true,
     });
-    const decisions = Number(values.decisions ?? 200_000);
-    const candidates = (values.candidates ?? '2,4,8').split(',').map(Number);
-    if (!Number.isInteger(decisions) || decisions < 1000) throw new UsageError('--decisions must be an integer ≥ 1000');
-    if (candidates.some((c) => !Number.isInteger(c) || c < 1 || c > 64)) throw new UsageError('--candidates must list integers in 1..64');
+    const decisions = intOption(values.decisions, 'decisions', 200_000, 1000);
+    const candidates = (listOption(values.candidates) ?? ['2', '4', '8']).map((c) => intOption(c, 'candidates', 0, 1));
     const { benchDecide, formatDecideBench } = await import('../../bench/decide.js');
     const bar = progressBar(io.stderr);
     const result = benchDecide({ decisions, candidates, onProgress: (f, label) => bar.update(f, label) });
@@ -45,9 +42,54 @@ const decide: Benchmark = {
   },
 };
 
-class UsageError extends Error {}
+const infer: Benchmark = {
+  name: 'infer',
+  summary: 'inference latency per backend vs raw onnxruntime-node',
+  usage: `Usage: crime bench infer [--json] [--steps 10,100,500] [--backends LIST] [--model PRESET]
+                         [--repeats N] [--budget-ms N] [--threads N]
 
-const benchmarks: readonly Benchmark[] = [decide];
+Per-step batch-1 latency of a generated model (default cove2x300: 2-layer LSTM, 300/300) on each
+backend, against raw onnxruntime-node on the same model in the same run (ratio column).
+Targets: onnx-cpu, onnx-cuda, tfjs-node-gpu, tfjs-node, tfjs-wasm, tfjs-cpu; append /predict for the
+generic tfjs-layers path, /http to go through the runtime server and RuntimeClient.
+Default: onnx-cpu,onnx-cpu/http,onnx-cuda,tfjs-node-gpu,tfjs-node,tfjs-wasm,tfjs-wasm/predict,tfjs-cpu
+Unavailable backends are listed as skipped.`,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        steps: { type: 'string' },
+        backends: { type: 'string' },
+        model: { type: 'string' },
+        repeats: { type: 'string' },
+        'budget-ms': { type: 'string' },
+        threads: { type: 'string' },
+      },
+    });
+    const { isPresetName } = await import('../models/spec.js');
+    const preset = values.model ?? 'cove2x300';
+    if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
+    const steps = listOption(values.steps)?.map((s) => intOption(s, 'steps', 0, 1));
+    const targets = listOption(values.backends);
+    const options = {
+      preset,
+      ...(steps === undefined ? {} : { steps }),
+      ...(targets === undefined ? {} : { targets }),
+      repeats: intOption(values.repeats, 'repeats', 5, 1),
+      budgetMs: intOption(values['budget-ms'], 'budget-ms', 2000, 0),
+      threads: intOption(values.threads, 'threads', 1, 1),
+      progress: (line: string) => void io.stderr.write(`${line}\n`),
+    };
+    const { runInferBench, formatInferReport } = await import('../../bench/infer-bench.js');
+    const report = await runInferBench(options);
+    io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInferReport(report));
+    return 0;
+  },
+};
+
+const benchmarks: readonly Benchmark[] = [decide, infer];
 
 function usage(): string {
   const lines = benchmarks.map((b) => `  ${b.name.padEnd(8)}  ${b.summary}`);
@@ -56,7 +98,7 @@ function usage(): string {
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'run a benchmark (decide)',
+  summary: `run a benchmark (${benchmarks.map((b) => b.name).join(', ')})`,
   ownHelp: true,
   get usage() {
     return usage();
@@ -83,7 +125,8 @@ export const benchCommand: Command = {
         io.stderr.write(`crime bench ${bench.name}: ${(err as Error).message}\n\n${bench.usage}\n`);
         return EXIT_USAGE;
       }
-      throw err;
+      io.stderr.write(`crime bench ${bench.name}: ${describeFailure(err)}\n`);
+      return 1;
     }
   },
 };

@@ -1,0 +1,98 @@
+/**
+ * Creates the backend for a model: a named one, or with `auto` the fastest one that is available for the
+ * model's format (onnx: CUDA, then CPU; tfjs: node-gpu, node, wasm, cpu). Logs which one and why.
+ */
+import { CrimeError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { readModelBytes, type FetchOptions } from '../models/source.js';
+import { OnnxBackend } from './onnx.js';
+import { TfjsBackend, type TfjsLstmPath } from './tfjs.js';
+import { TFJS_BACKENDS, type TfjsBackendName } from './tfjs-runtime.js';
+import type { Backend, BackendName, Clock, ConcreteBackendName, ModelFormat } from './types.js';
+
+export const AUTO_ORDER: Record<ModelFormat, readonly ConcreteBackendName[]> = {
+  onnx: ['onnx-cuda', 'onnx-cpu'],
+  tfjs: TFJS_BACKENDS,
+};
+
+export interface CreateBackendOptions {
+  /** Path or http(s) URL: an .onnx file, or a tfjs model.json. */
+  location: string;
+  /** Defaults to the location's extension (.onnx → onnx, .json → tfjs). */
+  format?: ModelFormat;
+  backend?: BackendName;
+  /** Model name reported by GET /v1/model; defaults to the file name stem. */
+  name?: string;
+  /** onnxruntime intra-op threads (default 1). */
+  threads?: number;
+  tfjsLstmPath?: TfjsLstmPath;
+  logger?: Logger;
+  clock?: Clock;
+  fetch?: FetchOptions;
+}
+
+export function formatOf(location: string): ModelFormat | undefined {
+  const path = location.replace(/[?#].*$/, '').toLowerCase();
+  if (path.endsWith('.onnx')) return 'onnx';
+  if (path.endsWith('.json')) return 'tfjs';
+  return undefined;
+}
+
+export function modelNameOf(location: string): string {
+  const parts = location.replace(/[?#].*$/, '').split('/').filter((p) => p !== '');
+  let stem = parts.pop() ?? 'model';
+  if (stem === 'model.json' && parts.length > 0) stem = parts.pop() ?? stem;
+  return stem.replace(/\.(onnx|json)$/i, '').replace(/\.tfjs$/i, '');
+}
+
+function formatOfBackend(name: ConcreteBackendName): ModelFormat {
+  return name.startsWith('onnx') ? 'onnx' : 'tfjs';
+}
+
+export async function createBackend(options: CreateBackendOptions): Promise<Backend> {
+  const logger = options.logger ?? silentLogger;
+  const format = options.format ?? formatOf(options.location);
+  if (format === undefined) {
+    throw new CrimeError('MODEL_LOAD_FAILED', `cannot tell the model format of ${options.location}: pass a format (onnx or tfjs)`);
+  }
+  const requested = options.backend ?? 'auto';
+  if (requested !== 'auto' && formatOfBackend(requested) !== format) {
+    throw new CrimeError('BACKEND_UNAVAILABLE', `backend ${requested} cannot run ${format} models`);
+  }
+  const candidates = requested === 'auto' ? AUTO_ORDER[format] : [requested];
+  const name = options.name ?? modelNameOf(options.location);
+  const onnxBytes = format === 'onnx' ? await readModelBytes(options.location, options.fetch) : undefined;
+  const skipped: { backend: ConcreteBackendName; reason: string }[] = [];
+  for (const candidate of candidates) {
+    try {
+      const backend = onnxBytes !== undefined
+        ? await OnnxBackend.create({
+          model: onnxBytes, name, device: candidate === 'onnx-cuda' ? 'cuda' : 'cpu',
+          ...(options.threads === undefined ? {} : { threads: options.threads }),
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
+        })
+        : await TfjsBackend.create({
+          location: options.location, name, backend: candidate as TfjsBackendName,
+          ...(options.tfjsLstmPath === undefined ? {} : { lstmPath: options.tfjsLstmPath }),
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
+          ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+        });
+      logger.info('backend selected', {
+        backend: backend.name,
+        requested,
+        format,
+        model: name,
+        reason: requested === 'auto' ? `fastest available for ${format} (order: ${candidates.join(' > ')})` : 'requested',
+        skipped,
+        ...(backend instanceof TfjsBackend
+          ? { tfjsPath: backend.path, tfjsFallback: backend.fallbackReason, ...backend.runtime.details }
+          : {}),
+      });
+      return backend;
+    } catch (err) {
+      if (!(err instanceof CrimeError) || err.code !== 'BACKEND_UNAVAILABLE' || requested !== 'auto') throw err;
+      skipped.push({ backend: candidate, reason: err.message });
+    }
+  }
+  throw new CrimeError('BACKEND_UNAVAILABLE', `no backend available for ${format}: ${skipped.map((s) => s.reason).join('; ')}`);
+}

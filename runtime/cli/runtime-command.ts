@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import type { Command } from './cli.js';
+import { EXIT_USAGE } from './cli.js';
+import { choice, describeFailure, intOption, UsageError } from './options.js';
+
+const usage = `Usage: crime runtime --model PATH|URL [options]
+
+Serves one RNN model over HTTP for its mapper (POST /v1/infer, GET /v1/model, /healthz, /readyz,
+/metrics). Prints "listening http://HOST:PORT" once the model is loaded and warmed up; SIGTERM or
+SIGINT drains in-flight requests and exits.
+
+Options:
+  --model PATH|URL     .onnx file, or a tfjs model.json (weight shards beside it); http(s) URLs work
+  --format F           onnx | tfjs (default: from the extension)
+  --backend B          auto | onnx-cpu | onnx-cuda | tfjs-node-gpu | tfjs-node | tfjs-wasm | tfjs-cpu (default auto)
+  --name NAME          model name reported by GET /v1/model (default: file name)
+  --port N             port (default 8081; 0 picks a free one)
+  --host H             address to bind (default 127.0.0.1)
+  --max-steps N        longest accepted sequence (default 2000); longer → 413 INPUT_TOO_LONG
+  --queue N            requests that may wait (default 16); more → 503 OVERLOADED + Retry-After
+  --concurrency N      inferences at once (default 1: batch-1 RNN latency)
+  --threads N          onnxruntime intra-op threads (default 1)
+  --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
+  --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
+`;
+
+export const runtimeCommand: Command = {
+  name: 'runtime',
+  summary: 'serve one RNN model over HTTP (the inference runtime)',
+  usage,
+  async run(args, io) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
+          port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
+          concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
+        },
+        strict: true,
+      }));
+      if (values.model === undefined) throw new UsageError('--model is required');
+    } catch (err) {
+      io.stderr.write(`crime runtime: ${(err as Error).message}\n\n${usage}`);
+      return EXIT_USAGE;
+    }
+    const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer }] = await Promise.all([
+      import('../backends/types.js'), import('../log.js'), import('../server/server.js'),
+    ]);
+    let options;
+    try {
+      options = {
+        model: {
+          location: values.model,
+          ...(values.format === undefined ? {} : { format: choice(values.format, 'format', ['onnx', 'tfjs'] as const, 'onnx') }),
+          backend: choice(values.backend, 'backend', BACKEND_NAMES, 'auto'),
+          ...(values.name === undefined ? {} : { name: values.name }),
+          threads: intOption(values.threads, 'threads', 1, 1),
+        },
+        port: intOption(values.port, 'port', 8081, 0),
+        host: values.host ?? '127.0.0.1',
+        maxSteps: intOption(values['max-steps'], 'max-steps', 2000, 1),
+        maxQueue: intOption(values.queue, 'queue', 16, 0),
+        concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
+        bodyLimitBytes: intOption(values['body-limit'], 'body-limit', 32 * 1024 * 1024, 1024),
+        logger: createLogger({
+          service: 'runtime', stream: io.stderr,
+          level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
+        }),
+      };
+    } catch (err) {
+      io.stderr.write(`crime runtime: ${(err as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    let server;
+    try {
+      server = await startRuntimeServer(options);
+      await server.ready;
+    } catch (err) {
+      io.stderr.write(`crime runtime: ${describeFailure(err)}\n`);
+      await server?.close();
+      return 1;
+    }
+    io.stdout.write(`listening ${server.url}\n`);
+    const running = server;
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        resolve();
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+    await running.close();
+    return 0;
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * Structured logging: winston JSON lines with fixed messages and structured fields. Code takes a
+ * `Logger` (the narrow interface below) so tests can pass `silentLogger`.
+ */
+import type { Writable } from 'node:stream';
+import winston from 'winston';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  error(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+}
+
+export interface LoggerOptions {
+  /** Service name attached to every line, e.g. "runtime". */
+  service: string;
+  level?: 'error' | 'warn' | 'info' | 'debug';
+  /** Where lines go; stderr by default so stdout stays free for a command's own output. */
+  stream?: Writable;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return winston.createLogger({
+    level: options.level ?? 'info',
+    defaultMeta: { service: options.service },
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stderr })],
+  });
+}
+
+const noop = (): void => undefined;
+
+export const silentLogger: Logger = { error: noop, warn: noop, info: noop, debug: noop };

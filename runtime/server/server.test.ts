@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sampleInput } from '../backends/input.js';
+import { fixtureModel, removeFixtures } from '../testing/fixtures.js';
+import { RuntimeClient } from './client.js';
+import { HEADERS, type RuntimeModelInfo } from './protocol.js';
+import { startRuntimeServer, type RuntimeServer } from './server.js';
+
+after(removeFixtures);
+
+const MAX_STEPS = 50;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  json: { error?: { code: string; message: string }; outputs?: number[] } | undefined;
+}
+
+async function post(url: string, body: string | Uint8Array, headers: Record<string, string>): Promise<Reply> {
+  const res = await fetch(`${url}/v1/infer`, { method: 'POST', body, headers });
+  const text = await res.text();
+  let json: Reply['json'];
+  try {
+    json = JSON.parse(text) as Reply['json'];
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json };
+}
+
+const postJson = (url: string, body: unknown): Promise<Reply> => post(url, JSON.stringify(body), { 'content-type': 'application/json' });
+
+function floats(values: number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(values).buffer);
+}
+
+describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
+  let server: RuntimeServer;
+  let client: RuntimeClient;
+  const row = (v = 0.5): number[] => Array.from({ length: 16 }, (_, k) => v * Math.cos(k));
+
+  before(async () => {
+    const { onnx } = await fixtureModel('tiny2x24');
+    server = await startRuntimeServer({
+      model: { location: onnx, backend: 'onnx-cpu' }, maxSteps: MAX_STEPS, bodyLimitBytes: 64 * 1024, defaultMetrics: false,
+    });
+    await server.ready;
+    client = new RuntimeClient({ baseUrl: server.url });
+  });
+  after(async () => {
+    client.close();
+    await server.close();
+  });
+
+  test('health, readiness and the model description', async () => {
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    assert.equal(await client.ready(), true);
+    const info: RuntimeModelInfo = await client.model();
+    assert.deepEqual(info, {
+      name: 'tiny2x24', format: 'onnx', inputKind: 'floats', featureSize: 16, outputSize: 4, backend: 'onnx-cpu', maxSteps: MAX_STEPS,
+    });
+  });
+
+  test('JSON and binary requests give the same outputs, with timings in body and headers', async () => {
+    const input = sampleInput({ inputKind: 'floats', featureSize: 16 }, 7);
+    const rows = Array.from({ length: 7 }, (_, t) => Array.from(input.data.subarray(t * 16, (t + 1) * 16)));
+    const reply = await postJson(server.url, { inputs: rows });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.json?.outputs?.length, 4);
+    for (const h of [HEADERS.computeMs, HEADERS.queueMs, HEADERS.remoteMs]) assert.ok(Number(reply.headers.get(h)) >= 0, h);
+    const binary = await client.infer(input, { requestId: 'r-1' });
+    assert.deepEqual(Array.from(binary.outputs), reply.json?.outputs?.map((v) => Math.fround(v)));
+    assert.ok(binary.computeMs > 0 && binary.remoteMs >= binary.computeMs && binary.roundTripMs >= binary.remoteMs);
+    const viaJson = await client.infer(input, { encoding: 'json' });
+    assert.deepEqual(viaJson.outputs, binary.outputs);
+  });
+
+  test('bad requests get the documented status and code, and the server stays up', async () => {
+    const cases: [string, () => Promise<Reply>, number, string][] = [
+      ['malformed JSON', () => post(server.url, '{"inputs": [[1,2', { 'content-type': 'application/json' }), 400, 'INVALID_INPUT'],
+      ['wrong content type', () => post(server.url, 'hello', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['no content type', () => post(server.url, new Uint8Array(4), {}), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['not an object', () => postJson(server.url, [1, 2]), 400, 'INVALID_INPUT'],
+      ['tokens to a floats model', () => postJson(server.url, { tokens: [1, 2] }), 400, 'INVALID_INPUT'],
+      ['wrong feature size', () => postJson(server.url, { inputs: [row().slice(1)] }), 400, 'INVALID_INPUT'],
+      ['null value (JSON has no NaN)', () => postJson(server.url, { inputs: [[...row().slice(1), null]] }), 400, 'INVALID_INPUT'],
+      ['string value', () => postJson(server.url, { inputs: [[...row().slice(1), 'NaN']] }), 400, 'INVALID_INPUT'],
+      ['overflowing number literal', () => post(server.url, `{"inputs": [[${row().slice(1).join(',')},1e999]]}`, { 'content-type': 'application/json' }), 400, 'INVALID_INPUT'],
+      ['empty sequence', () => postJson(server.url, { inputs: [] }), 400, 'INVALID_INPUT'],
+      ['more than maxSteps', () => postJson(server.url, { inputs: Array.from({ length: MAX_STEPS + 1 }, () => row()) }), 413, 'INPUT_TOO_LONG'],
+      ['huge body', () => postJson(server.url, { inputs: Array.from({ length: 2000 }, () => row()) }), 413, 'PAYLOAD_TOO_LARGE'],
+      ['binary NaN', () => post(server.url, floats([...row().slice(1), NaN]), { 'content-type': 'application/octet-stream', 'crime-shape': '1,16' }), 400, 'INVALID_INPUT'],
+      ['binary Infinity', () => post(server.url, floats([-Infinity, ...row().slice(1)]), { 'content-type': 'application/octet-stream', 'crime-shape': '1,16' }), 400, 'INVALID_INPUT'],
+      ['binary without shape', () => post(server.url, floats(row()), { 'content-type': 'application/octet-stream' }), 400, 'INVALID_INPUT'],
+      ['binary length mismatch', () => post(server.url, floats(row()), { 'content-type': 'application/octet-stream', 'crime-shape': '2,16' }), 400, 'INVALID_INPUT'],
+      ['binary wrong feature size', () => post(server.url, floats(row()), { 'content-type': 'application/octet-stream', 'crime-shape': '2,8' }), 400, 'INVALID_INPUT'],
+      ['binary empty', () => post(server.url, new Uint8Array(0), { 'content-type': 'application/octet-stream', 'crime-shape': '0,16' }), 400, 'INVALID_INPUT'],
+      ['binary too long', () => post(server.url, floats(Array.from({ length: 16 * 51 }, () => 0)), { 'content-type': 'application/octet-stream', 'crime-shape': '51,16' }), 413, 'INPUT_TOO_LONG'],
+      ['binary huge body', () => post(server.url, new Uint8Array(200 * 1024), { 'content-type': 'application/octet-stream', 'crime-shape': '3200,16' }), 413, 'PAYLOAD_TOO_LARGE'],
+    ];
+    for (const [name, send, status, code] of cases) {
+      const reply = await send();
+      assert.equal(reply.status, status, name);
+      assert.equal(reply.json?.error?.code, code, name);
+      assert.equal(typeof reply.json?.error?.message, 'string', name);
+    }
+    const notFound = await fetch(`${server.url}/v1/nope`);
+    assert.equal(notFound.status, 404);
+    assert.equal(((await notFound.json()) as Reply['json'])?.error?.code, 'NOT_FOUND');
+    assert.equal((await postJson(server.url, { inputs: [row()] })).status, 200);
+  });
+
+  test('client errors are typed CrimeErrors', async () => {
+    await assert.rejects(client.infer({ kind: 'floats', data: new Float32Array(16 * 51), steps: 51 }), { code: 'INPUT_TOO_LONG' });
+    const gone = new RuntimeClient({ baseUrl: 'http://127.0.0.1:1' });
+    await assert.rejects(gone.infer(sampleInput({ inputKind: 'floats', featureSize: 16 }, 1)), { code: 'UPSTREAM_FAILED' });
+    assert.equal(await gone.ready(), false);
+    gone.close();
+  });
+
+  test('metrics count requests by outcome', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(text, /crime_runtime_requests_total\{outcome="ok",encoding="binary"\} \d+/);
+    assert.match(text, /crime_runtime_requests_total\{outcome="INVALID_INPUT",encoding="json"\} \d+/);
+    assert.match(text, /crime_runtime_requests_total\{outcome="PAYLOAD_TOO_LARGE",encoding="binary"\} 1/);
+    assert.match(text, /crime_runtime_requests_total\{outcome="UNSUPPORTED_MEDIA_TYPE",encoding="json"\} 2/);
+    assert.match(text, /crime_runtime_model_info\{model="tiny2x24",format="onnx",backend="onnx-cpu",input_kind="floats"\} 1/);
+    assert.match(text, /crime_runtime_ready 1/);
+    assert.match(text, /crime_runtime_queue_depth 0/);
+  });
+});
+
+describe('runtime server on a tokens model (imdb1x128, tfjs)', () => {
+  let server: RuntimeServer;
+  let client: RuntimeClient;
+
+  before(async () => {
+    const { tfjs } = await fixtureModel('imdb1x128');
+    server = await startRuntimeServer({ model: { location: tfjs, backend: 'tfjs-wasm' }, maxSteps: MAX_STEPS, defaultMetrics: false });
+    await server.ready;
+    client = new RuntimeClient({ baseUrl: server.url });
+  });
+  after(async () => {
+    client.close();
+    await server.close();
+  });
+
+  test('tokens as JSON and as binary int32', async () => {
+    const info = await client.model();
+    assert.equal(info.inputKind, 'tokens');
+    assert.equal(info.vocabSize, 1000);
+    const json = await postJson(server.url, { tokens: [5, 17, 999, 0] });
+    assert.equal(json.status, 200);
+    const binary = await client.infer({ kind: 'tokens', data: Int32Array.of(5, 17, 999, 0), steps: 4 });
+    assert.deepEqual(Array.from(binary.outputs), json.json?.outputs?.map((v) => Math.fround(v)));
+  });
+
+  test('bad tokens are refused', async () => {
+    for (const tokens of [[1, 1000], [-1], [1.5], ['3'], []]) {
+      const reply = await postJson(server.url, { tokens });
+      assert.equal(reply.status, 400, JSON.stringify(tokens));
+      assert.equal(reply.json?.error?.code, 'INVALID_INPUT');
+    }
+    assert.equal((await postJson(server.url, { inputs: [[1]] })).json?.error?.code, 'INVALID_INPUT');
+  });
+});
+
+test('close() lets an in-flight inference finish, then stops accepting', async () => {
+  const { onnx } = await fixtureModel('cove2x300');
+  const server = await startRuntimeServer({ model: { location: onnx, backend: 'onnx-cpu' }, maxSteps: 2000, defaultMetrics: false });
+  await server.ready;
+  const client = new RuntimeClient({ baseUrl: server.url });
+  try {
+    const inflight = client.infer(sampleInput({ inputKind: 'floats', featureSize: 300 }, 2000));
+    for (let k = 0; k < 1000 && server.queue.active === 0; k++) await new Promise((r) => setTimeout(r, 1));
+    const closing = server.close();
+    const result = await inflight;
+    assert.equal(result.outputs.length, 3);
+    await closing;
+    assert.equal(await client.ready(), false);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
