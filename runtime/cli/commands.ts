@@ -1,8 +1,11 @@
 import { benchCommand } from './bench-command.js';
 import type { Command } from './cli.js';
+import { loadCommand } from './load-command.js';
+import { mapperCommand } from './mapper-command.js';
 import { modelCommand } from './model-command.js';
 import { runtimeCommand } from './runtime-command.js';
 import { simCommand } from './sim-command.js';
+import { upCommand } from './up-command.js';
 
 /** Every `crime` subcommand. Command modules import their heavy dependencies lazily inside run(). */
-export const commands: readonly Command[] = [simCommand, runtimeCommand, modelCommand, benchCommand];
+export const commands: readonly Command[] = [upCommand, loadCommand, simCommand, runtimeCommand, mapperCommand, modelCommand, benchCommand];

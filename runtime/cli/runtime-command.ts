@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './cli.js';
 import { EXIT_USAGE } from './cli.js';
-import { choice, describeFailure, intOption, UsageError } from './options.js';
+import { choice, describeFailure, intOption, numberOption, UsageError } from './options.js';
 
 const usage = `Usage: crime runtime --model PATH|URL [options]
 
@@ -22,6 +22,7 @@ Options:
   --threads N          onnxruntime intra-op threads (default 1)
   --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
+  --emulate-slowdown F local topologies only: behave like a device F times slower (default 1)
 `;
 
 export const runtimeCommand: Command = {
@@ -37,6 +38,7 @@ export const runtimeCommand: Command = {
           model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
           port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
           concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
+          'emulate-slowdown': { type: 'string' },
         },
         strict: true,
       }));
@@ -64,6 +66,7 @@ export const runtimeCommand: Command = {
         maxQueue: intOption(values.queue, 'queue', 16, 0),
         concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
         bodyLimitBytes: intOption(values['body-limit'], 'body-limit', 32 * 1024 * 1024, 1024),
+        emulateSlowdown: numberOption(values['emulate-slowdown'], 'emulate-slowdown', 1, 1),
         logger: createLogger({
           service: 'runtime', stream: io.stderr,
           level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),

@@ -2,9 +2,9 @@
  * RuntimeClient: the typed client the mapper uses to call its runtime. Binary float32 bodies both ways
  * by default (no JSON number formatting on the hot path), a keep-alive agent, typed CrimeErrors.
  */
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
-import { CrimeError, type ErrorCode } from '../errors.js';
+import { errorOf, numberHeader, send, type RawResponse } from '../http/request.js';
 import { BINARY_TYPE, HEADERS, JSON_TYPE, PATHS, type InferRequestBody, type RuntimeModelInfo } from './protocol.js';
 
 export interface RuntimeClientOptions {
@@ -35,17 +35,6 @@ export interface RuntimeInferResult {
   roundTripMs: number;
 }
 
-interface RawResponse {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
-}
-
-function numberHeader(headers: IncomingMessage['headers'], name: string): number {
-  const v = Number(headers[name]);
-  return Number.isFinite(v) ? v : 0;
-}
-
 function toFloat32(body: Buffer): Float32Array {
   const out = new Float32Array(Math.floor(body.length / 4));
   new Uint8Array(out.buffer).set(body.subarray(0, out.length * 4));
@@ -66,34 +55,16 @@ export class RuntimeClient {
   }
 
   private send(method: string, path: string, headers: Record<string, string>, body?: Uint8Array, signal?: AbortSignal): Promise<RawResponse> {
-    return new Promise<RawResponse>((resolve, reject) => {
-      const req = request(new URL(path, this.baseUrl), {
-        method, agent: this.agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(body.length) },
-        timeout: this.timeoutMs, ...(signal === undefined ? {} : { signal }),
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', (err) => reject(new CrimeError('UPSTREAM_FAILED', `runtime response failed: ${err.message}`, { cause: err })));
-      });
-      req.on('timeout', () => req.destroy(new CrimeError('TIMEOUT', `runtime did not answer within ${this.timeoutMs} ms`)));
-      req.on('error', (err) => reject(err instanceof CrimeError ? err : new CrimeError('UPSTREAM_FAILED', `runtime unreachable: ${err.message}`, { cause: err })));
-      req.end(body);
+    return send({
+      agent: this.agent,
+      method,
+      url: new URL(path, this.baseUrl),
+      headers,
+      timeoutMs: this.timeoutMs,
+      peer: 'runtime',
+      ...(body === undefined ? {} : { body }),
+      ...(signal === undefined ? {} : { signal }),
     });
-  }
-
-  private static fail(res: RawResponse): CrimeError {
-    let code: ErrorCode = res.status === 503 ? 'NOT_READY' : 'UPSTREAM_FAILED';
-    let message = `runtime answered HTTP ${res.status}`;
-    try {
-      const parsed = JSON.parse(res.body.toString('utf8')) as { error?: { code?: ErrorCode; message?: string } };
-      if (parsed.error?.code !== undefined) code = parsed.error.code;
-      if (parsed.error?.message !== undefined) message = parsed.error.message;
-    } catch {
-      // not a JSON error body: keep the status-derived error
-    }
-    const retryAfter = Number(res.headers['retry-after']);
-    return new CrimeError(code, message, Number.isFinite(retryAfter) ? { retryAfterSec: retryAfter } : {});
   }
 
   async infer(input: ModelInput, options: InferOptions = {}): Promise<RuntimeInferResult> {
@@ -113,7 +84,7 @@ export class RuntimeClient {
     const started = performance.now();
     const res = await this.send('POST', PATHS.infer, headers, body, options.signal);
     const roundTripMs = performance.now() - started;
-    if (res.status !== 200) throw RuntimeClient.fail(res);
+    if (res.status !== 200) throw errorOf(res, 'runtime');
     const outputs = binary
       ? toFloat32(res.body)
       : Float32Array.from((JSON.parse(res.body.toString('utf8')) as { outputs: number[] }).outputs);
@@ -128,7 +99,7 @@ export class RuntimeClient {
 
   async model(): Promise<RuntimeModelInfo> {
     const res = await this.send('GET', PATHS.model, { accept: JSON_TYPE });
-    if (res.status !== 200) throw RuntimeClient.fail(res);
+    if (res.status !== 200) throw errorOf(res, 'runtime');
     return JSON.parse(res.body.toString('utf8')) as RuntimeModelInfo;
   }
 

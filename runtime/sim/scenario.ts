@@ -1,5 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
+import { assertAcyclic } from '../offload-graph.js';
 import {
   InvalidInputError,
   at,
@@ -268,7 +269,7 @@ function checkTopology(s: Scenario): void {
     const from = s.devices.find((d) => d.name === l.from);
     if (!from?.offloadTo.includes(l.to)) throw new InvalidInputError(at('links', i), `${l.from} does not offload to ${l.to}: add it to offloadTo or drop the link`);
   });
-  checkAcyclic(s);
+  assertAcyclic(s.devices, 'devices');
   s.events.forEach((e, i) => {
     const p = at('events', i);
     if (e.kind === 'device' && !names.has(e.device)) throw new InvalidInputError(at(p, 'device'), `unknown device "${e.device}"`);
@@ -280,19 +281,6 @@ function checkTopology(s: Scenario): void {
     if (!links.has(linkKey(from, to))) throw new InvalidInputError('sweep.link', `unknown link ${linkKey(from, to)}`);
   }
   if (s.objective === 'energy' && !entries[0]?.power) throw new InvalidInputError('devices', 'objective energy needs power on the entry device');
-}
-
-function checkAcyclic(s: Scenario): void {
-  const state = new Map<string, 'visiting' | 'done'>();
-  const byName = new Map(s.devices.map((d) => [d.name, d]));
-  const visit = (name: string, trail: string[]): void => {
-    if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new InvalidInputError('devices', `the offload graph has a cycle: ${[...trail, name].join(' -> ')}`);
-    state.set(name, 'visiting');
-    for (const t of byName.get(name)?.offloadTo ?? []) visit(t, [...trail, name]);
-    state.set(name, 'done');
-  };
-  for (const d of s.devices) visit(d.name, []);
 }
 
 /** The scenario with one link's RTT replaced, for a sweep point. */

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
+import { describeFailure, intOption, numberOption, UsageError } from './options.js';
+import { progressBar } from './progress.js';
+
+const usage = `Usage: crime load --url URL [--lengths DIST] [--rate R] [--count N] [--json]
+
+Sends JSON inference requests to a mapper entry, like clients would, and prints where they were
+served and how long they took (latency percentiles, per-device counts, failures).
+
+Options:
+  --url URL        the entry mapper (what crime up prints after "entry")
+  --lengths DIST   input lengths: lognormal:median=60,sigma=0.9,max=1000 | uniform:1-200 |
+                   list:5,50,500 (default lognormal:median=20,sigma=0.8)
+  --rate R         requests per second, Poisson arrivals (default 20; 0: one after another)
+  --count N        requests to send (default 200)
+  --token T        bearer token, for an entry that requires one
+  --seed N         random seed for lengths and inputs (default 1)
+  --json           print one JSON object (the report without per-request results)
+`;
+
+export const loadCommand: Command = {
+  name: 'load',
+  summary: 'drive traffic into a mapper entry and report the results',
+  usage,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          url: { type: 'string' },
+          lengths: { type: 'string' },
+          rate: { type: 'string' },
+          count: { type: 'string' },
+          token: { type: 'string' },
+          seed: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+        strict: true,
+      }));
+      if (values.url === undefined) throw new UsageError('--url is required');
+      intOption(values.count, 'count', 200, 1);
+      numberOption(values.rate, 'rate', 20, 0);
+    } catch (err) {
+      io.stderr.write(`crime load: ${(err as Error).message}\n\n${usage}`);
+      return EXIT_USAGE;
+    }
+    const [{ runLoad, describeEntry, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../load/lengths.js')]);
+    try {
+      const model = await describeEntry(values.url);
+      let lengths;
+      try {
+        lengths = parseLengthSpec(values.lengths ?? `lognormal:median=20,sigma=0.8,max=${model.maxSteps}`, model.maxSteps);
+      } catch (err) {
+        io.stderr.write(`crime load: --lengths: ${(err as Error).message}\n`);
+        return EXIT_USAGE;
+      }
+      const count = intOption(values.count, 'count', 200, 1);
+      const bar = progressBar(io.stderr);
+      const report = await runLoad({
+        url: values.url,
+        lengths,
+        rate: numberOption(values.rate, 'rate', 20, 0),
+        count,
+        seed: intOption(values.seed, 'seed', 1, 0),
+        ...(values.token ? { headers: { authorization: `Bearer ${values.token}` } } : {}),
+        onResult: (_r, done) => bar.update(done / count, `${done}/${count}`),
+      });
+      bar.done();
+      const { results: _results, ...summary } = report;
+      io.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadReport(report));
+      return 0;
+    } catch (err) {
+      io.stderr.write(`crime load: ${describeFailure(err)}\n`);
+      return 1;
+    }
+  },
+};

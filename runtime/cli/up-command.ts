@@ -1,0 +1,101 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
+import { describeFailure, UsageError } from './options.js';
+
+const usage = `Usage: crime up TOPOLOGY.yaml [--local SETTINGS.yaml] [--work-dir DIR]
+
+Runs an RnnTopology (the file you would kubectl apply) as local processes on loopback, no
+cluster needed: per device a runtime and a mapper, and a user-space link emulator between
+neighbours. Prints, once every device is ready:
+  entry http://127.0.0.1:PORT      the client-facing mapper (open in local mode)
+  control http://127.0.0.1:PORT    change links (PUT /links/FROM/TO {"rttMs", "bandwidthMbps"}),
+                                   kill or restart devices (POST /devices/NAME/kill|start)
+Ctrl-C or SIGTERM stops every process it started.
+
+Options:
+  --local FILE     local settings: link RTT/bandwidth per offload pair, emulated device slowdowns
+                   (see examples/topologies/three-tier.local.yaml)
+  --work-dir DIR   where configs, the generated token and process logs go (default: a temp dir)
+`;
+
+export interface UpHandle {
+  entryUrl: string;
+  controlUrl: string;
+  logDir: string;
+  close(): Promise<void>;
+}
+
+/** Starts a topology locally; shared by `crime up` and `crime demo`. */
+export async function bringUp(file: string, localFile: string | undefined, workDir: string | undefined, progress: (line: string) => void): Promise<UpHandle> {
+  const [{ parseTopology }, { loadLocalSettings }, { LocalTopology }, { startControlServer }] = await Promise.all([
+    import('../topology/topology.js'),
+    import('../local/settings.js'),
+    import('../local/launcher.js'),
+    import('../local/control.js'),
+  ]);
+  const topology = parseTopology(await readFile(file, 'utf8'));
+  const settings = await loadLocalSettings(localFile, topology);
+  const dir = workDir ?? (await mkdtemp(join(tmpdir(), `crime-up-${topology.name}-`)));
+  const local = await LocalTopology.start({ topology, baseDir: dirname(file), settings, workDir: dir, onProgress: progress });
+  const control = await startControlServer(local);
+  return {
+    entryUrl: local.entryUrl,
+    controlUrl: control.url,
+    logDir: join(dir, 'logs'),
+    async close() {
+      await control.close();
+      await local.close();
+    },
+  };
+}
+
+export function waitForSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'run an RnnTopology as local processes (no cluster)',
+  usage,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let values;
+    let file: string;
+    try {
+      const parsed = parseArgs({ args, options: { local: { type: 'string' }, 'work-dir': { type: 'string' } }, strict: true, allowPositionals: true });
+      values = parsed.values;
+      if (parsed.positionals.length !== 1) throw new UsageError('give exactly one topology file');
+      file = parsed.positionals[0] as string;
+    } catch (err) {
+      io.stderr.write(`crime up: ${(err as Error).message}\n\n${usage}`);
+      return EXIT_USAGE;
+    }
+    const { InvalidInputError } = await import('../validate.js');
+    let up: UpHandle;
+    try {
+      up = await bringUp(file, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));
+    } catch (err) {
+      if (err instanceof InvalidInputError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        io.stderr.write(`crime up: ${err instanceof InvalidInputError ? 'invalid topology or settings: ' : ''}${(err as Error).message}\n`);
+        return EXIT_USAGE;
+      }
+      io.stderr.write(`crime up: ${describeFailure(err)}\n`);
+      return 1;
+    }
+    io.stdout.write(`entry ${up.entryUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
+    await waitForSignal();
+    io.stderr.write('stopping\n');
+    await up.close();
+    return 0;
+  },
+};

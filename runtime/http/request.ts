@@ -1,0 +1,65 @@
+/**
+ * One HTTP exchange with a peer process (a runtime or another mapper): the whole body both ways,
+ * a per-request timeout, and failures as typed CrimeErrors (TIMEOUT, UPSTREAM_FAILED), so every
+ * client in the project handles a dead or slow peer the same way.
+ */
+import { request, type Agent, type IncomingMessage } from 'node:http';
+import { CrimeError, type ErrorCode } from '../errors.js';
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+export interface SendOptions {
+  agent: Agent;
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** names the peer in error messages, e.g. "runtime" or "neighbour gateway" */
+  peer: string;
+}
+
+export function send(options: SendOptions): Promise<RawResponse> {
+  const { body, peer, timeoutMs } = options;
+  return new Promise<RawResponse>((resolve, reject) => {
+    const headers = body === undefined ? options.headers : { ...options.headers, 'content-length': String(body.length) };
+    const req = request(
+      options.url,
+      { method: options.method, agent: options.agent, headers, timeout: timeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', (err) => reject(new CrimeError('UPSTREAM_FAILED', `${peer} response failed: ${err.message}`, { cause: err })));
+      },
+    );
+    req.on('timeout', () => req.destroy(new CrimeError('TIMEOUT', `${peer} did not answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => reject(err instanceof CrimeError ? err : new CrimeError('UPSTREAM_FAILED', `${peer} unreachable: ${err.message}`, { cause: err })));
+    req.end(body);
+  });
+}
+
+/** The typed error a non-200 answer carries (its JSON error body, else one derived from the status). */
+export function errorOf(res: RawResponse, peer: string): CrimeError {
+  let code: ErrorCode = res.status === 503 ? 'NOT_READY' : res.status === 401 ? 'UNAUTHORIZED' : 'UPSTREAM_FAILED';
+  let message = `${peer} answered HTTP ${res.status}`;
+  try {
+    const parsed = JSON.parse(res.body.toString('utf8')) as { error?: { code?: ErrorCode; message?: string } };
+    if (parsed.error?.code !== undefined) code = parsed.error.code;
+    if (parsed.error?.message !== undefined) message = `${peer}: ${parsed.error.message}`;
+  } catch {
+    // not a JSON error body: keep the status-derived error
+  }
+  const retryAfter = Number(res.headers['retry-after']);
+  return new CrimeError(code, message, Number.isFinite(retryAfter) ? { retryAfterSec: retryAfter } : {});
+}
+
+export function numberHeader(headers: IncomingMessage['headers'], name: string): number {
+  const v = Number(headers[name]);
+  return Number.isFinite(v) ? v : 0;
+}

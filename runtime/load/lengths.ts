@@ -1,0 +1,42 @@
+import { Random } from '../sim/random.js';
+import { sampleLength } from '../sim/trace.js';
+import type { Lengths } from '../sim/scenario.js';
+
+/**
+ * Input-length distributions on the command line, the simulator's three kinds:
+ *   lognormal:median=14,sigma=0.5,min=1,max=200   uniform:1-200   list:5,50,500   (or just 20)
+ */
+export function parseLengthSpec(spec: string, maxSteps: number): Lengths {
+  const [kind, rest = ''] = spec.includes(':') ? (spec.split(/:(.*)/s) as [string, string]) : ['list', spec];
+  const int = (v: string | undefined, what: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be an integer ≥ 1 in "${spec}"`);
+    if (n > maxSteps) throw new RangeError(`${what} ${n} is above the model's maxSteps ${maxSteps} in "${spec}"`);
+    return n;
+  };
+  switch (kind) {
+    case 'list':
+      return { type: 'list', values: rest.split(',').map((v) => int(v.trim(), 'a length')) };
+    case 'uniform': {
+      const [lo, hi] = rest.split('-');
+      const min = int(lo, 'min');
+      const max = int(hi, 'max');
+      if (max < min) throw new RangeError(`max must be ≥ min in "${spec}"`);
+      return { type: 'uniform', min, max };
+    }
+    case 'lognormal': {
+      const kv = Object.fromEntries(rest.split(',').map((p) => p.split('=').map((s) => s.trim()) as [string, string]));
+      const median = Number(kv.median);
+      const sigma = Number(kv.sigma ?? 0.5);
+      if (!(median > 0) || !(sigma >= 0)) throw new RangeError(`lognormal needs median > 0 and sigma ≥ 0 in "${spec}"`);
+      return { type: 'lognormal', median, sigma, min: kv.min === undefined ? 1 : int(kv.min, 'min'), max: kv.max === undefined ? maxSteps : int(kv.max, 'max') };
+    }
+    default:
+      throw new RangeError(`unknown length distribution "${kind}" (lognormal, uniform, list)`);
+  }
+}
+
+export function lengthSampler(lengths: Lengths, seed: number): () => number {
+  const rnd = new Random(seed);
+  return () => sampleLength(lengths, rnd);
+}

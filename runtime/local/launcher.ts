@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { stringify } from 'yaml';
+import type { Topology, TopologyDevice } from '../topology/topology.js';
+import { entryOf } from '../topology/topology.js';
+import { startCrime, stopChild, type StartedChild } from './child.js';
+import { LinkEmulator, type LinkConditions } from './link-emulator.js';
+import { linkFor, slowdownOf, type LocalSettings } from './settings.js';
+
+export interface LaunchOptions {
+  topology: Topology;
+  /** the topology file's folder: relative model paths are resolved against it */
+  baseDir: string;
+  settings: LocalSettings;
+  /** where configs, the token and the processes' logs go */
+  workDir: string;
+  /** progress lines for the user */
+  onProgress?: (line: string) => void;
+}
+
+interface DeviceProcesses {
+  spec: TopologyDevice;
+  runtimePort: number;
+  mapperPort: number;
+  runtime?: StartedChild;
+  mapper?: StartedChild;
+}
+
+export interface DeviceStatus {
+  name: string;
+  running: boolean;
+  runtimePid: number | undefined;
+  mapperPid: number | undefined;
+  mapperUrl: string;
+  runtimeUrl: string;
+  emulateSlowdown: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A topology running as local processes: per device a `crime runtime` and a `crime mapper` on
+ * loopback, and a user-space link emulator in front of every neighbour a mapper calls. Devices
+ * can be killed and restarted (on the same ports) and links changed while traffic flows.
+ */
+export class LocalTopology {
+  private readonly devices = new Map<string, DeviceProcesses>();
+  private readonly links = new Map<string, LinkEmulator>();
+
+  private constructor(private readonly o: LaunchOptions) {}
+
+  static async start(options: LaunchOptions): Promise<LocalTopology> {
+    const local = new LocalTopology(options);
+    try {
+      await local.boot();
+    } catch (err) {
+      await local.close();
+      throw err;
+    }
+    return local;
+  }
+
+  get entryUrl(): string {
+    return `http://127.0.0.1:${this.device(entryOf(this.o.topology).name).mapperPort}`;
+  }
+
+  private device(name: string): DeviceProcesses {
+    const d = this.devices.get(name);
+    if (!d) throw new RangeError(`no device "${name}" in topology ${this.o.topology.name}`);
+    return d;
+  }
+
+  private link(from: string, to: string): LinkEmulator {
+    const l = this.links.get(`${from}->${to}`);
+    if (!l) throw new RangeError(`no link ${from}->${to}: ${from} does not offload to ${to}`);
+    return l;
+  }
+
+  private async boot(): Promise<void> {
+    const { topology, workDir, settings } = this.o;
+    await mkdir(join(workDir, 'logs'), { recursive: true });
+    const tokenFile = join(workDir, 'token');
+    await writeFile(tokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    for (const spec of topology.devices) {
+      this.devices.set(spec.name, { spec, runtimePort: await freePort(), mapperPort: await freePort() });
+    }
+    for (const d of topology.devices) {
+      for (const to of d.offloadTo) {
+        const link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+        this.links.set(`${d.name}->${to}`, link);
+      }
+    }
+    for (const d of topology.devices) await this.writeMapperConfig(d, tokenFile);
+    await Promise.all(topology.devices.map((d) => this.startDevice(d.name)));
+  }
+
+  private modelLocation(): string {
+    const uri = this.o.topology.model.uri;
+    if (/^https?:\/\//.test(uri)) return uri;
+    const path = uri.startsWith('file://') ? new URL(uri).pathname : uri;
+    return isAbsolute(path) ? path : resolvePath(this.o.baseDir, path);
+  }
+
+  private configFile(name: string): string {
+    return join(this.o.workDir, `${name}.mapper.yaml`);
+  }
+
+  private async writeMapperConfig(d: TopologyDevice, tokenFile: string): Promise<void> {
+    const { topology } = this.o;
+    const p = this.device(d.name);
+    const config = {
+      device: d.name,
+      listen: { host: '127.0.0.1', port: p.mapperPort },
+      runtime: { url: `http://127.0.0.1:${p.runtimePort}` },
+      neighbours: d.offloadTo.map((to) => ({ name: to, url: this.link(d.name, to).url })),
+      objective: d.entry ? topology.objective : 'latency',
+      maxSteps: topology.model.maxSteps,
+      mapping: topology.mapping,
+      ...(topology.model.stepBytes !== undefined && topology.model.outputBytes !== undefined
+        ? { payload: { stepBytes: topology.model.stepBytes, outputBytes: topology.model.outputBytes } }
+        : {}),
+      ...(d.power ? { power: d.power } : {}),
+      ...(d.profile ? { profile: d.profile } : {}),
+      auth: { tokenFile, clients: false },
+    };
+    await writeFile(this.configFile(d.name), stringify(config));
+  }
+
+  /** Starts (or restarts, on the same ports) a device's runtime and mapper. */
+  async startDevice(name: string): Promise<void> {
+    const p = this.device(name);
+    const { topology, workDir } = this.o;
+    const slowdown = slowdownOf(this.o.settings, name);
+    const backend = p.spec.backend;
+    this.o.onProgress?.(`starting ${name}: runtime on :${p.runtimePort}${slowdown > 1 ? ` (emulated ${slowdown}× slower)` : ''}, mapper on :${p.mapperPort}`);
+    p.runtime = await startCrime(
+      [
+        'runtime',
+        '--model', this.modelLocation(),
+        '--format', topology.model.format,
+        '--backend', backend,
+        '--port', String(p.runtimePort),
+        '--max-steps', String(topology.model.maxSteps),
+        '--emulate-slowdown', String(slowdown),
+      ],
+      join(workDir, 'logs', `${name}.runtime.log`),
+    );
+    p.mapper = await startCrime(['mapper', '--config', this.configFile(name)], join(workDir, 'logs', `${name}.mapper.log`));
+    this.o.onProgress?.(`${name} ready`);
+  }
+
+  /** Kills a device's processes at once (SIGKILL), as a crash would. */
+  async killDevice(name: string): Promise<void> {
+    const p = this.device(name);
+    for (const c of [p.mapper, p.runtime]) {
+      if (!c || c.child.exitCode !== null || c.child.signalCode !== null) continue;
+      const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
+      c.child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  setLink(from: string, to: string, conditions: Partial<LinkConditions>): LinkConditions {
+    const link = this.link(from, to);
+    link.set(conditions);
+    return link.current;
+  }
+
+  listLinks(): Array<{ from: string; to: string } & LinkConditions> {
+    return [...this.links.entries()].map(([key, link]) => {
+      const [from, to] = key.split('->') as [string, string];
+      return { from, to, ...link.current };
+    });
+  }
+
+  listDevices(): DeviceStatus[] {
+    return [...this.devices.values()].map((p) => ({
+      name: p.spec.name,
+      running: p.mapper !== undefined && p.mapper.child.exitCode === null && p.mapper.child.signalCode === null,
+      runtimePid: p.runtime?.child.pid,
+      mapperPid: p.mapper?.child.pid,
+      mapperUrl: `http://127.0.0.1:${p.mapperPort}`,
+      runtimeUrl: `http://127.0.0.1:${p.runtimePort}`,
+      emulateSlowdown: slowdownOf(this.o.settings, p.spec.name),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.devices.values()].flatMap((p) => [p.mapper, p.runtime].filter((c): c is StartedChild => c !== undefined).map((c) => stopChild(c.child))),
+    );
+    await Promise.all([...this.links.values()].map((l) => l.close()));
+  }
+}

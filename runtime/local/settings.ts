@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { Topology } from '../topology/topology.js';
+import { InvalidInputError, at, known, list, num, obj, optNum, str } from '../validate.js';
+import type { LinkConditions } from './link-emulator.js';
+
+/**
+ * What a local run needs beyond the RnnTopology: the emulated links between neighbours (every
+ * offloadTo pair; RTT 0 and no bandwidth limit unless given) and how much slower each device should
+ * behave than this machine, so an edge node can be told from a cloud GPU on one laptop.
+ */
+export interface LocalSettings {
+  links: Array<{ from: string; to: string } & LinkConditions>;
+  devices: Array<{ name: string; emulateSlowdown: number }>;
+}
+
+export function parseLocalSettings(text: string, topology: Topology): LocalSettings {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InvalidInputError('', `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  const root = obj(doc ?? {}, '(local settings)');
+  known(root, '', ['links', 'devices']);
+  const names = new Set(topology.devices.map((d) => d.name));
+  const links = (root.links === undefined ? [] : list(root.links, 'links')).map((v, i) => {
+    const p = at('links', i);
+    const l = obj(v, p);
+    known(l, p, ['from', 'to', 'rttMs', 'bandwidthMbps']);
+    const from = str(l, 'from', p);
+    const to = str(l, 'to', p);
+    if (!topology.devices.find((d) => d.name === from)?.offloadTo.includes(to)) {
+      throw new InvalidInputError(p, `${from} does not offload to ${to} in topology ${topology.name}`);
+    }
+    return { from, to, rttMs: num(l, 'rttMs', p, { min: 0 }), bandwidthMbps: optNum(l, 'bandwidthMbps', p, Infinity, { above: 0 }) };
+  });
+  const devices = (root.devices === undefined ? [] : list(root.devices, 'devices')).map((v, i) => {
+    const p = at('devices', i);
+    const d = obj(v, p);
+    known(d, p, ['name', 'emulateSlowdown']);
+    const name = str(d, 'name', p);
+    if (!names.has(name)) throw new InvalidInputError(at(p, 'name'), `unknown device "${name}"`);
+    return { name, emulateSlowdown: optNum(d, 'emulateSlowdown', p, 1, { min: 1, max: 10_000 }) };
+  });
+  return { links, devices };
+}
+
+export async function loadLocalSettings(file: string | undefined, topology: Topology): Promise<LocalSettings> {
+  return file === undefined ? { links: [], devices: [] } : parseLocalSettings(await readFile(file, 'utf8'), topology);
+}
+
+/** The link between two neighbours: as configured, or a plain loopback hop. */
+export function linkFor(settings: LocalSettings, from: string, to: string): LinkConditions {
+  const l = settings.links.find((x) => x.from === from && x.to === to);
+  return { rttMs: l?.rttMs ?? 0, bandwidthMbps: l?.bandwidthMbps ?? Infinity };
+}
+
+export function slowdownOf(settings: LocalSettings, device: string): number {
+  return settings.devices.find((d) => d.name === device)?.emulateSlowdown ?? 1;
+}

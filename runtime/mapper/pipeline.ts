@@ -1,0 +1,179 @@
+import type { ModelInput } from '../backends/types.js';
+import type { MappingEngine } from '../engine/engine.js';
+import type { Estimate } from '../engine/types.js';
+import { CrimeError, toCrimeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RuntimeInferResult } from '../server/client.js';
+import type { MapperMetrics } from './metrics.js';
+import type { PeerClient } from './peer-client.js';
+import { MAX_HOPS, type MapperInferResponse } from './protocol.js';
+
+/** This device's runtime, as the pipeline needs it (RuntimeClient in production). */
+export interface LocalRuntime {
+  infer(input: ModelInput, options: { requestId: string }): Promise<RuntimeInferResult>;
+}
+
+export interface RequestContext {
+  origin: 'client' | 'peer';
+  requestId: string;
+  /** devices the request passed through before this one */
+  path: readonly string[];
+}
+
+export interface PipelineOptions {
+  device: string;
+  engine: MappingEngine;
+  runtime: LocalRuntime;
+  peers: ReadonlyMap<string, PeerClient>;
+  /** least time an offload may take before it is abandoned for the next candidate */
+  requestTimeoutMs: number;
+  logger: Logger;
+  metrics: MapperMetrics;
+}
+
+/** Errors that say the input itself is bad: trying another device would not help. */
+const INPUT_ERRORS = new Set(['INVALID_INPUT', 'INPUT_TOO_LONG', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE']);
+
+/**
+ * The mapper's per-request pipeline after decoding: decide (the engine ranks local and every
+ * neighbour), invoke the candidates in that order until one answers (a failed or timed-out offload
+ * falls back to the next best, then to local), learn from the measured times. Every request that
+ * reaches it is answered exactly once, with outputs or one typed error.
+ */
+export class Pipeline {
+  constructor(private readonly o: PipelineOptions) {}
+
+  get engine(): MappingEngine {
+    return this.o.engine;
+  }
+
+  async run(input: ModelInput, ctx: RequestContext): Promise<MapperInferResponse> {
+    const { engine, metrics, logger, device } = this.o;
+    const started = performance.now();
+    const decision = engine.decide(input.steps, ctx.origin);
+    metrics.stage.observe({ stage: 'decide' }, (performance.now() - started) / 1000);
+    const visited = new Set([...ctx.path, device]);
+    const candidates = decision.ranked.filter((e) => e.kind === 'local' || !visited.has(e.target));
+    const path = [...ctx.path, device];
+    const invokeStart = performance.now();
+    const failures: Array<{ target: string; code: string }> = [];
+    let lastError: CrimeError | undefined;
+    for (const candidate of candidates) {
+      if (candidate.kind === 'neighbour' && path.length >= MAX_HOPS) continue;
+      try {
+        const answer = candidate.kind === 'local' ? await this.local(input, ctx) : await this.offload(input, ctx, candidate, path);
+        const totalMs = performance.now() - started;
+        answer.timings.totalMs = totalMs;
+        metrics.stage.observe({ stage: 'invoke' }, (performance.now() - invokeStart) / 1000);
+        metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'ok' });
+        metrics.latency.observe({ served_by: answer.servedBy === device ? 'local' : 'offload' }, totalMs / 1000);
+        logger.info('request served', {
+          requestId: ctx.requestId,
+          n: input.steps,
+          origin: ctx.origin,
+          decision: decision.choice?.target,
+          estimates: decision.ranked.map((e) => ({ target: e.target, latencyMs: round(e.latencyMs), cost: round(e.cost, 6) })),
+          servedBy: answer.servedBy,
+          actualMs: round(totalMs),
+          failures,
+        });
+        return answer;
+      } catch (err) {
+        const e = toCrimeError(err);
+        if (INPUT_ERRORS.has(e.code)) throw e;
+        lastError = e;
+        failures.push({ target: candidate.target, code: e.code });
+        metrics.fallbacks.inc({ from: candidate.target, code: e.code });
+        logger.warn('candidate failed, falling back', { requestId: ctx.requestId, target: candidate.target, code: e.code, error: e.message });
+      }
+    }
+    metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'failed' });
+    throw new CrimeError(
+      lastError?.code === 'OVERLOADED' ? 'OVERLOADED' : 'UPSTREAM_FAILED',
+      `no device could serve the request (${failures.map((f) => `${f.target}: ${f.code}`).join(', ') || 'no candidates'})`,
+      { retryAfterSec: 1, ...(lastError ? { cause: lastError } : {}) },
+    );
+  }
+
+  private async local(input: ModelInput, ctx: RequestContext): Promise<MapperInferResponse> {
+    const { engine, runtime, device } = this.o;
+    const ticket = engine.startLocal(input.steps);
+    let result: RuntimeInferResult;
+    try {
+      result = await runtime.infer(input, { requestId: ctx.requestId });
+    } catch (err) {
+      engine.abortLocal(ticket);
+      throw err;
+    }
+    engine.finishLocal(ticket, result.computeMs);
+    return {
+      outputs: Array.from(result.outputs),
+      servedBy: device,
+      path: [device],
+      timings: { totalMs: 0, computeMs: result.computeMs, networkMs: 0, queueMs: result.queueMs },
+    };
+  }
+
+  private async offload(input: ModelInput, ctx: RequestContext, candidate: Estimate, path: readonly string[]): Promise<MapperInferResponse> {
+    const { engine, peers } = this.o;
+    const peer = peers.get(candidate.target);
+    if (!peer) throw new CrimeError('INTERNAL', `no client for neighbour ${candidate.target}`);
+    const ticket = engine.startOffload(candidate.target, input.steps);
+    // A long input legitimately takes long: allow three times the estimate, at least the configured timeout.
+    const timeoutMs = Math.max(this.o.requestTimeoutMs, 3 * candidate.latencyMs);
+    try {
+      const reply = await peer.infer(input, { requestId: ctx.requestId, path, timeoutMs });
+      engine.finishOffload(ticket, {
+        roundTripMs: reply.roundTripMs,
+        calleeElapsedMs: reply.remoteMs,
+        ...(reply.advertisement ? { advertisement: reply.advertisement } : {}),
+      });
+      const t = reply.body.timings;
+      return {
+        outputs: reply.body.outputs,
+        servedBy: reply.body.servedBy,
+        path: [this.o.device, ...reply.body.path],
+        timings: {
+          totalMs: 0,
+          computeMs: t?.computeMs ?? 0,
+          networkMs: (t?.networkMs ?? 0) + Math.max(0, reply.roundTripMs - reply.remoteMs),
+          queueMs: t?.queueMs ?? 0,
+        },
+      };
+    } catch (err) {
+      engine.failOffload(ticket);
+      throw err;
+    }
+  }
+
+  /** Sends every ping the engine says is due; never throws. */
+  async pingDue(timeoutMs: number): Promise<void> {
+    const { engine, peers, metrics, logger } = this.o;
+    await Promise.all(
+      engine.duePings().map(async (due) => {
+        const peer = peers.get(due.name);
+        if (!peer) return;
+        engine.pingSent(due.name);
+        try {
+          const reply = await peer.ping(due.bytes, timeoutMs);
+          engine.pingResult(due.name, {
+            roundTripMs: reply.roundTripMs,
+            calleeElapsedMs: reply.remoteMs,
+            bytes: due.bytes,
+            advertisement: reply.advertisement as NonNullable<typeof reply.advertisement>,
+          });
+          metrics.pings.inc({ neighbour: due.name, outcome: 'ok' });
+        } catch (err) {
+          engine.pingFailed(due.name);
+          metrics.pings.inc({ neighbour: due.name, outcome: toCrimeError(err).code });
+          logger.debug('ping failed', { neighbour: due.name, error: (err as Error).message });
+        }
+      }),
+    );
+  }
+}
+
+function round(v: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

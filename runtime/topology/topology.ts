@@ -1,0 +1,129 @@
+import { parse as parseYaml } from 'yaml';
+import type { Objective, PowerModel } from '../engine/types.js';
+import { assertAcyclic } from '../offload-graph.js';
+import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, strValue } from '../validate.js';
+
+/**
+ * The RnnTopology resource (crime.dev/v1alpha1), as `kubectl apply` takes it and `crime up` runs
+ * it locally. Parsing checks what the CRD's schema and CEL rules check, plus the acyclic offload
+ * graph, so a file that runs locally is also accepted by the cluster.
+ */
+export const TIERS = ['edge', 'gateway', 'cloud'] as const;
+export const BACKENDS = ['auto', 'onnx-cpu', 'onnx-cuda', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'] as const;
+
+export interface TopologyDevice {
+  name: string;
+  tier: (typeof TIERS)[number];
+  entry: boolean;
+  offloadTo: string[];
+  backend: (typeof BACKENDS)[number];
+  gpus: number;
+  power?: PowerModel;
+  profile?: { perStepMs: number; fixedMs: number };
+}
+
+export interface Topology {
+  name: string;
+  model: { format: 'onnx' | 'tfjs'; uri: string; stepBytes?: number; outputBytes?: number; maxSteps: number };
+  objective: Objective;
+  mapping: { pingIdleSeconds: number; forgetting: number; requestTimeoutMs: number };
+  devices: TopologyDevice[];
+}
+
+export function parseTopology(text: string): Topology {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InvalidInputError('', `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  const root = obj(doc, '(topology)');
+  if (root.apiVersion !== 'crime.dev/v1alpha1' || root.kind !== 'RnnTopology') {
+    throw new InvalidInputError('kind', `expected apiVersion crime.dev/v1alpha1 and kind RnnTopology, got ${String(root.apiVersion)} ${String(root.kind)}`);
+  }
+  const metadata = obj(root.metadata, 'metadata');
+  const spec = obj(root.spec, 'spec');
+  known(spec, 'spec', ['model', 'objective', 'mapping', 'devices']);
+  const model = obj(spec.model, 'spec.model');
+  known(model, 'spec.model', ['format', 'uri', 'stepBytes', 'outputBytes', 'maxSteps']);
+  const mapping = optObj(spec, 'mapping', 'spec') ?? {};
+  known(mapping, 'spec.mapping', ['pingIdleSeconds', 'forgetting', 'requestTimeoutMs']);
+  const topology: Topology = {
+    name: str(metadata, 'name', 'metadata'),
+    model: {
+      format: oneOf(model, 'format', 'spec.model', ['onnx', 'tfjs'] as const),
+      uri: str(model, 'uri', 'spec.model'),
+      maxSteps: optNum(model, 'maxSteps', 'spec.model', 2000, { integer: true, min: 1, max: 1_000_000 }),
+    },
+    objective: oneOf(spec, 'objective', 'spec', ['latency', 'energy'] as const, 'latency'),
+    mapping: {
+      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'spec.mapping', 5, { above: 0, max: 3600 }),
+      forgetting: optNum(mapping, 'forgetting', 'spec.mapping', 0.98, { above: 0, max: 1 }),
+      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'spec.mapping', 5000, { min: 10, max: 600_000 }),
+    },
+    devices: list(spec.devices, 'spec.devices').map((d, i) => device(d, at('spec.devices', i))),
+  };
+  if (model.stepBytes !== undefined) topology.model.stepBytes = num(model, 'stepBytes', 'spec.model', { above: 0 });
+  if (model.outputBytes !== undefined) topology.model.outputBytes = num(model, 'outputBytes', 'spec.model', { min: 0 });
+  checkGraph(topology);
+  return topology;
+}
+
+function device(v: unknown, path: string): TopologyDevice {
+  const d = obj(v, path);
+  known(d, path, ['name', 'tier', 'entry', 'offloadTo', 'placement', 'backend', 'gpus', 'power', 'profile', 'resources']);
+  const name = str(d, 'name', path);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 40) {
+    throw new InvalidInputError(at(path, 'name'), `must be a DNS label of at most 40 characters, got "${name}"`);
+  }
+  const out: TopologyDevice = {
+    name,
+    tier: oneOf(d, 'tier', path, TIERS, 'edge'),
+    entry: bool(d, 'entry', path, false),
+    offloadTo: d.offloadTo === undefined ? [] : list(d.offloadTo, at(path, 'offloadTo')).map((t, i) => strValue(t, at(at(path, 'offloadTo'), i))),
+    backend: oneOf(d, 'backend', path, BACKENDS, 'auto'),
+    gpus: optNum(d, 'gpus', path, 0, { integer: true, min: 0, max: 16 }),
+  };
+  const power = optObj(d, 'power', path);
+  if (power) {
+    const p = at(path, 'power');
+    known(power, p, ['activeW', 'idleW', 'txW', 'rxW']);
+    out.power = {
+      activeW: num(power, 'activeW', p, { min: 0 }),
+      idleW: num(power, 'idleW', p, { min: 0 }),
+      txW: num(power, 'txW', p, { min: 0 }),
+      rxW: num(power, 'rxW', p, { min: 0 }),
+    };
+  }
+  const profile = optObj(d, 'profile', path);
+  if (profile) {
+    const p = at(path, 'profile');
+    known(profile, p, ['perStepMs', 'fixedMs']);
+    out.profile = { perStepMs: num(profile, 'perStepMs', p, { min: 0 }), fixedMs: optNum(profile, 'fixedMs', p, 0, { min: 0 }) };
+  }
+  return out;
+}
+
+function checkGraph(t: Topology): void {
+  const names = new Set<string>();
+  t.devices.forEach((d, i) => {
+    if (names.has(d.name)) throw new InvalidInputError(at(at('spec.devices', i), 'name'), `duplicate device name "${d.name}"`);
+    names.add(d.name);
+  });
+  if (t.devices.length === 0) throw new InvalidInputError('spec.devices', 'must list at least one device');
+  const entries = t.devices.filter((d) => d.entry);
+  if (entries.length !== 1) throw new InvalidInputError('spec.devices', `exactly one device must have entry: true (found ${entries.length})`);
+  t.devices.forEach((d, i) =>
+    d.offloadTo.forEach((target, j) => {
+      const p = at(at(at('spec.devices', i), 'offloadTo'), j);
+      if (!names.has(target)) throw new InvalidInputError(p, `unknown device "${target}"`);
+      if (target === d.name) throw new InvalidInputError(p, 'a device cannot offload to itself');
+    }),
+  );
+  assertAcyclic(t.devices, 'spec.devices');
+  if (t.objective === 'energy' && !entries[0]?.power) throw new InvalidInputError('spec.devices', 'objective energy needs power on the entry device');
+}
+
+export function entryOf(t: Topology): TopologyDevice {
+  return t.devices.find((d) => d.entry) as TopologyDevice;
+}
