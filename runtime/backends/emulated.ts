@@ -1,22 +1,37 @@
 import type { Backend, InferResult, ModelInput } from './types.js';
 
+/** How a local-mode device should behave: compute time perStepMs·n + fixedMs. */
+export interface EmulatedProfile {
+  perStepMs: number;
+  fixedMs: number;
+}
+
 /**
- * A backend that behaves like a device `factor` times slower: every inference runs for real, then
- * holds its slot for (factor − 1) × its compute time and reports the stretched time. Local
- * topologies run every device on one machine; this is how an ARM edge node or a gateway is
- * emulated next to a "cloud" that runs at full speed. Never used unless asked for.
+ * A backend that behaves like a slower device: every inference runs for real, then holds its slot
+ * until perStepMs·n + fixedMs has passed (never less than the real time) and reports that time.
+ * Local topologies run every device on one machine; this is how an ARM edge node or a gateway is
+ * emulated next to a "cloud" that runs at this machine's full speed. Never used unless asked for.
  */
-export function emulateSlowdown(inner: Backend, factor: number): Backend {
-  if (!(factor >= 1)) throw new RangeError('the emulated slowdown must be at least 1');
-  if (factor === 1) return inner;
+export function emulateProfile(inner: Backend, profile: EmulatedProfile): Backend {
+  if (!(profile.perStepMs >= 0) || !(profile.fixedMs >= 0)) throw new RangeError('an emulated profile needs perStepMs ≥ 0 and fixedMs ≥ 0');
   return {
     name: inner.name,
     info: inner.info,
     async infer(input: ModelInput): Promise<InferResult> {
       const result = await inner.infer(input);
-      await new Promise((resolve) => setTimeout(resolve, (factor - 1) * result.computeMs));
-      return { outputs: result.outputs, computeMs: result.computeMs * factor };
+      const target = profile.perStepMs * input.steps + profile.fixedMs;
+      if (target > result.computeMs) await new Promise((resolve) => setTimeout(resolve, target - result.computeMs));
+      return { outputs: result.outputs, computeMs: Math.max(target, result.computeMs) };
     },
     dispose: () => inner.dispose(),
   };
+}
+
+/** Parses "PER_STEP_MS,FIXED_MS" as given on the command line. */
+export function parseProfile(text: string): EmulatedProfile {
+  const [perStepMs, fixedMs = 0] = text.split(',').map((s) => Number(s.trim()));
+  if (perStepMs === undefined || !Number.isFinite(perStepMs) || perStepMs < 0 || !Number.isFinite(fixedMs) || fixedMs < 0) {
+    throw new RangeError(`expected "PER_STEP_MS,FIXED_MS" with non-negative numbers, got "${text}"`);
+  }
+  return { perStepMs, fixedMs };
 }

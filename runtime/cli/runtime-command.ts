@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './cli.js';
 import { EXIT_USAGE } from './cli.js';
-import { choice, describeFailure, intOption, numberOption, UsageError } from './options.js';
+import { parseProfile } from '../backends/emulated.js';
+import { choice, describeFailure, intOption, UsageError } from './options.js';
+
+function profileOption(value: string): ReturnType<typeof parseProfile> {
+  try {
+    return parseProfile(value);
+  } catch (err) {
+    throw new UsageError(`--emulate: ${(err as Error).message}`);
+  }
+}
 
 const usage = `Usage: crime runtime --model PATH|URL [options]
 
@@ -22,7 +31,8 @@ Options:
   --threads N          onnxruntime intra-op threads (default 1)
   --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
-  --emulate-slowdown F local topologies only: behave like a device F times slower (default 1)
+  --emulate MS,FIXED   local topologies only: behave like a device computing in MS per step + FIXED ms
+                       (each inference runs for real, then holds its slot until that time)
 `;
 
 export const runtimeCommand: Command = {
@@ -38,7 +48,7 @@ export const runtimeCommand: Command = {
           model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
           port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
           concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
-          'emulate-slowdown': { type: 'string' },
+          emulate: { type: 'string' },
         },
         strict: true,
       }));
@@ -66,7 +76,7 @@ export const runtimeCommand: Command = {
         maxQueue: intOption(values.queue, 'queue', 16, 0),
         concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
         bodyLimitBytes: intOption(values['body-limit'], 'body-limit', 32 * 1024 * 1024, 1024),
-        emulateSlowdown: numberOption(values['emulate-slowdown'], 'emulate-slowdown', 1, 1),
+        ...(values.emulate === undefined ? {} : { emulate: profileOption(values.emulate) }),
         logger: createLogger({
           service: 'runtime', stream: io.stderr,
           level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),

@@ -16,7 +16,7 @@ neighbours. Prints, once every device is ready:
 Ctrl-C or SIGTERM stops every process it started.
 
 Options:
-  --local FILE     local settings: link RTT/bandwidth per offload pair, emulated device slowdowns
+  --local FILE     local settings: link RTT/bandwidth per offload pair, emulated device speeds
                    (see examples/topologies/three-tier.local.yaml)
   --work-dir DIR   where configs, the generated token and process logs go (default: a temp dir)
 `;

@@ -7,7 +7,7 @@ import type { Topology, TopologyDevice } from '../topology/topology.js';
 import { entryOf } from '../topology/topology.js';
 import { startCrime, stopChild, type StartedChild } from './child.js';
 import { LinkEmulator, type LinkConditions } from './link-emulator.js';
-import { linkFor, slowdownOf, type LocalSettings } from './settings.js';
+import { emulationOf, linkFor, type LocalSettings } from './settings.js';
 
 export interface LaunchOptions {
   topology: Topology;
@@ -35,7 +35,7 @@ export interface DeviceStatus {
   mapperPid: number | undefined;
   mapperUrl: string;
   runtimeUrl: string;
-  emulateSlowdown: number;
+  emulate: { perStepMs: number; fixedMs: number } | undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -142,9 +142,10 @@ export class LocalTopology {
   async startDevice(name: string): Promise<void> {
     const p = this.device(name);
     const { topology, workDir } = this.o;
-    const slowdown = slowdownOf(this.o.settings, name);
+    const emulate = emulationOf(this.o.settings, name);
     const backend = p.spec.backend;
-    this.o.onProgress?.(`starting ${name}: runtime on :${p.runtimePort}${slowdown > 1 ? ` (emulated ${slowdown}× slower)` : ''}, mapper on :${p.mapperPort}`);
+    const as = emulate ? ` (emulating ${emulate.perStepMs} ms/step + ${emulate.fixedMs} ms)` : '';
+    this.o.onProgress?.(`starting ${name}: runtime on :${p.runtimePort}${as}, mapper on :${p.mapperPort}`);
     p.runtime = await startCrime(
       [
         'runtime',
@@ -153,7 +154,7 @@ export class LocalTopology {
         '--backend', backend,
         '--port', String(p.runtimePort),
         '--max-steps', String(topology.model.maxSteps),
-        '--emulate-slowdown', String(slowdown),
+        ...(emulate ? ['--emulate', `${emulate.perStepMs},${emulate.fixedMs}`] : []),
       ],
       join(workDir, 'logs', `${name}.runtime.log`),
     );
@@ -193,7 +194,7 @@ export class LocalTopology {
       mapperPid: p.mapper?.child.pid,
       mapperUrl: `http://127.0.0.1:${p.mapperPort}`,
       runtimeUrl: `http://127.0.0.1:${p.runtimePort}`,
-      emulateSlowdown: slowdownOf(this.o.settings, p.spec.name),
+      emulate: emulationOf(this.o.settings, p.spec.name),
     }));
   }
 

@@ -1,17 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import type { EmulatedProfile } from '../backends/emulated.js';
 import type { Topology } from '../topology/topology.js';
 import { InvalidInputError, at, known, list, num, obj, optNum, str } from '../validate.js';
 import type { LinkConditions } from './link-emulator.js';
 
 /**
  * What a local run needs beyond the RnnTopology: the emulated links between neighbours (every
- * offloadTo pair; RTT 0 and no bandwidth limit unless given) and how much slower each device should
- * behave than this machine, so an edge node can be told from a cloud GPU on one laptop.
+ * offloadTo pair; RTT 0 and no bandwidth limit unless given) and, per device, the compute profile
+ * it should behave like (perStepMs·n + fixedMs), so an edge node can be told from a cloud GPU on one
+ * laptop. A device without a profile runs at this machine's speed.
  */
 export interface LocalSettings {
   links: Array<{ from: string; to: string } & LinkConditions>;
-  devices: Array<{ name: string; emulateSlowdown: number }>;
+  devices: Array<{ name: string; emulate: EmulatedProfile }>;
 }
 
 export function parseLocalSettings(text: string, topology: Topology): LocalSettings {
@@ -38,10 +40,10 @@ export function parseLocalSettings(text: string, topology: Topology): LocalSetti
   const devices = (root.devices === undefined ? [] : list(root.devices, 'devices')).map((v, i) => {
     const p = at('devices', i);
     const d = obj(v, p);
-    known(d, p, ['name', 'emulateSlowdown']);
+    known(d, p, ['name', 'perStepMs', 'fixedMs']);
     const name = str(d, 'name', p);
     if (!names.has(name)) throw new InvalidInputError(at(p, 'name'), `unknown device "${name}"`);
-    return { name, emulateSlowdown: optNum(d, 'emulateSlowdown', p, 1, { min: 1, max: 10_000 }) };
+    return { name, emulate: { perStepMs: num(d, 'perStepMs', p, { min: 0 }), fixedMs: optNum(d, 'fixedMs', p, 0, { min: 0 }) } };
   });
   return { links, devices };
 }
@@ -56,6 +58,6 @@ export function linkFor(settings: LocalSettings, from: string, to: string): Link
   return { rttMs: l?.rttMs ?? 0, bandwidthMbps: l?.bandwidthMbps ?? Infinity };
 }
 
-export function slowdownOf(settings: LocalSettings, device: string): number {
-  return settings.devices.find((d) => d.name === device)?.emulateSlowdown ?? 1;
+export function emulationOf(settings: LocalSettings, device: string): EmulatedProfile | undefined {
+  return settings.devices.find((d) => d.name === device)?.emulate;
 }

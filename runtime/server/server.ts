@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBackend, type CreateBackendOptions } from '../backends/select.js';
-import { emulateSlowdown } from '../backends/emulated.js';
+import { emulateProfile, type EmulatedProfile } from '../backends/emulated.js';
 import { warmUp, type WarmUpOptions } from '../backends/warmup.js';
 import type { Backend } from '../backends/types.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -29,8 +29,8 @@ export interface RuntimeServerOptions {
   drainTimeoutMs?: number;
   /** Collect process metrics (default true; tests with several servers turn it off). */
   defaultMetrics?: boolean;
-  /** Local topologies only: behave like a device this many times slower (see backends/emulated.ts). */
-  emulateSlowdown?: number;
+  /** Local topologies only: behave like a device with this compute profile (see backends/emulated.ts). */
+  emulate?: EmulatedProfile;
 }
 
 export interface RuntimeServer {
@@ -70,7 +70,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   let closed = false;
   const ready = (async () => {
     const loaded = await createBackend({ ...options.model, logger });
-    const backend = emulateSlowdown(loaded, options.emulateSlowdown ?? 1);
+    const backend = options.emulate ? emulateProfile(loaded, options.emulate) : loaded;
     state.backend = backend;
     const warm = await warmUp(backend, { ...options.warmUp, maxSteps: options.maxSteps });
     if (closed) throw new Error('server closed during start-up');
