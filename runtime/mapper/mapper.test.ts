@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { fixtureModel, removeFixtures } from '../testing/fixtures.js';
+import { startRuntimeServer, type RuntimeServer } from '../server/server.js';
+import { startMapperServer, type MapperServer } from './server.js';
+import type { MapperInferResponse } from './protocol.js';
+
+after(removeFixtures);
+
+const TOKEN = 'test-token-0123456789abcdef';
+const MAX_STEPS = 400;
+const FEATURES = 16; // tiny2x24
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: { error?: { code: string; message: string } } & Partial<MapperInferResponse>;
+}
+
+async function call(url: string, init: RequestInit): Promise<Reply> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: Reply['body'];
+  try {
+    body = JSON.parse(text) as Reply['body'];
+  } catch {
+    body = {};
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+const rows = (n: number, v = 0.25): number[][] => Array.from({ length: n }, (_, t) => Array.from({ length: FEATURES }, (_, k) => v * Math.sin(t + k)));
+const postJson = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> =>
+  call(`${url}/v1/infer`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+
+/**
+ * Two devices in one process: an "edge" whose runtime behaves like a slow device (1 ms per step)
+ * and a "cloud" at full speed. Real runtimes with a real generated model, real mappers, real HTTP.
+ */
+describe('mapper: edge and cloud on loopback', () => {
+  let dir: string;
+  let edgeRuntime: RuntimeServer;
+  let cloudRuntime: RuntimeServer;
+  let edge: MapperServer;
+  let cloud: MapperServer;
+  let edgeConfig: Record<string, unknown>;
+
+  before(async () => {
+    const { onnx } = await fixtureModel('tiny2x24');
+    dir = await mkdtemp(join(tmpdir(), 'crime-mapper-'));
+    await writeFile(join(dir, 'token'), TOKEN);
+    const runtime = (emulate?: { perStepMs: number; fixedMs: number }) =>
+      startRuntimeServer({ model: { location: onnx }, maxSteps: MAX_STEPS, defaultMetrics: false, maxQueue: 64, ...(emulate ? { emulate } : {}) });
+    edgeRuntime = await runtime({ perStepMs: 1, fixedMs: 1 });
+    cloudRuntime = await runtime();
+    await Promise.all([edgeRuntime.ready, cloudRuntime.ready]);
+    const cloudConfig = { device: 'cloud', listen: { port: 0 }, runtime: { url: cloudRuntime.url }, auth: { tokenFile: join(dir, 'token') } };
+    await writeFile(join(dir, 'cloud.yaml'), stringify(cloudConfig));
+    cloud = await startMapperServer({ configFile: join(dir, 'cloud.yaml'), defaultMetrics: false });
+    await cloud.ready;
+    edgeConfig = {
+      device: 'edge',
+      listen: { port: 0 },
+      runtime: { url: edgeRuntime.url },
+      neighbours: [{ name: 'cloud', url: cloud.url }],
+      mapping: { pingIdleSeconds: 1, requestTimeoutMs: 2000 },
+      auth: { tokenFile: join(dir, 'token') },
+      limits: { maxBodyBytes: 200_000, maxInFlight: 8 },
+    };
+    await writeFile(join(dir, 'edge.yaml'), stringify(edgeConfig));
+    edge = await startMapperServer({ configFile: join(dir, 'edge.yaml'), defaultMetrics: false, configPollMs: 100 });
+    await edge.ready;
+    // The first pings tell the edge about the cloud.
+    for (let i = 0; i < 50 && !edge.state().pipeline?.engine.snapshot().neighbours[0]?.advertised; i++) await new Promise((r) => setTimeout(r, 50));
+  });
+
+  after(async () => {
+    await edge?.close();
+    await cloud?.close();
+    await edgeRuntime?.close();
+    await cloudRuntime?.close();
+  });
+
+  test('short inputs are served locally, long ones by the cloud, with the path and timings', async () => {
+    const short = await postJson(edge.url, { inputs: rows(2) });
+    assert.equal(short.status, 200, JSON.stringify(short.body));
+    assert.equal(short.body.servedBy, 'edge');
+    assert.deepEqual(short.body.path, ['edge']);
+    assert.equal(short.body.outputs?.length, 4);
+    const long = await postJson(edge.url, { inputs: rows(300) });
+    assert.equal(long.status, 200, JSON.stringify(long.body));
+    assert.equal(long.body.servedBy, 'cloud');
+    assert.deepEqual(long.body.path, ['edge', 'cloud']);
+    const t = long.body.timings!;
+    assert.ok(t.totalMs >= t.computeMs && t.networkMs >= 0 && t.queueMs >= 0, JSON.stringify(t));
+    assert.match(long.headers.get('crime-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.ok(Number(long.headers.get('crime-remote-ms')) > 0);
+    // Clients do not get the advertisement; peers do.
+    assert.equal(long.headers.get('crime-advert'), null);
+  });
+
+  test('a binary request works like a JSON one and keeps the caller\'s request id', async () => {
+    const data = Float32Array.from(rows(3).flat());
+    const r = await call(`${edge.url}/v1/infer`, {
+      method: 'POST',
+      body: new Uint8Array(data.buffer),
+      headers: { 'content-type': 'application/octet-stream', 'crime-shape': `3,${FEATURES}`, 'crime-request-id': 'abc-123' },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.headers.get('crime-request-id'), 'abc-123');
+  });
+
+  test('bad input gets the documented status and code, and the mapper stays up', async () => {
+    const bin = (values: number[], shape: string): Promise<Reply> =>
+      call(`${edge.url}/v1/infer`, {
+        method: 'POST',
+        body: new Uint8Array(Float32Array.from(values).buffer),
+        headers: { 'content-type': 'application/octet-stream', 'crime-shape': shape },
+      });
+    const cases: Array<[string, Promise<Reply>, number, string]> = [
+      ['malformed JSON', call(`${edge.url}/v1/infer`, { method: 'POST', body: '{"inputs": [[1,', headers: { 'content-type': 'application/json' } }), 400, 'INVALID_INPUT'],
+      ['wrong content type', call(`${edge.url}/v1/infer`, { method: 'POST', body: 'inputs', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['wrong feature size', postJson(edge.url, { inputs: [[1, 2, 3]] }), 400, 'INVALID_INPUT'],
+      ['null in JSON', postJson(edge.url, { inputs: [[null, ...rows(1)[0]!.slice(1)]] }), 400, 'INVALID_INPUT'],
+      ['NaN in binary', bin([Number.NaN, ...rows(1)[0]!.slice(1)], `1,${FEATURES}`), 400, 'INVALID_INPUT'],
+      ['Infinity in binary', bin([Infinity, ...rows(1)[0]!.slice(1)], `1,${FEATURES}`), 400, 'INVALID_INPUT'],
+      ['empty sequence', postJson(edge.url, { inputs: [] }), 400, 'INVALID_INPUT'],
+      ['no inputs field', postJson(edge.url, { tokens: [1, 2] }), 400, 'INVALID_INPUT'],
+      ['more than maxSteps', postJson(edge.url, { inputs: rows(MAX_STEPS + 1) }), 413, 'INPUT_TOO_LONG'],
+      ['huge body', call(`${edge.url}/v1/infer`, { method: 'POST', body: 'x'.repeat(300_000), headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE'],
+      ['shape and body disagree', bin(rows(2).flat(), `3,${FEATURES}`), 400, 'INVALID_INPUT'],
+      ['unknown path', call(`${edge.url}/v2/infer`, { method: 'POST' }), 404, 'NOT_FOUND'],
+    ];
+    for (const [what, reply, status, code] of cases) {
+      const r = await reply;
+      assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error?.code, code, what);
+      assert.ok((r.body.error?.message ?? '').length > 0, what);
+    }
+    assert.equal((await call(`${edge.url}/healthz`, {})).status, 200);
+    assert.equal((await postJson(edge.url, { inputs: rows(2) })).status, 200);
+  });
+
+  test('requests between mappers need the shared token', async () => {
+    const peer = { 'crime-origin': 'peer' };
+    const none = await postJson(cloud.url, { inputs: rows(2) }, peer);
+    assert.equal(none.status, 401);
+    assert.equal(none.body.error?.code, 'UNAUTHORIZED');
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    const wrong = await postJson(cloud.url, { inputs: rows(2) }, { ...peer, authorization: 'Bearer not-the-token-at-all' });
+    assert.equal(wrong.status, 401);
+    assert.equal((await call(`${cloud.url}/v1/ping`, {})).status, 401);
+    const ok = await postJson(cloud.url, { inputs: rows(2) }, { ...peer, authorization: `Bearer ${TOKEN}`, 'crime-path': 'edge' });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.body.path, ['cloud']);
+    const advert = JSON.parse(ok.headers.get('crime-advert') ?? 'null') as { local: { slope: number } } | null;
+    assert.ok(advert && advert.local.slope >= 0, 'peers get the advertisement');
+    const ping = await call(`${cloud.url}/v1/ping`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(ping.status, 200);
+    // The entry itself stays open to clients in this configuration.
+    assert.equal((await postJson(cloud.url, { inputs: rows(2) })).status, 200);
+  });
+
+  test('a peer never sends a request back along its path', async () => {
+    const r = await postJson(edge.url, { inputs: rows(300) }, { 'crime-origin': 'peer', authorization: `Bearer ${TOKEN}`, 'crime-path': 'cloud' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.servedBy, 'edge');
+  });
+
+  test('the learned models and counters are on /metrics', async () => {
+    const text = await (await fetch(`${edge.url}/metrics`)).text();
+    assert.match(text, /crime_mapper_requests_total\{origin="client",decision="local",outcome="ok"\} \d+/);
+    assert.match(text, /crime_mapper_requests_total\{origin="client",decision="cloud",outcome="ok"\} \d+/);
+    assert.match(text, /crime_engine_compute_ms_per_step 0\.9\d*|crime_engine_compute_ms_per_step 1(\.0\d*)?\n/);
+    assert.match(text, /crime_engine_link_rtt_ms\{neighbour="cloud"\} \d/);
+    assert.match(text, /crime_engine_neighbour_up\{neighbour="cloud"\} 1/);
+    assert.match(text, /crime_mapper_stage_seconds_count\{stage="decide"\} \d+/);
+    assert.match(text, /crime_mapper_rejected_total\{code="INVALID_INPUT"\} \d+/);
+  });
+
+  test('too many requests at once get 503 with Retry-After, and all others are answered', async () => {
+    const replies = await Promise.all(Array.from({ length: 14 }, () => postJson(edge.url, { inputs: rows(40) })));
+    const overloaded = replies.filter((r) => r.status === 503);
+    assert.ok(overloaded.length > 0, 'some requests beyond maxInFlight are refused');
+    for (const r of overloaded) {
+      assert.equal(r.body.error?.code, 'OVERLOADED');
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    assert.equal(replies.filter((r) => r.status === 200).length + overloaded.length, 14);
+  });
+
+  test('a configuration change is picked up without a restart; a broken one is refused', async () => {
+    await writeFile(join(dir, 'edge.yaml'), stringify({ ...edgeConfig, neighbours: [] }));
+    for (let i = 0; i < 60 && edge.state().pipeline?.engine.neighbourNames.length !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(edge.state().pipeline?.engine.neighbourNames, []);
+    assert.equal((await postJson(edge.url, { inputs: rows(300) })).body.servedBy, 'edge');
+    await writeFile(join(dir, 'edge.yaml'), 'device: [broken');
+    assert.equal(await edge.reload(), false);
+    assert.deepEqual(edge.state().pipeline?.engine.neighbourNames, []);
+    await writeFile(join(dir, 'edge.yaml'), stringify(edgeConfig));
+    assert.equal(await edge.reload(), true);
+    assert.deepEqual(edge.state().pipeline?.engine.neighbourNames, ['cloud']);
+  });
+
+  test('a dead neighbour: the request falls back to local, nothing fails', async () => {
+    await cloud.close();
+    const r = await postJson(edge.url, { inputs: rows(300) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.servedBy, 'edge');
+    const text = await (await fetch(`${edge.url}/metrics`)).text();
+    assert.match(text, /crime_engine_neighbour_up\{neighbour="cloud"\} 0/);
+  });
+});
