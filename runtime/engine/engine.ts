@@ -12,6 +12,8 @@ import {
   type PowerModel,
 } from './types.js';
 
+const DEFAULT_PROBE_BYTES = 64 * 1024;
+
 export interface EngineOptions {
   /** this device's name */
   device: string;
@@ -34,7 +36,7 @@ export interface EngineOptions {
   canCompute?: boolean;
   /** requests the local runtime serves at once (default 1) */
   concurrency?: number;
-  /** payload of the larger of the two alternating ping sizes, so pings also measure bandwidth */
+  /** payload of the larger of the two alternating ping sizes, so pings also measure bandwidth (default 64 KiB) */
   probeBytes?: number;
   /** bytes a ping reply takes (default 256) */
   pingReplyBytes?: number;
@@ -136,7 +138,8 @@ export class MappingEngine {
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
     this.pingIdleMs = options.pingIdleMs ?? 5000;
     this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
-    this.probeBytes = options.probeBytes ?? Math.min(256 * 1024, options.payload.stepBytes * 32);
+    // Large enough that the two ping sizes differ by milliseconds, not by noise, on a fast link.
+    this.probeBytes = options.probeBytes ?? DEFAULT_PROBE_BYTES;
     this.pingReplyBytes = options.pingReplyBytes ?? 256;
     this.maxPieces = options.maxPieces ?? 8;
   }
