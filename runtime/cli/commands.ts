@@ -1,5 +1,6 @@
 import { benchCommand } from './bench-command.js';
 import type { Command } from './cli.js';
+import { demoCommand } from './demo-command.js';
 import { loadCommand } from './load-command.js';
 import { mapperCommand } from './mapper-command.js';
 import { modelCommand } from './model-command.js';
@@ -8,4 +9,4 @@ import { simCommand } from './sim-command.js';
 import { upCommand } from './up-command.js';
 
 /** Every `crime` subcommand. Command modules import their heavy dependencies lazily inside run(). */
-export const commands: readonly Command[] = [upCommand, loadCommand, simCommand, runtimeCommand, mapperCommand, modelCommand, benchCommand];
+export const commands: readonly Command[] = [demoCommand, upCommand, loadCommand, simCommand, runtimeCommand, mapperCommand, modelCommand, benchCommand];
