@@ -89,7 +89,43 @@ Unavailable backends are listed as skipped.`,
   },
 };
 
-const benchmarks: readonly Benchmark[] = [decide, infer];
+const hop: Benchmark = {
+  name: 'hop',
+  summary: 'latency a mapper adds in front of its runtime',
+  usage: `Usage: crime bench hop [--json] [--steps 10,500] [--model PRESET] [--rate R] [--count N]
+
+Starts a real runtime and a real mapper as separate processes and sends the same requests to the
+runtime directly (the baseline) and through the mapper, alternating, at a fixed rate on loopback,
+with JSON and with binary bodies. Reports p50 and p99 of both and what the mapper adds.
+
+Options:
+  --json          print one JSON object instead of the table
+  --steps L       input lengths (default 10,500)
+  --model PRESET  cove2x300 (default, 300 floats per step), imdb1x128 (tokens), tiny2x24
+  --rate R        requests per second per path (default 50)
+  --count N       measured requests per path and case (default 300)`,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: { json: { type: 'boolean' }, steps: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' } },
+    });
+    const { isPresetName } = await import('../models/spec.js');
+    const preset = values.model ?? 'cove2x300';
+    if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
+    const steps = (listOption(values.steps) ?? ['10', '500']).map((s) => intOption(s, 'steps', 0, 1));
+    const rate = intOption(values.rate, 'rate', 50, 1);
+    const count = intOption(values.count, 'count', 300, 10);
+    const { runHopBench, formatHopReport } = await import('../../bench/hop.js');
+    const bar = progressBar(io.stderr);
+    const report = await runHopBench({ preset, steps, rate, count, onProgress: (f, label) => bar.update(f, label) });
+    bar.done();
+    io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatHopReport(report));
+    return 0;
+  },
+};
+
+const benchmarks: readonly Benchmark[] = [decide, infer, hop];
 
 function usage(): string {
   const lines = benchmarks.map((b) => `  ${b.name.padEnd(8)}  ${b.summary}`);
