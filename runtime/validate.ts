@@ -2,6 +2,8 @@
  * Small helpers for validating user-written YAML: every failure names the field it is about, so a
  * user sees `devices[1].perStepMs: must be a number ≥ 0` instead of a stack trace.
  */
+import type { PowerModel } from './engine/types.js';
+
 export class InvalidInputError extends Error {
   readonly field: string;
 
@@ -106,4 +108,18 @@ export function known(parent: Obj, path: string, keys: readonly string[]): void 
   for (const k of Object.keys(parent)) {
     if (!keys.includes(k)) throw new InvalidInputError(at(path, k), `unknown field (expected one of ${keys.join(', ')})`);
   }
+}
+
+/** An optional power model (watts busy, idle, sending, receiving) under `key`. */
+export function optPower(parent: Obj, key: string, path: string): PowerModel | undefined {
+  const p = optObj(parent, key, path);
+  if (!p) return undefined;
+  const field = at(path, key);
+  known(p, field, ['activeW', 'idleW', 'txW', 'rxW']);
+  return {
+    activeW: num(p, 'activeW', field, { min: 0 }),
+    idleW: num(p, 'idleW', field, { min: 0 }),
+    txW: num(p, 'txW', field, { min: 0 }),
+    rxW: num(p, 'rxW', field, { min: 0 }),
+  };
 }

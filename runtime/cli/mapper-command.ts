@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type Command } from './cli.js';
-import { choice, describeFailure, UsageError } from './options.js';
+import { choice, describeFailure, UsageError, waitForSignal } from './options.js';
 
 const usage = `Usage: crime mapper --config FILE [--log-level L]
 
@@ -47,15 +47,7 @@ export const mapperCommand: Command = {
     }
     io.stdout.write(`listening ${server.url}\n`);
     const running = server;
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        resolve();
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    await waitForSignal();
     await running.close();
     return 0;
   },

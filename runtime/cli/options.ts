@@ -34,3 +34,16 @@ export function describeFailure(err: unknown): string {
   if (err instanceof CrimeError) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. */
+export function waitForSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './cli.js';
 import { EXIT_USAGE } from './cli.js';
 import { parseProfile } from '../backends/emulated.js';
-import { choice, describeFailure, intOption, UsageError } from './options.js';
+import { choice, describeFailure, intOption, UsageError, waitForSignal } from './options.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
   try {
@@ -97,15 +97,7 @@ export const runtimeCommand: Command = {
     }
     io.stdout.write(`listening ${server.url}\n`);
     const running = server;
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        resolve();
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    await waitForSignal();
     await running.close();
     return 0;
   },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
-import { describeFailure, UsageError } from './options.js';
+import { describeFailure, UsageError, waitForSignal } from './options.js';
 
 const usage = `Usage: crime up TOPOLOGY.yaml [--local SETTINGS.yaml] [--work-dir DIR]
 
@@ -50,18 +50,6 @@ export async function bringUp(file: string, localFile: string | undefined, workD
       await local.close();
     },
   };
-}
-
-export function waitForSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
 }
 
 export const upCommand: Command = {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
-import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, type Obj } from '../validate.js';
+import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
 
 /**
  * The mapper's configuration: one file (YAML or JSON), mounted from the topology's ConfigMap by
@@ -91,16 +91,8 @@ export function parseMapperConfig(text: string): MapperConfig {
     config.payload = { stepBytes: num(payload, 'stepBytes', 'payload', { above: 0 }), outputBytes: num(payload, 'outputBytes', 'payload', { min: 0 }) };
   }
   if (root.maxSteps !== undefined) config.maxSteps = num(root, 'maxSteps', '', { integer: true, min: 1 });
-  const power = optObj(root, 'power', '');
-  if (power) {
-    known(power, 'power', ['activeW', 'idleW', 'txW', 'rxW']);
-    config.power = {
-      activeW: num(power, 'activeW', 'power', { min: 0 }),
-      idleW: num(power, 'idleW', 'power', { min: 0 }),
-      txW: num(power, 'txW', 'power', { min: 0 }),
-      rxW: num(power, 'rxW', 'power', { min: 0 }),
-    };
-  }
+  const power = optPower(root, 'power', '');
+  if (power) config.power = power;
   if (config.objective === 'energy' && !config.power) throw new InvalidInputError('power', 'objective energy needs this device\'s power model');
   const profile = optObj(root, 'profile', '');
   if (profile) {

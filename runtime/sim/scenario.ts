@@ -13,6 +13,7 @@ import {
   oneOf,
   optNum,
   optObj,
+  optPower,
   str,
   strValue,
   type Obj,
@@ -176,17 +177,8 @@ function parseDevice(v: unknown, path: string): SimDevice {
     offloadTo:
       d.offloadTo === undefined ? [] : list(d.offloadTo, at(path, 'offloadTo')).map((t, i) => strValue(t, at(at(path, 'offloadTo'), i))),
   };
-  const power = optObj(d, 'power', path);
-  if (power) {
-    const pp = at(path, 'power');
-    known(power, pp, ['activeW', 'idleW', 'txW', 'rxW']);
-    device.power = {
-      activeW: num(power, 'activeW', pp, { min: 0 }),
-      idleW: num(power, 'idleW', pp, { min: 0 }),
-      txW: num(power, 'txW', pp, { min: 0 }),
-      rxW: num(power, 'rxW', pp, { min: 0 }),
-    };
-  }
+  const power = optPower(d, 'power', path);
+  if (power) device.power = power;
   return device;
 }
 

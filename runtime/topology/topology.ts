@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
 import { assertAcyclic } from '../offload-graph.js';
-import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, strValue } from '../validate.js';
+import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, optPower, str, strValue } from '../validate.js';
 
 /**
  * The RnnTopology resource (crime.dev/v1alpha1), as `kubectl apply` takes it and `crime up` runs
@@ -84,17 +84,8 @@ function device(v: unknown, path: string): TopologyDevice {
     backend: oneOf(d, 'backend', path, BACKENDS, 'auto'),
     gpus: optNum(d, 'gpus', path, 0, { integer: true, min: 0, max: 16 }),
   };
-  const power = optObj(d, 'power', path);
-  if (power) {
-    const p = at(path, 'power');
-    known(power, p, ['activeW', 'idleW', 'txW', 'rxW']);
-    out.power = {
-      activeW: num(power, 'activeW', p, { min: 0 }),
-      idleW: num(power, 'idleW', p, { min: 0 }),
-      txW: num(power, 'txW', p, { min: 0 }),
-      rxW: num(power, 'rxW', p, { min: 0 }),
-    };
-  }
+  const power = optPower(d, 'power', path);
+  if (power) out.power = power;
   const profile = optObj(d, 'profile', path);
   if (profile) {
     const p = at(path, 'profile');
