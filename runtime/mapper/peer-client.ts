@@ -71,7 +71,7 @@ export class PeerClient {
   }
 
   /** Pings with `bytes` of payload (0: GET); the reply carries the neighbour's advertisement. */
-  async ping(bytes: number, timeoutMs: number): Promise<PeerReply<PingResponse>> {
+  async ping(bytes: number, timeoutMs: number): Promise<PeerReply<PingResponse> & { advertisement: Advertisement }> {
     const started = performance.now();
     const res = await send({
       agent: this.agent,

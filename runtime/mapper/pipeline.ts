@@ -160,7 +160,7 @@ export class Pipeline {
             roundTripMs: reply.roundTripMs,
             calleeElapsedMs: reply.remoteMs,
             bytes: due.bytes,
-            advertisement: reply.advertisement as NonNullable<typeof reply.advertisement>,
+            advertisement: reply.advertisement,
           });
           metrics.pings.inc({ neighbour: due.name, outcome: 'ok' });
         } catch (err) {

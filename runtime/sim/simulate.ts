@@ -192,12 +192,18 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     const sentAt = q.now;
     const back = (): number => world.oneWayMs(from, to, PING_REPLY_BYTES, pingRnd.normal());
     q.after(world.oneWayMs(from, to, bytes, pingRnd.normal()), () => {
+      // A reply to a mapper that restarted meanwhile is dropped, as a closed connection would drop it.
+      const current = (): boolean => agentOf(from) === agent;
       if (world.isDown(to)) {
-        q.after(back(), () => agentOf(from) === agent && agent.pingFailed(to));
+        q.after(back(), () => {
+          if (current()) agent.pingFailed(to);
+        });
         return;
       }
       const adv = agentOf(to).advertise();
-      q.after(back(), () => agentOf(from) === agent && agent.pingResult(to, q.now - sentAt, bytes, adv));
+      q.after(back(), () => {
+        if (current()) agent.pingResult(to, q.now - sentAt, bytes, adv);
+      });
     });
   }
 
