@@ -206,9 +206,17 @@ describe('mapper: edge and cloud on loopback', () => {
     await writeFile(join(dir, 'edge.yaml'), 'device: [broken');
     assert.equal(await edge.reload(), false);
     assert.deepEqual(edge.state().pipeline?.engine.neighbourNames, []);
+    // The entry can be closed to clients without the token too.
+    await writeFile(join(dir, 'edge.yaml'), stringify({ ...edgeConfig, auth: { tokenFile: join(dir, 'token'), clients: true } }));
+    assert.equal(await edge.reload(), true);
+    const closed = await postJson(edge.url, { inputs: rows(2) });
+    assert.equal(closed.status, 401);
+    assert.match(closed.body.error?.message ?? '', /this entry needs a bearer token/);
+    assert.equal((await postJson(edge.url, { inputs: rows(2) }, { authorization: `Bearer ${TOKEN}` })).status, 200);
     await writeFile(join(dir, 'edge.yaml'), stringify(edgeConfig));
     assert.equal(await edge.reload(), true);
     assert.deepEqual(edge.state().pipeline?.engine.neighbourNames, ['cloud']);
+    assert.equal((await postJson(edge.url, { inputs: rows(2) })).status, 200);
   });
 
   test('a dead neighbour: the request falls back to local, nothing fails', async () => {
