@@ -18,8 +18,13 @@ export interface StartedChild {
  * (CRIME_EXIT_WITH_PARENT), so nothing outlives an interrupted run.
  */
 export function startCrime(args: string[], logFile: string, timeoutMs = 120_000): Promise<StartedChild> {
+  return startScript(CRIME_BIN, args, logFile, timeoutMs);
+}
+
+/** Like startCrime, for any script that prints "listening URL" when ready. */
+export function startScript(script: string, args: string[], logFile: string, timeoutMs = 120_000): Promise<StartedChild> {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--enable-source-maps', CRIME_BIN, ...args], {
+  const child = spawn(process.execPath, ['--enable-source-maps', script, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, CRIME_EXIT_WITH_PARENT: '1' },
   });
