@@ -20,6 +20,24 @@ test('bench decide --json reports every candidate count, the baseline and the up
   assert.deepEqual(Object.keys(r.update), ['compute', 'offload', 'advertise']);
 });
 
+test('bench hop --json measures direct, forwarded and mapper paths with real processes', { timeout: 120_000 }, async () => {
+  const { code, stdout, stderr } = await capture(['bench', 'hop', '--json', '--model', 'tiny2x24', '--steps', '5', '--count', '10', '--rate', '100']);
+  assert.equal(code, 0, stderr);
+  const r = JSON.parse(stdout) as { model: string; rows: Array<{ encoding: string; steps: number; direct: { p50Ms: number }; forward: { p50Ms: number }; mapper: { p50Ms: number }; addedP50Ms: number }> };
+  assert.equal(r.model, 'tiny2x24');
+  assert.deepEqual(
+    r.rows.map((x) => [x.encoding, x.steps]),
+    [
+      ['json', 5],
+      ['binary', 5],
+    ],
+  );
+  for (const row of r.rows) {
+    assert.ok(row.direct.p50Ms > 0 && row.forward.p50Ms > 0 && row.mapper.p50Ms > 0);
+    assert.ok(Math.abs(row.addedP50Ms - (row.mapper.p50Ms - row.direct.p50Ms)) < 1e-6);
+  }
+});
+
 test('bench usage errors exit 2', async () => {
   assert.equal((await capture(['bench'])).code, 2);
   const unknown = await capture(['bench', 'nothing']);
