@@ -1,13 +1,38 @@
-import { InvalidInputError } from './validate.js';
+import { InvalidInputError, at } from './validate.js';
 
 /** A device of an offload graph, in a scenario or a topology. */
 export interface GraphNode {
   name: string;
+  entry: boolean;
   offloadTo: readonly string[];
 }
 
+/**
+ * The rules every offload graph follows, in a simulator scenario or an RnnTopology: unique device
+ * names, exactly one entry device, offloadTo naming other existing devices, and no cycle. Errors
+ * name the field under `field` (the devices list).
+ */
+export function checkOffloadGraph(nodes: readonly GraphNode[], field: string): void {
+  const names = new Set<string>();
+  nodes.forEach((d, i) => {
+    if (names.has(d.name)) throw new InvalidInputError(at(at(field, i), 'name'), `duplicate device name "${d.name}"`);
+    names.add(d.name);
+  });
+  if (nodes.length === 0) throw new InvalidInputError(field, 'must list at least one device');
+  const entries = nodes.filter((d) => d.entry).length;
+  if (entries !== 1) throw new InvalidInputError(field, `exactly one device must have entry: true (found ${entries})`);
+  nodes.forEach((d, i) =>
+    d.offloadTo.forEach((target, j) => {
+      const p = at(at(at(field, i), 'offloadTo'), j);
+      if (!names.has(target)) throw new InvalidInputError(p, `unknown device "${target}"`);
+      if (target === d.name) throw new InvalidInputError(p, 'a device cannot offload to itself');
+    }),
+  );
+  assertAcyclic(nodes, field);
+}
+
 /** Throws an InvalidInputError at `field` naming a cycle of the offload graph, if there is one. */
-export function assertAcyclic(nodes: readonly GraphNode[], field: string): void {
+function assertAcyclic(nodes: readonly GraphNode[], field: string): void {
   const byName = new Map(nodes.map((d) => [d.name, d]));
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]): void => {

@@ -1,6 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
-import { assertAcyclic } from '../offload-graph.js';
+import { checkOffloadGraph } from '../offload-graph.js';
 import {
   InvalidInputError,
   at,
@@ -232,14 +232,9 @@ function parseSweep(s: Obj): Sweep {
 }
 
 function checkTopology(s: Scenario): void {
-  const names = new Set<string>();
-  s.devices.forEach((d, i) => {
-    if (names.has(d.name)) throw new InvalidInputError(at(at('devices', i), 'name'), `duplicate device name "${d.name}"`);
-    names.add(d.name);
-  });
-  if (s.devices.length === 0) throw new InvalidInputError('devices', 'must list at least one device');
-  const entries = s.devices.filter((d) => d.entry);
-  if (entries.length !== 1) throw new InvalidInputError('devices', `exactly one device must have entry: true (found ${entries.length})`);
+  checkOffloadGraph(s.devices, 'devices');
+  const names = new Set(s.devices.map((d) => d.name));
+  const entry = s.devices.find((d) => d.entry) as SimDevice;
   const linkKey = (from: string, to: string): string => `${from}->${to}`;
   const links = new Set<string>();
   s.links.forEach((l, i) => {
@@ -252,8 +247,6 @@ function checkTopology(s: Scenario): void {
   s.devices.forEach((d, i) => {
     d.offloadTo.forEach((t, j) => {
       const p = at(at(at('devices', i), 'offloadTo'), j);
-      if (!names.has(t)) throw new InvalidInputError(p, `unknown device "${t}"`);
-      if (t === d.name) throw new InvalidInputError(p, 'a device cannot offload to itself');
       if (!links.has(linkKey(d.name, t))) throw new InvalidInputError(p, `no link ${linkKey(d.name, t)} in links`);
     });
   });
@@ -261,18 +254,17 @@ function checkTopology(s: Scenario): void {
     const from = s.devices.find((d) => d.name === l.from);
     if (!from?.offloadTo.includes(l.to)) throw new InvalidInputError(at('links', i), `${l.from} does not offload to ${l.to}: add it to offloadTo or drop the link`);
   });
-  assertAcyclic(s.devices, 'devices');
   s.events.forEach((e, i) => {
     const p = at('events', i);
     if (e.kind === 'device' && !names.has(e.device)) throw new InvalidInputError(at(p, 'device'), `unknown device "${e.device}"`);
     if (e.kind === 'link' && !links.has(linkKey(e.from, e.to))) throw new InvalidInputError(at(p, 'link'), `unknown link ${linkKey(e.from, e.to)}`);
-    if (e.kind === 'device' && e.down === true && entries[0]?.name === e.device) throw new InvalidInputError(at(p, 'down'), 'the entry device cannot go down: clients would have nowhere to send');
+    if (e.kind === 'device' && e.down === true && entry.name === e.device) throw new InvalidInputError(at(p, 'down'), 'the entry device cannot go down: clients would have nowhere to send');
   });
   if (s.sweep) {
     const { from, to } = parseLinkName(s.sweep.link, 'sweep.link');
     if (!links.has(linkKey(from, to))) throw new InvalidInputError('sweep.link', `unknown link ${linkKey(from, to)}`);
   }
-  if (s.objective === 'energy' && !entries[0]?.power) throw new InvalidInputError('devices', 'objective energy needs power on the entry device');
+  if (s.objective === 'energy' && !entry.power) throw new InvalidInputError('devices', 'objective energy needs power on the entry device');
 }
 
 /** The scenario with one link's RTT replaced, for a sweep point. */

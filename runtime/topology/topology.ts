@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
-import { assertAcyclic } from '../offload-graph.js';
+import { checkOffloadGraph } from '../offload-graph.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, optPower, str, strValue } from '../validate.js';
 
 /**
@@ -96,23 +96,8 @@ function device(v: unknown, path: string): TopologyDevice {
 }
 
 function checkGraph(t: Topology): void {
-  const names = new Set<string>();
-  t.devices.forEach((d, i) => {
-    if (names.has(d.name)) throw new InvalidInputError(at(at('spec.devices', i), 'name'), `duplicate device name "${d.name}"`);
-    names.add(d.name);
-  });
-  if (t.devices.length === 0) throw new InvalidInputError('spec.devices', 'must list at least one device');
-  const entries = t.devices.filter((d) => d.entry);
-  if (entries.length !== 1) throw new InvalidInputError('spec.devices', `exactly one device must have entry: true (found ${entries.length})`);
-  t.devices.forEach((d, i) =>
-    d.offloadTo.forEach((target, j) => {
-      const p = at(at(at('spec.devices', i), 'offloadTo'), j);
-      if (!names.has(target)) throw new InvalidInputError(p, `unknown device "${target}"`);
-      if (target === d.name) throw new InvalidInputError(p, 'a device cannot offload to itself');
-    }),
-  );
-  assertAcyclic(t.devices, 'spec.devices');
-  if (t.objective === 'energy' && !entries[0]?.power) throw new InvalidInputError('spec.devices', 'objective energy needs power on the entry device');
+  checkOffloadGraph(t.devices, 'spec.devices');
+  if (t.objective === 'energy' && !entryOf(t).power) throw new InvalidInputError('spec.devices', 'objective energy needs power on the entry device');
 }
 
 export function entryOf(t: Topology): TopologyDevice {
