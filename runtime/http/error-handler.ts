@@ -3,6 +3,7 @@
  * (+ Retry-After), body-parser failures → their CrimeError, anything else → 500 INTERNAL. Shared by every
  * HTTP surface of the project (runtime server, mapper).
  */
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { CrimeError, toCrimeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -35,13 +36,19 @@ export function toHttpError(err: unknown): CrimeError {
   return fromBodyParserError(err) ?? toCrimeError(err);
 }
 
-export function sendError(res: Response, err: CrimeError): void {
+/** Answers with the error's status and JSON body; works on express and plain node:http responses. */
+export function sendError(res: ServerResponse, err: CrimeError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (err.retryAfterSec !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSec))));
-  res.status(err.status).json(err.toJSON());
+  if (err.code === 'UNAUTHORIZED') res.setHeader('www-authenticate', 'Bearer');
+  const body = JSON.stringify(err.toJSON());
+  res.statusCode = err.status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Express error middleware: logs server faults (5xx other than saturation), answers everything. */
