@@ -71,7 +71,3 @@ export function toCrimeError(err: unknown): CrimeError {
   const message = err instanceof Error ? err.message : String(err);
   return new CrimeError('INTERNAL', message, { cause: err });
 }
-
-export function statusOf(code: ErrorCode): number {
-  return STATUS[code];
-}

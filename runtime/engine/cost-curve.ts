@@ -30,21 +30,6 @@ export function evalCurve(curve: CostCurve, n: number): number {
   return best;
 }
 
-/** Index of the piece that is the minimum at n, or -1 for an empty curve. */
-export function argminPiece(curve: CostCurve, n: number): number {
-  let best = Infinity;
-  let at = -1;
-  for (let i = 0; i < curve.length; i++) {
-    const p = curve[i] as Piece;
-    const v = p.slope * n + p.intercept;
-    if (v < best) {
-      best = v;
-      at = i;
-    }
-  }
-  return at;
-}
-
 /** Adds the same affine function to every piece (e.g. a link's cost in front of a neighbour's curve). */
 export function shiftCurve(curve: CostCurve, add: Piece): Piece[] {
   return curve.map((p) => ({ slope: p.slope + add.slope, intercept: p.intercept + add.intercept }));

@@ -32,7 +32,6 @@ export class NeighbourState {
   /** last time a request or ping was sent to it, or -Infinity */
   lastUsed = -Infinity;
   down = false;
-  downSince = 0;
   pingInFlight = false;
   pingsSent = 0;
   /** a reply looked far off the link model: ping at once to tell a change from a one-off */
@@ -84,7 +83,6 @@ export class NeighbourState {
   }
 
   markDown(now: number): void {
-    if (!this.down) this.downSince = now;
     this.down = true;
   }
 

@@ -125,10 +125,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         const piece = world.computePiece(d);
         const enqueuedAt = q.now;
         world.submit(d, {
-          n: req.n,
           expectedMs: piece.slope * req.n + piece.intercept,
-          startAt: 0,
-          endAt: 0,
           start: () => {
             tally(req.id).queueMs += q.now - enqueuedAt;
             return world.computeMs(d, req.n, z(req, `compute|${d}`));

@@ -6,11 +6,9 @@ import type { Scenario, SimDevice, SimEvent } from './scenario.js';
 
 /** A request being computed or waiting at one device's runtime. */
 export interface Job {
-  n: number;
   expectedMs: number;
-  startAt: number;
-  endAt: number;
-  start: (job: Job) => number;
+  /** called when the job starts; returns its true compute time */
+  start: () => number;
   done: (computeMs: number) => void;
 }
 
@@ -22,6 +20,8 @@ interface DeviceState {
   down: boolean;
   queue: Job[];
   busy: Job | null;
+  /** when the job in service finishes */
+  busyUntil: number;
   /** the device's generation: bumped when it goes down, so work of a dead incarnation is dropped */
   epoch: number;
 }
@@ -45,7 +45,7 @@ export class World {
 
   constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
     this.scenario = scenario;
-    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, epoch: 0 });
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0 });
     for (const l of scenario.links) {
       this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
     }
@@ -118,12 +118,12 @@ export class World {
   /** Work ahead of a new job at this device: the rest of the current job, the queue, and work in transit to it. */
   backlogMs(name: string): number {
     const d = this.device(name);
-    let ms = d.inTransitMs + (d.busy ? Math.max(0, d.busy.endAt - this.q.now) : 0);
+    let ms = d.inTransitMs + (d.busy ? Math.max(0, d.busyUntil - this.q.now) : 0);
     for (const j of d.queue) ms += j.expectedMs;
     return ms;
   }
 
-  /** Queues a job on the device's runtime; `job.start` returns its true compute time when it starts. */
+  /** Queues a job on the device's runtime. */
   submit(name: string, job: Job): void {
     const d = this.device(name);
     d.queue.push(job);
@@ -138,10 +138,9 @@ export class World {
     }
     d.busy = job;
     const epoch = d.epoch;
-    const computeMs = job.start(job);
-    job.startAt = this.q.now;
-    job.endAt = this.q.now + computeMs;
-    this.q.at(job.endAt, () => {
+    const computeMs = job.start();
+    d.busyUntil = this.q.now + computeMs;
+    this.q.at(d.busyUntil, () => {
       if (d.epoch !== epoch) return;
       job.done(computeMs);
       this.startNext(d);
