@@ -203,7 +203,7 @@ export class MappingEngine {
   failOffload(ticket: OffloadTicket): void {
     const nb = this.neighbour(ticket.target);
     nb.forget(ticket.id);
-    nb.markDown(this.clock());
+    nb.down = true;
   }
 
   /**
@@ -245,7 +245,7 @@ export class MappingEngine {
   pingFailed(name: string): void {
     const nb = this.neighbour(name);
     nb.pingInFlight = false;
-    nb.markDown(this.clock());
+    nb.down = true;
   }
 
   /** This device's cost curve for its callers: own compute + queue, and its routes onward. */

@@ -31,6 +31,7 @@ export class NeighbourState {
   lastContact = -Infinity;
   /** last time a request or ping was sent to it, or -Infinity */
   lastUsed = -Infinity;
+  /** failed last time; skipped until a ping answers */
   down = false;
   pingInFlight = false;
   pingsSent = 0;
@@ -80,10 +81,6 @@ export class NeighbourState {
   /** A request that failed: it no longer loads the neighbour. */
   forget(requestId: number): void {
     this.inflight.delete(requestId);
-  }
-
-  markDown(now: number): void {
-    this.down = true;
   }
 
   private oneWayMs(bytes: number): number {

@@ -34,3 +34,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
+
+/** One request header as a single string (repeated headers joined with commas). */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CrimeError } from '../errors.js';
+import { header } from '../http/body.js';
 import { errorHandler } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
 import type { RuntimeModelInfo } from '../server/protocol.js';
@@ -33,10 +34,6 @@ export interface MapperAppOptions {
   bodyLimitBytes: number;
 }
 
-function header(req: Request, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 /** The mapper's request handler: POST /v1/infer on plain node:http, every other route on express. */
 export function createMapperApp(options: MapperAppOptions): (req: IncomingMessage, res: ServerResponse) => void {

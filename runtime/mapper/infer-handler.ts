@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
 import { CrimeError, toCrimeError } from '../errors.js';
-import { readBody, mediaType } from '../http/body.js';
+import { header, mediaType, readBody } from '../http/body.js';
 import { sendError } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
 import { decodeBinary, decodeJson } from '../server/decode.js';
@@ -26,10 +26,6 @@ export interface InferHandlerOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 export function createInferHandler(options: InferHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics, logger } = options;

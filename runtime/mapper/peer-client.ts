@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
 import type { Advertisement } from '../engine/types.js';
 import { CrimeError } from '../errors.js';
-import { errorOf, numberHeader, send } from '../http/request.js';
+import { errorOf, numberHeader, send, type RawResponse } from '../http/request.js';
 import { BINARY_TYPE, JSON_TYPE } from '../server/protocol.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, parseAdvertisement, type MapperInferResponse, type PingResponse } from './protocol.js';
 
@@ -57,13 +57,7 @@ export class PeerClient {
       peer: `neighbour ${this.name}`,
     });
     const roundTripMs = performance.now() - started;
-    if (res.status !== 200) throw errorOf(res, `neighbour ${this.name}`);
-    let body: MapperInferResponse;
-    try {
-      body = JSON.parse(res.body.toString('utf8')) as MapperInferResponse;
-    } catch (err) {
-      throw new CrimeError('UPSTREAM_FAILED', `neighbour ${this.name} answered with a malformed body`, { cause: err });
-    }
+    const body = this.parse<MapperInferResponse>(res, 'request');
     if (!Array.isArray(body.outputs) || typeof body.servedBy !== 'string' || !Array.isArray(body.path)) {
       throw new CrimeError('UPSTREAM_FAILED', `neighbour ${this.name} answered without outputs`);
     }
@@ -83,16 +77,20 @@ export class PeerClient {
       peer: `neighbour ${this.name}`,
     });
     const roundTripMs = performance.now() - started;
-    if (res.status !== 200) throw errorOf(res, `neighbour ${this.name}`);
-    let body: PingResponse;
-    try {
-      body = JSON.parse(res.body.toString('utf8')) as PingResponse;
-    } catch (err) {
-      throw new CrimeError('UPSTREAM_FAILED', `neighbour ${this.name} answered the ping with a malformed body`, { cause: err });
-    }
+    const body = this.parse<PingResponse>(res, 'ping');
     const advertisement = parseAdvertisement(JSON.stringify(body.advertisement));
     if (!advertisement) throw new CrimeError('UPSTREAM_FAILED', `neighbour ${this.name} answered the ping without an advertisement`);
     return { body, roundTripMs, remoteMs: numberHeader(res.headers, MAPPER_HEADERS.remoteMs), advertisement };
+  }
+
+  /** A 200 answer's JSON body; the neighbour's typed error otherwise. */
+  private parse<T>(res: RawResponse, what: string): T {
+    if (res.status !== 200) throw errorOf(res, `neighbour ${this.name}`);
+    try {
+      return JSON.parse(res.body.toString('utf8')) as T;
+    } catch (err) {
+      throw new CrimeError('UPSTREAM_FAILED', `neighbour ${this.name} answered the ${what} with a malformed body`, { cause: err });
+    }
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Backend, Clock, ModelInput } from '../backends/types.js';
 import { defaultClock } from '../backends/types.js';
 import { CrimeError } from '../errors.js';
+import { header } from '../http/body.js';
 import { errorHandler, toHttpError } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
 import { decodeBinary, decodeJson } from './decode.js';
@@ -37,10 +38,6 @@ function readyBackend(state: RuntimeState): Backend {
   return state.backend;
 }
 
-function header(req: Request, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 export function modelInfoOf(backend: Backend, maxSteps: number): RuntimeModelInfo {
   return { ...backend.info, backend: backend.name, maxSteps };
