@@ -73,7 +73,7 @@ export const simCommand: Command = {
       out = values.json
         ? JSON.stringify({ scenario: scenario.name, sweep: { link: sweep.link, points: sweep.points }, crimeVsOraclePct: worst })
         : report.formatSweep(scenario.name, sweep.link, sweep.points);
-      svg = plot.plotSweep(scenario.name, sweep.link, sweep.points);
+      svg = values.plot ? plot.plotSweep(scenario.name, sweep.link, sweep.points) : '';
     } else {
       const run = runScenario(scenario, { onProgress });
       out = values.json ? JSON.stringify(run.result) : report.formatResult(run.result);
