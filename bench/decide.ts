@@ -1,5 +1,5 @@
 import { MappingEngine } from '../runtime/engine/engine.js';
-import { Random } from '../runtime/sim/random.js';
+import { Random } from '../stats/random.js';
 import { bandwidthToMsPerByte, type Advertisement } from '../runtime/engine/types.js';
 import { percentiles, timeCalls, type Percentiles } from './stats.js';
 

@@ -7,11 +7,11 @@ import { stringify } from 'yaml';
 import { sampleInput } from '../runtime/backends/input.js';
 import type { ModelInput } from '../runtime/backends/types.js';
 import { send } from '../runtime/http/request.js';
-import { startCrime, startScript, stopChild, type StartedChild } from '../runtime/local/child.js';
+import { startCrime, startScript, stopChild, type StartedChild } from '../local/child.js';
 import { generateModel } from '../runtime/models/generate.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../runtime/models/spec.js';
 import { RuntimeClient, toJsonBody } from '../runtime/server/client.js';
-import { quantile } from '../runtime/sim/metrics.js';
+import { quantile } from '../stats/quantile.js';
 
 export interface HopBenchOptions {
   preset: ModelPresetName;

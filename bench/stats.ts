@@ -1,4 +1,6 @@
 /** Timing helpers shared by the benchmarks: per-call nanosecond samples and their percentiles. */
+import { quantile } from '../stats/quantile.js';
+
 export interface Percentiles {
   medianNs: number;
   p99Ns: number;
@@ -7,10 +9,9 @@ export interface Percentiles {
 
 export function percentiles(samples: Float64Array): Percentiles {
   const sorted = Float64Array.from(samples).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { medianNs: Math.round(at(0.5)), p99Ns: Math.round(at(0.99)), meanNs: Math.round(sum / Math.max(1, sorted.length)) };
+  return { medianNs: Math.round(quantile(sorted, 0.5)), p99Ns: Math.round(quantile(sorted, 0.99)), meanNs: Math.round(sum / Math.max(1, sorted.length)) };
 }
 
 /**

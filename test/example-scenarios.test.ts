@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseScenario } from '../runtime/sim/scenario.js';
-import { runScenario, runSweep } from '../runtime/sim/run.js';
+import { parseScenario } from '../sim/scenario.js';
+import { runScenario, runSweep } from '../sim/run.js';
 
 // The shipped scenarios are a promise to users: CRIME within 0.3% of the oracle, and where a
 // scenario mirrors a row of the CRIME results table (../shared/reference/README.md), savings vs

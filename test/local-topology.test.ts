@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { LocalTopology } from '../runtime/local/launcher.js';
-import { parseLocalSettings } from '../runtime/local/settings.js';
+import { LocalTopology } from '../local/launcher.js';
+import { parseLocalSettings } from '../local/settings.js';
 import { parseTopology } from '../runtime/topology/topology.js';
-import { runLoad } from '../runtime/load/load.js';
+import { runLoad } from '../load/load.js';
 import type { MapperInferResponse } from '../runtime/mapper/protocol.js';
 
 // A three-tier topology as real processes (runtime + mapper per device, link emulators between

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AffineRls } from './affine-rls.js';
-import { Random } from '../sim/random.js';
+import { Random } from '../../stats/random.js';
 
 const close = (actual: number, expected: number, rel: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= rel * Math.abs(expected), `${what}: ${actual} not within ${rel * 100}% of ${expected}`);

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { MappingEngine, type EngineOptions } from './engine.js';
 import { evalCurve, evalPiece } from './cost-curve.js';
 import { calibrate, leafAdvert, manualClock, networkMs, warmLinks, type TrueLink } from './fixtures.js';
-import { Random } from '../sim/random.js';
+import { Random } from '../../stats/random.js';
 import type { Advertisement } from './types.js';
 
 const payload = { stepBytes: 1200, outputBytes: 8 };

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { fixtureModel, removeFixtures } from '../testing/fixtures.js';
 import { startRuntimeServer, type RuntimeServer } from '../server/server.js';
-import { LinkEmulator } from '../local/link-emulator.js';
+import { LinkEmulator } from '../../local/link-emulator.js';
 import { startMapperServer, type MapperServer } from './server.js';
 import type { MapperInferResponse } from './protocol.js';
 

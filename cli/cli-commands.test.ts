@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { RuntimeClient } from '../server/client.js';
+import { RuntimeClient } from '../runtime/server/client.js';
 import { runCli } from './cli.js';
 
 const main = fileURLToPath(new URL('./main.js', import.meta.url));

@@ -31,7 +31,7 @@ export interface UpHandle {
 /** Starts a topology locally; shared by `crime up` and `crime demo`. */
 export async function bringUp(file: string, localFile: string | undefined, workDir: string | undefined, progress: (line: string) => void): Promise<UpHandle> {
   const [{ parseTopology }, { loadLocalSettings }, { LocalTopology }, { startControlServer }] = await Promise.all([
-    import('../topology/topology.js'),
+    import('../runtime/topology/topology.js'),
     import('../local/settings.js'),
     import('../local/launcher.js'),
     import('../local/control.js'),
@@ -68,7 +68,7 @@ export const upCommand: Command = {
       io.stderr.write(`crime up: ${(err as Error).message}\n\n${usage}`);
       return EXIT_USAGE;
     }
-    const { InvalidInputError } = await import('../validate.js');
+    const { InvalidInputError } = await import('../runtime/validate.js');
     let up: UpHandle;
     try {
       up = await bringUp(file, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));

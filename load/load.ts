@@ -1,11 +1,10 @@
 import { Agent } from 'node:http';
-import { toCrimeError } from '../errors.js';
-import { errorOf, send } from '../http/request.js';
-import { quantile } from '../sim/metrics.js';
-import { Random } from '../sim/random.js';
-import type { Lengths } from '../sim/scenario.js';
-import type { MapperInferResponse } from '../mapper/protocol.js';
-import { lengthSampler } from './lengths.js';
+import { toCrimeError } from '../runtime/errors.js';
+import { errorOf, send } from '../runtime/http/request.js';
+import { quantile } from '../stats/quantile.js';
+import { Random } from '../stats/random.js';
+import type { MapperInferResponse } from '../runtime/mapper/protocol.js';
+import { lengthSampler, type Lengths } from '../stats/lengths.js';
 
 export interface LoadOptions {
   url: string;

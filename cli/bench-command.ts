@@ -33,7 +33,7 @@ Options:
     });
     const decisions = intOption(values.decisions, 'decisions', 200_000, 1000);
     const candidates = (listOption(values.candidates) ?? ['2', '4', '8']).map((c) => intOption(c, 'candidates', 0, 1));
-    const { benchDecide, formatDecideBench } = await import('../../bench/decide.js');
+    const { benchDecide, formatDecideBench } = await import('../bench/decide.js');
     const bar = progressBar(io.stderr);
     const result = benchDecide({ decisions, candidates, onProgress: (f, label) => bar.update(f, label) });
     bar.done();
@@ -68,7 +68,7 @@ Unavailable backends are listed as skipped.`,
         threads: { type: 'string' },
       },
     });
-    const { isPresetName } = await import('../models/spec.js');
+    const { isPresetName } = await import('../runtime/models/spec.js');
     const preset = values.model ?? 'cove2x300';
     if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
     const steps = listOption(values.steps)?.map((s) => intOption(s, 'steps', 0, 1));
@@ -82,7 +82,7 @@ Unavailable backends are listed as skipped.`,
       threads: intOption(values.threads, 'threads', 1, 1),
       progress: (line: string) => void io.stderr.write(`${line}\n`),
     };
-    const { runInferBench, formatInferReport } = await import('../../bench/infer-bench.js');
+    const { runInferBench, formatInferReport } = await import('../bench/infer-bench.js');
     const report = await runInferBench(options);
     io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInferReport(report));
     return 0;
@@ -110,13 +110,13 @@ Options:
       strict: true,
       options: { json: { type: 'boolean' }, steps: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' } },
     });
-    const { isPresetName } = await import('../models/spec.js');
+    const { isPresetName } = await import('../runtime/models/spec.js');
     const preset = values.model ?? 'cove2x300';
     if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
     const steps = (listOption(values.steps) ?? ['10', '500']).map((s) => intOption(s, 'steps', 0, 1));
     const rate = intOption(values.rate, 'rate', 50, 1);
     const count = intOption(values.count, 'count', 300, 10);
-    const { runHopBench, formatHopReport } = await import('../../bench/hop.js');
+    const { runHopBench, formatHopReport } = await import('../bench/hop.js');
     const bar = progressBar(io.stderr);
     const report = await runHopBench({ preset, steps, rate, count, onProgress: (f, label) => bar.update(f, label) });
     bar.done();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScenario } from './scenario.js';
-import { InvalidInputError } from '../validate.js';
+import { InvalidInputError } from '../runtime/validate.js';
 
 const BASE = `
 name: t

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CrimeError, toCrimeError } from '../errors.js';
+import { CrimeError, toCrimeError } from '../runtime/errors.js';
 import type { LocalTopology } from './launcher.js';
 
 /**

@@ -1,6 +1,23 @@
-import { Random } from '../sim/random.js';
-import { sampleLength } from '../sim/trace.js';
-import type { Lengths } from '../sim/scenario.js';
+import { Random } from './random.js';
+
+/** An input-length distribution: the simulator's scenarios, `crime load` and the benchmarks share it. */
+export type Lengths =
+  | { type: 'lognormal'; median: number; sigma: number; min: number; max: number }
+  | { type: 'uniform'; min: number; max: number }
+  | { type: 'list'; values: number[] };
+
+export function sampleLength(lengths: Lengths, rnd: Random): number {
+  switch (lengths.type) {
+    case 'list':
+      return lengths.values[Math.floor(rnd.next() * lengths.values.length)] as number;
+    case 'uniform':
+      return rnd.int(lengths.min, lengths.max);
+    case 'lognormal': {
+      const n = Math.round(lengths.median * Math.exp(lengths.sigma * rnd.normal()));
+      return Math.min(lengths.max, Math.max(lengths.min, n));
+    }
+  }
+}
 
 /**
  * Input-length distributions on the command line, the simulator's three kinds:

@@ -1,5 +1,5 @@
 /** Small parsing helpers shared by the subcommands (node:util parseArgs gives strings). */
-import { CrimeError } from '../errors.js';
+import { CrimeError } from '../runtime/errors.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';

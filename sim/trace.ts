@@ -1,5 +1,6 @@
-import { Random } from './random.js';
-import type { Lengths, Scenario } from './scenario.js';
+import { sampleLength } from '../stats/lengths.js';
+import { Random } from '../stats/random.js';
+import type { Scenario } from './scenario.js';
 
 /** Scenario time zero is this long after the simulation starts: the mappers' warm-up pings go first. */
 export const START_MS = 1000;
@@ -9,19 +10,6 @@ export interface TraceRequest {
   n: number;
   /** arrival time at the entry device for open-loop arrivals; NaN for closed-loop clients */
   arrivalMs: number;
-}
-
-export function sampleLength(lengths: Lengths, rnd: Random): number {
-  switch (lengths.type) {
-    case 'list':
-      return lengths.values[Math.floor(rnd.next() * lengths.values.length)] as number;
-    case 'uniform':
-      return rnd.int(lengths.min, lengths.max);
-    case 'lognormal': {
-      const n = Math.round(lengths.median * Math.exp(lengths.sigma * rnd.normal()));
-      return Math.min(lengths.max, Math.max(lengths.min, n));
-    }
-  }
 }
 
 /** The request trace every policy sees: same lengths, same arrival times, for a given seed. */

@@ -46,7 +46,7 @@ export const loadCommand: Command = {
       io.stderr.write(`crime load: ${(err as Error).message}\n\n${usage}`);
       return EXIT_USAGE;
     }
-    const [{ runLoad, describeEntry, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../load/lengths.js')]);
+    const [{ runLoad, describeEntry, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../stats/lengths.js')]);
     try {
       const model = await describeEntry(values.url);
       let lengths;

@@ -5,7 +5,7 @@ import { describeFailure, intOption, numberOption } from './options.js';
 import { progressBar } from './progress.js';
 import { bringUp } from './up-command.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../../examples/topologies/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/topologies/', import.meta.url));
 
 const usage = `Usage: crime demo [--count N] [--rate R]
 
@@ -35,7 +35,7 @@ export const demoCommand: Command = {
       io.stderr.write(`crime demo: ${(err as Error).message}\n\n${usage}`);
       return EXIT_USAGE;
     }
-    const [{ runLoad, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../load/lengths.js')]);
+    const [{ runLoad, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../stats/lengths.js')]);
     io.stdout.write('Starting examples/topologies/three-tier.yaml locally (end node, gateway, cloud)...\n');
     let up;
     try {

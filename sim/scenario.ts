@@ -1,6 +1,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { Objective, PowerModel } from '../engine/types.js';
-import { checkOffloadGraph } from '../offload-graph.js';
+import type { Objective, PowerModel } from '../runtime/engine/types.js';
+import { checkOffloadGraph } from '../runtime/offload-graph.js';
+import type { Lengths } from '../stats/lengths.js';
 import {
   InvalidInputError,
   at,
@@ -17,14 +18,9 @@ import {
   str,
   strValue,
   type Obj,
-} from '../validate.js';
+} from '../runtime/validate.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
-
-export type Lengths =
-  | { type: 'lognormal'; median: number; sigma: number; min: number; max: number }
-  | { type: 'uniform'; min: number; max: number }
-  | { type: 'list'; values: number[] };
 
 export interface SimDevice {
   name: string;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './cli.js';
 import { EXIT_USAGE } from './cli.js';
-import { parseProfile } from '../backends/emulated.js';
+import { parseProfile } from '../runtime/backends/emulated.js';
 import { choice, describeFailure, intOption, UsageError, waitForSignal } from './options.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
@@ -58,7 +58,7 @@ export const runtimeCommand: Command = {
       return EXIT_USAGE;
     }
     const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer }] = await Promise.all([
-      import('../backends/types.js'), import('../log.js'), import('../server/server.js'),
+      import('../runtime/backends/types.js'), import('../runtime/log.js'), import('../runtime/server/server.js'),
     ]);
     let options;
     try {

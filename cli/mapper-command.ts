@@ -31,9 +31,9 @@ export const mapperCommand: Command = {
       return EXIT_USAGE;
     }
     const [{ createLogger }, { startMapperServer }, { InvalidInputError }] = await Promise.all([
-      import('../log.js'),
-      import('../mapper/server.js'),
-      import('../validate.js'),
+      import('../runtime/log.js'),
+      import('../runtime/mapper/server.js'),
+      import('../runtime/validate.js'),
     ]);
     let server;
     try {

@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { bandwidthToMsPerByte } from '../engine/types.js';
+import { bandwidthToMsPerByte } from '../runtime/engine/types.js';
 
 /** Link conditions; change them while the link runs with `set`. */
 export interface LinkConditions {

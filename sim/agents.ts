@@ -1,7 +1,7 @@
-import { MappingEngine, type OffloadTicket, type PlannedPing } from '../engine/engine.js';
-import { rankCandidates, type NeighbourView } from '../engine/rank.js';
-import type { LocalTicket } from '../engine/local-queue.js';
-import type { Advertisement, Objective } from '../engine/types.js';
+import { MappingEngine, type OffloadTicket, type PlannedPing } from '../runtime/engine/engine.js';
+import { rankCandidates, type NeighbourView } from '../runtime/engine/rank.js';
+import type { LocalTicket } from '../runtime/engine/local-queue.js';
+import type { Advertisement, Objective } from '../runtime/engine/types.js';
 import type { Scenario, SimDevice } from './scenario.js';
 import type { World } from './world.js';
 

@@ -1,6 +1,6 @@
-import { evalCurve, evalPiece, type Piece } from '../engine/cost-curve.js';
-import { buildAdvertisement, type NeighbourView } from '../engine/rank.js';
-import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../engine/types.js';
+import { evalCurve, evalPiece, type Piece } from '../runtime/engine/cost-curve.js';
+import { buildAdvertisement, type NeighbourView } from '../runtime/engine/rank.js';
+import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../runtime/engine/types.js';
 import type { EventQueue } from './event-queue.js';
 import type { Scenario, SimDevice, SimEvent } from './scenario.js';
 

@@ -19,7 +19,7 @@ export const modelCommand: Command = {
   summary: 'generate the demo/test LSTM models (ONNX and tfjs)',
   usage,
   async run(args, io) {
-    const { MODEL_PRESETS, isPresetName } = await import('../models/spec.js');
+    const { MODEL_PRESETS, isPresetName } = await import('../runtime/models/spec.js');
     let spec;
     let outDir: string;
     let formats: ('onnx' | 'tfjs')[];
@@ -43,7 +43,7 @@ export const modelCommand: Command = {
       return EXIT_USAGE;
     }
     try {
-      const { generateModel } = await import('../models/generate.js');
+      const { generateModel } = await import('../runtime/models/generate.js');
       const result = await generateModel({ spec, formats, outDir });
       for (const path of [result.onnx, result.tfjs]) if (path !== undefined) io.stdout.write(`${path}\n`);
       return 0;

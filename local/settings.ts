@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { EmulatedProfile } from '../backends/emulated.js';
-import type { Topology } from '../topology/topology.js';
-import { InvalidInputError, at, known, list, num, obj, optNum, str } from '../validate.js';
+import type { EmulatedProfile } from '../runtime/backends/emulated.js';
+import type { Topology } from '../runtime/topology/topology.js';
+import { InvalidInputError, at, known, list, num, obj, optNum, str } from '../runtime/validate.js';
 import type { LinkConditions } from './link-emulator.js';
 
 /**

@@ -1,4 +1,5 @@
-import type { Objective } from '../engine/types.js';
+import type { Objective } from '../runtime/engine/types.js';
+import { quantile } from '../stats/quantile.js';
 import type { RequestRecord } from './simulate.js';
 
 export interface PolicySummary {
@@ -12,13 +13,6 @@ export interface PolicySummary {
   meanEnergyJ: number;
   served: Record<string, number>;
   failed: number;
-}
-
-/** The q-quantile (0..1) of sorted values, by the nearest-rank method. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1] as number;
 }
 
 /** Latency statistics over the requests that were served; failures are counted apart. */

@@ -1,7 +1,7 @@
 import { EventQueue } from './event-queue.js';
 import { noiseFor, type TraceRequest } from './trace.js';
 import { World } from './world.js';
-import { Random } from './random.js';
+import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
 import type { Scenario, SimDevice } from './scenario.js';
 

@@ -41,7 +41,7 @@ export const simCommand: Command = {
     }
     const [{ parseScenario }, { InvalidInputError }, { runScenario, runSweep }, report, plot] = await Promise.all([
       import('../sim/scenario.js'),
-      import('../validate.js'),
+      import('../runtime/validate.js'),
       import('../sim/run.js'),
       import('../sim/report.js'),
       import('../sim/plot.js'),
