@@ -2,6 +2,7 @@ import { MappingEngine } from '../runtime/engine/engine.js';
 import { Random } from '../stats/random.js';
 import { bandwidthToMsPerByte, type Advertisement } from '../runtime/engine/types.js';
 import { percentiles, timeCalls, type Percentiles } from './stats.js';
+import { CALIBRATION_STEPS, MAPPING_DEFAULTS } from '../runtime/defaults.js';
 
 export interface DecideBenchOptions {
   /** decisions timed per candidate count */
@@ -37,9 +38,11 @@ function engineWith(candidates: number, rnd: Random): { engine: MappingEngine; t
     objective: 'latency',
     payload: PAYLOAD,
     maxSteps: 2000,
+    forgetting: MAPPING_DEFAULTS.forgetting,
+    pingIdleMs: MAPPING_DEFAULTS.pingIdleSeconds * 1000,
     clock: () => now,
   });
-  for (const n of [1, 8, 32, 128]) engine.observeCompute(n, 3 * n + 2);
+  for (const n of CALIBRATION_STEPS) engine.observeCompute(n, 3 * n + 2);
   const adverts = names.map(
     (_, i): Advertisement => ({
       local: { slope: 0.4 + 0.1 * i, intercept: 3 },

@@ -42,7 +42,7 @@ test('bench usage errors exit 2', async () => {
   assert.equal((await capture(['bench'])).code, 2);
   const unknown = await capture(['bench', 'nothing']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown benchmark "nothing"/);
+  assert.match(unknown.stderr, /crime bench: unknown command "nothing"/);
   const bad = await capture(['bench', 'decide', '--decisions', 'many']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--decisions must be an integer ≥ 1000/);

@@ -1,18 +1,10 @@
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
-import { describeFailure, intOption, listOption, UsageError } from './options.js';
+import { UsageError } from '../runtime/errors.js';
+import { groupUsage, type Command } from './command.js';
+import { intOption, listOption } from './options.js';
 import { progressBar } from './progress.js';
 
-/** One `crime bench <name>` benchmark; each prints its figures against a baseline run in the same process. */
-interface Benchmark {
-  name: string;
-  summary: string;
-  usage: string;
-  /** parses the options; throws UsageError on bad ones */
-  run(args: string[], io: CliIo): Promise<number>;
-}
-
-const decide: Benchmark = {
+const decide: Command = {
   name: 'decide',
   summary: 'per-request decision overhead of the mapping engine',
   usage: `Usage: crime bench decide [--json] [--decisions N] [--candidates 2,4,8]
@@ -42,7 +34,7 @@ Options:
   },
 };
 
-const infer: Benchmark = {
+const infer: Command = {
   name: 'infer',
   summary: 'inference latency per backend vs raw onnxruntime-node',
   usage: `Usage: crime bench infer [--json] [--steps 10,100,500] [--backends LIST] [--model PRESET]
@@ -89,7 +81,7 @@ Unavailable backends are listed as skipped.`,
   },
 };
 
-const hop: Benchmark = {
+const hop: Command = {
   name: 'hop',
   summary: 'latency a mapper adds in front of its runtime',
   usage: `Usage: crime bench hop [--json] [--steps 10,500] [--model PRESET] [--rate R] [--count N]
@@ -125,44 +117,12 @@ Options:
   },
 };
 
-const benchmarks: readonly Benchmark[] = [decide, infer, hop];
-
-function usage(): string {
-  const lines = benchmarks.map((b) => `  ${b.name.padEnd(8)}  ${b.summary}`);
-  return `Usage: crime bench <benchmark> [options]\n\nBenchmarks (each prints its figures as ratios against a baseline measured in the same run):\n${lines.join('\n')}\n\nRun \`crime bench <benchmark> --help\` for its options.`;
-}
+/** Each `crime bench <name>` prints its figures against a baseline run in the same process. */
+const benchmarks: readonly Command[] = [decide, infer, hop];
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: `run a benchmark (${benchmarks.map((b) => b.name).join(', ')})`,
-  ownHelp: true,
-  get usage() {
-    return usage();
-  },
-  async run(args, io) {
-    const [name, ...rest] = args;
-    if (name === '--help' || name === '-h') {
-      io.stdout.write(`${usage()}\n`);
-      return 0;
-    }
-    const bench = benchmarks.find((b) => b.name === name);
-    if (!bench) {
-      io.stderr.write(`crime bench: ${name === undefined ? 'which benchmark?' : `unknown benchmark "${name}"`}\n\n${usage()}\n`);
-      return EXIT_USAGE;
-    }
-    if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout.write(`${bench.usage}\n`);
-      return 0;
-    }
-    try {
-      return await bench.run(rest, io);
-    } catch (err) {
-      if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-        io.stderr.write(`crime bench ${bench.name}: ${(err as Error).message}\n\n${bench.usage}\n`);
-        return EXIT_USAGE;
-      }
-      io.stderr.write(`crime bench ${bench.name}: ${describeFailure(err)}\n`);
-      return 1;
-    }
-  },
+  usage: groupUsage('crime bench', 'Benchmarks, each printing its figures as ratios against a baseline measured in the same run.', benchmarks),
+  subcommands: benchmarks,
 };

@@ -1,5 +1,5 @@
 import { benchCommand } from './bench-command.js';
-import type { Command } from './cli.js';
+import type { Command } from './command.js';
 import { demoCommand } from './demo-command.js';
 import { loadCommand } from './load-command.js';
 import { mapperCommand } from './mapper-command.js';

@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
-import { describeFailure, intOption, numberOption } from './options.js';
+import type { CliIo, Command } from './command.js';
+import { intOption, numberOption } from './options.js';
 import { progressBar } from './progress.js';
 import { bringUp } from './up-command.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/topologies/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/topologies', import.meta.url));
 
 const usage = `Usage: crime demo [--count N] [--rate R]
 
@@ -25,25 +25,12 @@ export const demoCommand: Command = {
   summary: 'run the local three-tier demo and print the results',
   usage,
   async run(args: string[], io: CliIo): Promise<number> {
-    let count: number;
-    let rate: number;
-    try {
-      const { values } = parseArgs({ args, options: { count: { type: 'string' }, rate: { type: 'string' } }, strict: true });
-      count = intOption(values.count, 'count', 300, 1);
-      rate = numberOption(values.rate, 'rate', 20, 0.1);
-    } catch (err) {
-      io.stderr.write(`crime demo: ${(err as Error).message}\n\n${usage}`);
-      return EXIT_USAGE;
-    }
+    const { values } = parseArgs({ args, options: { count: { type: 'string' }, rate: { type: 'string' } }, strict: true });
+    const count = intOption(values.count, 'count', 300, 1);
+    const rate = numberOption(values.rate, 'rate', 20, 0.1);
     const [{ runLoad, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../stats/lengths.js')]);
     io.stdout.write('Starting examples/topologies/three-tier.yaml locally (end node, gateway, cloud)...\n');
-    let up;
-    try {
-      up = await bringUp(`${EXAMPLES}three-tier.yaml`, `${EXAMPLES}three-tier.local.yaml`, undefined, (line) => io.stderr.write(`${line}\n`));
-    } catch (err) {
-      io.stderr.write(`crime demo: ${describeFailure(err)}\n`);
-      return 1;
-    }
+    const up = await bringUp(`${EXAMPLES}three-tier.yaml`, `${EXAMPLES}three-tier.local.yaml`, undefined, (line) => io.stderr.write(`${line}\n`));
     try {
       io.stdout.write(`entry ${up.entryUrl} (logs in ${up.logDir})\n`);
       await new Promise((r) => setTimeout(r, 1500)); // first pings between neighbours
@@ -61,9 +48,6 @@ export const demoCommand: Command = {
       await phase('gateway -> cloud RTT 300 ms: the cloud is not worth it any more');
       io.stdout.write('\nTry it yourself: npx crime up examples/topologies/three-tier.yaml --local examples/topologies/three-tier.local.yaml\n');
       return 0;
-    } catch (err) {
-      io.stderr.write(`crime demo: ${describeFailure(err)}\n`);
-      return 1;
     } finally {
       await up.close();
     }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
-import { describeFailure, intOption, numberOption, UsageError } from './options.js';
+import type { CliIo, Command } from './command.js';
+import { intOption, numberOption, required } from './options.js';
 import { progressBar } from './progress.js';
 
 const usage = `Usage: crime load --url URL [--lengths DIST] [--rate R] [--count N] [--json]
@@ -24,56 +24,39 @@ export const loadCommand: Command = {
   summary: 'drive traffic into a mapper entry and report the results',
   usage,
   async run(args: string[], io: CliIo): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          url: { type: 'string' },
-          lengths: { type: 'string' },
-          rate: { type: 'string' },
-          count: { type: 'string' },
-          token: { type: 'string' },
-          seed: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-      }));
-      if (values.url === undefined) throw new UsageError('--url is required');
-      intOption(values.count, 'count', 200, 1);
-      numberOption(values.rate, 'rate', 20, 0);
-    } catch (err) {
-      io.stderr.write(`crime load: ${(err as Error).message}\n\n${usage}`);
-      return EXIT_USAGE;
-    }
+    const { values } = parseArgs({
+      args,
+      options: {
+        url: { type: 'string' },
+        lengths: { type: 'string' },
+        rate: { type: 'string' },
+        count: { type: 'string' },
+        token: { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    const url = required(values.url, 'url');
+    const count = intOption(values.count, 'count', 200, 1);
+    const rate = numberOption(values.rate, 'rate', 20, 0);
+    const seed = intOption(values.seed, 'seed', 1, 0);
     const [{ runLoad, describeEntry, formatLoadReport }, { parseLengthSpec }] = await Promise.all([import('../load/load.js'), import('../stats/lengths.js')]);
-    try {
-      const model = await describeEntry(values.url);
-      let lengths;
-      try {
-        lengths = parseLengthSpec(values.lengths ?? `lognormal:median=20,sigma=0.8,max=${model.maxSteps}`, model.maxSteps);
-      } catch (err) {
-        io.stderr.write(`crime load: --lengths: ${(err as Error).message}\n`);
-        return EXIT_USAGE;
-      }
-      const count = intOption(values.count, 'count', 200, 1);
-      const bar = progressBar(io.stderr);
-      const report = await runLoad({
-        url: values.url,
-        lengths,
-        rate: numberOption(values.rate, 'rate', 20, 0),
-        count,
-        seed: intOption(values.seed, 'seed', 1, 0),
-        ...(values.token ? { headers: { authorization: `Bearer ${values.token}` } } : {}),
-        onResult: (_r, done) => bar.update(done / count, `${done}/${count}`),
-      });
-      bar.done();
-      const { results: _results, ...summary } = report;
-      io.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadReport(report));
-      return 0;
-    } catch (err) {
-      io.stderr.write(`crime load: ${describeFailure(err)}\n`);
-      return 1;
-    }
+    const model = await describeEntry(url);
+    const lengths = parseLengthSpec(values.lengths ?? `lognormal:median=20,sigma=0.8,max=${model.maxSteps}`, model.maxSteps, '--lengths');
+    const bar = progressBar(io.stderr);
+    const report = await runLoad({
+      url,
+      lengths,
+      rate,
+      count,
+      seed,
+      ...(values.token ? { headers: { authorization: `Bearer ${values.token}` } } : {}),
+      onResult: (_r, done) => bar.update(done / count, `${done}/${count}`),
+    });
+    bar.done();
+    const { results: _results, ...summary } = report;
+    io.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadReport(report));
+    return 0;
   },
 };

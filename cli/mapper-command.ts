@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, type Command } from './cli.js';
-import { choice, describeFailure, UsageError, waitForSignal } from './options.js';
+import type { Command } from './command.js';
+import { choice, required, waitForSignal } from './options.js';
 
 const usage = `Usage: crime mapper --config FILE [--log-level L]
 
@@ -20,30 +20,22 @@ export const mapperCommand: Command = {
   summary: 'run the mapper sidecar of one device',
   usage,
   async run(args, io) {
-    let values;
-    let level: 'error' | 'warn' | 'info' | 'debug';
-    try {
-      ({ values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } }, strict: true }));
-      if (values.config === undefined) throw new UsageError('--config is required');
-      level = choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info');
-    } catch (err) {
-      io.stderr.write(`crime mapper: ${(err as Error).message}\n\n${usage}`);
-      return EXIT_USAGE;
-    }
-    const [{ createLogger }, { startMapperServer }, { InvalidInputError }] = await Promise.all([
+    const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'log-level': { type: 'string' } }, strict: true });
+    const configFile = required(values.config, 'config');
+    const level = choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info');
+    const [{ createLogger }, { startMapperServer }, { CrimeError, InvalidInputError }] = await Promise.all([
       import('../runtime/log.js'),
       import('../runtime/mapper/server.js'),
-      import('../runtime/validate.js'),
+      import('../runtime/errors.js'),
     ]);
     let server;
     try {
-      server = await startMapperServer({ configFile: values.config, logger: createLogger({ service: 'mapper', stream: io.stderr, level }) });
+      server = await startMapperServer({ configFile, logger: createLogger({ service: 'mapper', stream: io.stderr, level }) });
       await server.ready;
     } catch (err) {
-      const invalid = err instanceof InvalidInputError;
-      io.stderr.write(`crime mapper: ${invalid ? `invalid configuration ${values.config}: ` : ''}${describeFailure(err)}\n`);
       await server?.close();
-      return invalid || (err as NodeJS.ErrnoException).code === 'ENOENT' ? EXIT_USAGE : 1;
+      if (err instanceof InvalidInputError) throw new CrimeError('INVALID_INPUT', `invalid configuration ${configFile}: ${err.message}`, { cause: err });
+      throw err;
     }
     io.stdout.write(`listening ${server.url}\n`);
     const running = server;

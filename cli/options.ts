@@ -1,9 +1,6 @@
 /** Small parsing helpers shared by the subcommands (node:util parseArgs gives strings). */
-import { CrimeError } from '../runtime/errors.js';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { readFile } from 'node:fs/promises';
+import { CrimeError, InvalidInputError, UsageError } from '../runtime/errors.js';
 
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
@@ -29,10 +26,28 @@ export function choice<T extends string>(value: string | undefined, name: string
   return value as T;
 }
 
-/** Exit code and message for an error that escaped a command. */
-export function describeFailure(err: unknown): string {
-  if (err instanceof CrimeError) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+export function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/**
+ * Reads and parses a user's input file (a scenario, a topology, …). An unreadable file or invalid
+ * content is the user's to fix (exit code 2), said in one line naming the file.
+ */
+export async function readInputFile<T>(file: string, what: string, parse: (text: string) => T | Promise<T>): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CrimeError('INVALID_INPUT', `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  try {
+    return await parse(text);
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new CrimeError('INVALID_INPUT', `invalid ${what} ${file}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 /** Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. */

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import type { Command } from './cli.js';
-import { EXIT_USAGE } from './cli.js';
 import { parseProfile } from '../runtime/backends/emulated.js';
-import { choice, describeFailure, intOption, UsageError, waitForSignal } from './options.js';
+import { UsageError } from '../runtime/errors.js';
+import type { Command } from './command.js';
+import { choice, intOption, required, waitForSignal } from './options.js';
+import { MODEL_DEFAULTS, RUNTIME_DEFAULTS } from '../runtime/defaults.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
   try {
@@ -40,60 +41,47 @@ export const runtimeCommand: Command = {
   summary: 'serve one RNN model over HTTP (the inference runtime)',
   usage,
   async run(args, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
-          port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
-          concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
-          emulate: { type: 'string' },
-        },
-        strict: true,
-      }));
-      if (values.model === undefined) throw new UsageError('--model is required');
-    } catch (err) {
-      io.stderr.write(`crime runtime: ${(err as Error).message}\n\n${usage}`);
-      return EXIT_USAGE;
-    }
+    const { values } = parseArgs({
+      args,
+      options: {
+        model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
+        port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
+        concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
+        emulate: { type: 'string' },
+      },
+      strict: true,
+    });
+    const location = required(values.model, 'model');
     const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer }] = await Promise.all([
       import('../runtime/backends/types.js'), import('../runtime/log.js'), import('../runtime/server/server.js'),
     ]);
-    let options;
-    try {
-      options = {
-        model: {
-          location: values.model,
-          ...(values.format === undefined ? {} : { format: choice(values.format, 'format', ['onnx', 'tfjs'] as const, 'onnx') }),
-          backend: choice(values.backend, 'backend', BACKEND_NAMES, 'auto'),
-          ...(values.name === undefined ? {} : { name: values.name }),
-          threads: intOption(values.threads, 'threads', 1, 1),
-        },
-        port: intOption(values.port, 'port', 8081, 0),
-        host: values.host ?? '127.0.0.1',
-        maxSteps: intOption(values['max-steps'], 'max-steps', 2000, 1),
-        maxQueue: intOption(values.queue, 'queue', 16, 0),
-        concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
-        bodyLimitBytes: intOption(values['body-limit'], 'body-limit', 32 * 1024 * 1024, 1024),
-        ...(values.emulate === undefined ? {} : { emulate: profileOption(values.emulate) }),
-        logger: createLogger({
-          service: 'runtime', stream: io.stderr,
-          level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
-        }),
-      };
-    } catch (err) {
-      io.stderr.write(`crime runtime: ${(err as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const options = {
+      model: {
+        location,
+        ...(values.format === undefined ? {} : { format: choice(values.format, 'format', ['onnx', 'tfjs'] as const, 'onnx') }),
+        backend: choice(values.backend, 'backend', BACKEND_NAMES, 'auto'),
+        ...(values.name === undefined ? {} : { name: values.name }),
+        threads: intOption(values.threads, 'threads', 1, 1),
+      },
+      port: intOption(values.port, 'port', RUNTIME_DEFAULTS.port, 0),
+      host: values.host ?? '127.0.0.1',
+      maxSteps: intOption(values['max-steps'], 'max-steps', MODEL_DEFAULTS.maxSteps, 1),
+      maxQueue: intOption(values.queue, 'queue', RUNTIME_DEFAULTS.maxQueue, 0),
+      concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
+      bodyLimitBytes: intOption(values['body-limit'], 'body-limit', RUNTIME_DEFAULTS.maxBodyBytes, 1024),
+      ...(values.emulate === undefined ? {} : { emulate: profileOption(values.emulate) }),
+      logger: createLogger({
+        service: 'runtime', stream: io.stderr,
+        level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
+      }),
+    };
     let server;
     try {
       server = await startRuntimeServer(options);
       await server.ready;
     } catch (err) {
-      io.stderr.write(`crime runtime: ${describeFailure(err)}\n`);
       await server?.close();
-      return 1;
+      throw err;
     }
     io.stdout.write(`listening ${server.url}\n`);
     const running = server;

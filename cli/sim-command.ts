@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
+import type { CliIo, Command } from './command.js';
+import { readInputFile, required } from './options.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `Usage: crime sim --scenario FILE [--json] [--plot FILE.svg]
@@ -23,46 +24,20 @@ export const simCommand: Command = {
   summary: 'run the trace-driven simulator on a scenario file',
   usage: USAGE,
   async run(args: string[], io: CliIo): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: { scenario: { type: 'string' }, json: { type: 'boolean', default: false }, plot: { type: 'string' } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      io.stderr.write(`crime sim: ${(err as Error).message}\n\n${USAGE}\n`);
-      return EXIT_USAGE;
-    }
-    if (!values.scenario) {
-      io.stderr.write(`crime sim: --scenario FILE is required\n\n${USAGE}\n`);
-      return EXIT_USAGE;
-    }
-    const [{ parseScenario }, { InvalidInputError }, { runScenario, runSweep }, report, plot] = await Promise.all([
+    const { values } = parseArgs({
+      args,
+      options: { scenario: { type: 'string' }, json: { type: 'boolean', default: false }, plot: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    const file = required(values.scenario, 'scenario FILE');
+    const [{ parseScenario }, { runScenario, runSweep }, report, plot] = await Promise.all([
       import('../sim/scenario.js'),
-      import('../runtime/validate.js'),
       import('../sim/run.js'),
       import('../sim/report.js'),
       import('../sim/plot.js'),
     ]);
-    let text: string;
-    try {
-      text = await readFile(values.scenario, 'utf8');
-    } catch (err) {
-      io.stderr.write(`crime sim: cannot read scenario ${values.scenario}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
-      return EXIT_USAGE;
-    }
-    let scenario;
-    try {
-      scenario = parseScenario(text);
-    } catch (err) {
-      if (err instanceof InvalidInputError) {
-        io.stderr.write(`crime sim: invalid scenario ${values.scenario}: ${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const scenario = await readInputFile(file, 'scenario', parseScenario);
     const bar = progressBar(io.stderr);
     const onProgress = (f: number, policy: string): void => bar.update(f, policy);
     let out: string;

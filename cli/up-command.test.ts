@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { capture } from './testing.js';
 
 const BIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const EXAMPLES = fileURLToPath(new URL('../../examples/topologies/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/topologies', import.meta.url));
 
 function alive(pid: number): boolean {
   try {
@@ -59,7 +59,7 @@ test('crime up refuses an invalid topology with exit code 2', async () => {
   await writeFile(join(dir, 't.yaml'), 'apiVersion: crime.dev/v1alpha1\nkind: RnnTopology\nmetadata: { name: x }\nspec:\n  model: { format: onnx, uri: m.onnx }\n  devices: []\n');
   const r = await capture(['up', join(dir, 't.yaml')]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /invalid topology or settings: spec.devices: must list at least one device/);
+  assert.match(r.stderr, /invalid topology \S+t\.yaml: spec\.devices: must list at least one device/);
   const missing = await capture(['up', join(dir, 'nope.yaml')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /ENOENT/);

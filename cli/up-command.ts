@@ -1,9 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, type CliIo, type Command } from './cli.js';
-import { describeFailure, UsageError, waitForSignal } from './options.js';
+import { UsageError } from '../runtime/errors.js';
+import type { CliIo, Command } from './command.js';
+import { readInputFile, waitForSignal } from './options.js';
 
 const usage = `Usage: crime up TOPOLOGY.yaml [--local SETTINGS.yaml] [--work-dir DIR]
 
@@ -30,14 +31,14 @@ export interface UpHandle {
 
 /** Starts a topology locally; shared by `crime up` and `crime demo`. */
 export async function bringUp(file: string, localFile: string | undefined, workDir: string | undefined, progress: (line: string) => void): Promise<UpHandle> {
-  const [{ parseTopology }, { loadLocalSettings }, { LocalTopology }, { startControlServer }] = await Promise.all([
+  const [{ parseTopology }, { parseLocalSettings }, { LocalTopology }, { startControlServer }] = await Promise.all([
     import('../runtime/topology/topology.js'),
     import('../local/settings.js'),
     import('../local/launcher.js'),
     import('../local/control.js'),
   ]);
-  const topology = parseTopology(await readFile(file, 'utf8'));
-  const settings = await loadLocalSettings(localFile, topology);
+  const topology = await readInputFile(file, 'topology', parseTopology);
+  const settings = localFile === undefined ? { links: [], devices: [] } : await readInputFile(localFile, 'local settings', (text) => parseLocalSettings(text, topology));
   const dir = workDir ?? (await mkdtemp(join(tmpdir(), `crime-up-${topology.name}-`)));
   const local = await LocalTopology.start({ topology, baseDir: dirname(file), settings, workDir: dir, onProgress: progress });
   const control = await startControlServer(local);
@@ -57,29 +58,9 @@ export const upCommand: Command = {
   summary: 'run an RnnTopology as local processes (no cluster)',
   usage,
   async run(args: string[], io: CliIo): Promise<number> {
-    let values;
-    let file: string;
-    try {
-      const parsed = parseArgs({ args, options: { local: { type: 'string' }, 'work-dir': { type: 'string' } }, strict: true, allowPositionals: true });
-      values = parsed.values;
-      if (parsed.positionals.length !== 1) throw new UsageError('give exactly one topology file');
-      file = parsed.positionals[0] as string;
-    } catch (err) {
-      io.stderr.write(`crime up: ${(err as Error).message}\n\n${usage}`);
-      return EXIT_USAGE;
-    }
-    const { InvalidInputError } = await import('../runtime/validate.js');
-    let up: UpHandle;
-    try {
-      up = await bringUp(file, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));
-    } catch (err) {
-      if (err instanceof InvalidInputError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        io.stderr.write(`crime up: ${err instanceof InvalidInputError ? 'invalid topology or settings: ' : ''}${(err as Error).message}\n`);
-        return EXIT_USAGE;
-      }
-      io.stderr.write(`crime up: ${describeFailure(err)}\n`);
-      return 1;
-    }
+    const { values, positionals } = parseArgs({ args, options: { local: { type: 'string' }, 'work-dir': { type: 'string' } }, strict: true, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('give exactly one topology file');
+    const up = await bringUp(positionals[0] as string, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));
     io.stdout.write(`entry ${up.entryUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
     await waitForSignal();
     io.stderr.write('stopping\n');

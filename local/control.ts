@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CrimeError, toCrimeError } from '../runtime/errors.js';
+import { readBody } from '../runtime/http/body.js';
+import { sendError, sendJson } from '../runtime/http/error-handler.js';
 import type { LocalTopology } from './launcher.js';
 
 /**
@@ -15,10 +17,7 @@ import type { LocalTopology } from './launcher.js';
  */
 export async function startControlServer(local: LocalTopology): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    handle(local, req, res).catch((err: unknown) => {
-      const e = toCrimeError(err);
-      send(res, e.status, e.toJSON());
-    });
+    handle(local, req, res).catch((err: unknown) => sendError(res, toCrimeError(err)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -32,21 +31,11 @@ export async function startControlServer(local: LocalTopology): Promise<{ url: s
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 64 * 1024) throw new CrimeError('PAYLOAD_TOO_LARGE', 'control requests are small JSON objects');
-    chunks.push(c as Buffer);
-  }
+  const body = await readBody(req, 64 * 1024);
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
+    const v = JSON.parse(body.toString('utf8') || '{}') as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
     return v as Record<string, unknown>;
   } catch {
@@ -66,36 +55,26 @@ async function handle(local: LocalTopology, req: IncomingMessage, res: ServerRes
   const notFound = (): never => {
     throw new CrimeError('NOT_FOUND', `no route ${req.method} ${req.url}`);
   };
-  const wrap = <T>(run: () => T): T => {
-    try {
-      return run();
-    } catch (err) {
-      if (err instanceof RangeError) throw new CrimeError('NOT_FOUND', err.message);
-      throw err;
-    }
-  };
   if (parts[0] === 'links') {
-    if (req.method === 'GET' && parts.length === 1) return send(res, 200, local.listLinks());
+    if (req.method === 'GET' && parts.length === 1) return sendJson(res, 200, local.listLinks());
     if (req.method === 'PUT' && parts.length === 3) {
       const body = await readJson(req);
       const rttMs = positive(body, 'rttMs', 0);
       const bandwidthMbps = body.bandwidthMbps === null ? Infinity : positive(body, 'bandwidthMbps', Number.MIN_VALUE);
-      const conditions = wrap(() =>
-        local.setLink(parts[1]!, parts[2]!, { ...(rttMs === undefined ? {} : { rttMs }), ...(bandwidthMbps === undefined ? {} : { bandwidthMbps }) }),
-      );
-      return send(res, 200, { from: parts[1], to: parts[2], ...conditions });
+      const conditions = local.setLink(parts[1]!, parts[2]!, { ...(rttMs === undefined ? {} : { rttMs }), ...(bandwidthMbps === undefined ? {} : { bandwidthMbps }) });
+      return sendJson(res, 200, { from: parts[1], to: parts[2], ...conditions });
     }
     return notFound();
   }
   if (parts[0] === 'devices') {
-    if (req.method === 'GET' && parts.length === 1) return send(res, 200, local.listDevices());
+    if (req.method === 'GET' && parts.length === 1) return sendJson(res, 200, local.listDevices());
     if (req.method === 'POST' && parts.length === 3 && parts[2] === 'kill') {
-      await wrap(() => local.killDevice(parts[1]!));
-      return send(res, 200, { killed: parts[1] });
+      await local.killDevice(parts[1]!);
+      return sendJson(res, 200, { killed: parts[1] });
     }
     if (req.method === 'POST' && parts.length === 3 && parts[2] === 'start') {
-      await wrap(() => local.startDevice(parts[1]!));
-      return send(res, 200, { started: parts[1] });
+      await local.startDevice(parts[1]!);
+      return sendJson(res, 200, { started: parts[1] });
     }
     return notFound();
   }

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { stringify } from 'yaml';
+import { CrimeError } from '../runtime/errors.js';
 import type { Topology, TopologyDevice } from '../runtime/topology/topology.js';
 import { entryOf } from '../runtime/topology/topology.js';
+import { renderMapperConfig } from '../runtime/topology/mapper-config.js';
+import { formatMapperConfig } from '../runtime/mapper/config.js';
 import { startCrime, stopChild, type StartedChild } from './child.js';
 import { LinkEmulator, type LinkConditions } from './link-emulator.js';
 import { emulationOf, linkFor, type LocalSettings } from './settings.js';
@@ -78,13 +80,13 @@ export class LocalTopology {
 
   private device(name: string): DeviceProcesses {
     const d = this.devices.get(name);
-    if (!d) throw new RangeError(`no device "${name}" in topology ${this.o.topology.name}`);
+    if (!d) throw new CrimeError('NOT_FOUND', `no device "${name}" in topology ${this.o.topology.name}`);
     return d;
   }
 
   private link(from: string, to: string): LinkEmulator {
     const l = this.links.get(`${from}->${to}`);
-    if (!l) throw new RangeError(`no link ${from}->${to}: ${from} does not offload to ${to}`);
+    if (!l) throw new CrimeError('NOT_FOUND', `no link ${from}->${to}: ${from} does not offload to ${to}`);
     return l;
   }
 
@@ -118,24 +120,14 @@ export class LocalTopology {
   }
 
   private async writeMapperConfig(d: TopologyDevice, tokenFile: string): Promise<void> {
-    const { topology } = this.o;
     const p = this.device(d.name);
-    const config = {
-      device: d.name,
+    const config = renderMapperConfig(this.o.topology, d.name, {
       listen: { host: '127.0.0.1', port: p.mapperPort },
-      runtime: { url: `http://127.0.0.1:${p.runtimePort}` },
-      neighbours: d.offloadTo.map((to) => ({ name: to, url: this.link(d.name, to).url })),
-      objective: d.entry ? topology.objective : 'latency',
-      maxSteps: topology.model.maxSteps,
-      mapping: topology.mapping,
-      ...(topology.model.stepBytes !== undefined && topology.model.outputBytes !== undefined
-        ? { payload: { stepBytes: topology.model.stepBytes, outputBytes: topology.model.outputBytes } }
-        : {}),
-      ...(d.power ? { power: d.power } : {}),
-      ...(d.profile ? { profile: d.profile } : {}),
-      auth: { tokenFile, clients: false },
-    };
-    await writeFile(this.configFile(d.name), stringify(config));
+      runtimeUrl: `http://127.0.0.1:${p.runtimePort}`,
+      neighbourUrl: (to) => this.link(d.name, to).url,
+      tokenFile,
+    });
+    await writeFile(this.configFile(d.name), formatMapperConfig(config));
   }
 
   /** Starts (or restarts, on the same ports) a device's runtime and mapper. */

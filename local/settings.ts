@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { EmulatedProfile } from '../runtime/backends/emulated.js';
 import type { Topology } from '../runtime/topology/topology.js';
@@ -46,10 +45,6 @@ export function parseLocalSettings(text: string, topology: Topology): LocalSetti
     return { name, emulate: { perStepMs: num(d, 'perStepMs', p, { min: 0 }), fixedMs: optNum(d, 'fixedMs', p, 0, { min: 0 }) } };
   });
   return { links, devices };
-}
-
-export async function loadLocalSettings(file: string | undefined, topology: Topology): Promise<LocalSettings> {
-  return file === undefined ? { links: [], devices: [] } : parseLocalSettings(await readFile(file, 'utf8'), topology);
 }
 
 /** The link between two neighbours: as configured, or a plain loopback hop. */

@@ -1,39 +1,45 @@
 /**
- * Typed errors with stable codes. Every HTTP surface (runtime server, mapper) maps these to a status
- * and a JSON body `{"error": {"code", "message"}}` in one place; callers decide on retry by `retryable`.
+ * The one registry of error codes (like fastify's FST_ERR_* or undici's UND_ERR_*). Every error the
+ * project raises on purpose is a CrimeError with one of these codes; the registry says, in one
+ * place, what it becomes on each surface: the HTTP status (http/error-handler.ts), whether a caller
+ * may retry it (the mapper's fallback, clients), and the exit code when it ends a command (cli.ts).
  */
-export type ErrorCode =
-  | 'INVALID_INPUT'
-  | 'INPUT_TOO_LONG'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'OVERLOADED'
-  | 'NOT_READY'
-  | 'TIMEOUT'
-  | 'UPSTREAM_FAILED'
-  | 'MODEL_LOAD_FAILED'
-  | 'BACKEND_UNAVAILABLE'
-  | 'INTERNAL';
+export interface ErrorSpec {
+  status: number;
+  retryable: boolean;
+  /** 2: the user's input or usage is wrong (scripts can tell it from a failed run); 1: the run failed */
+  exit: 1 | 2;
+}
 
-const STATUS: Record<ErrorCode, number> = {
-  INVALID_INPUT: 400,
-  INPUT_TOO_LONG: 413,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNAUTHORIZED: 401,
-  NOT_FOUND: 404,
-  OVERLOADED: 503,
-  NOT_READY: 503,
-  TIMEOUT: 504,
-  UPSTREAM_FAILED: 502,
-  MODEL_LOAD_FAILED: 500,
-  BACKEND_UNAVAILABLE: 500,
-  INTERNAL: 500,
-};
+const spec = (status: number, exit: 1 | 2, retryable = false): ErrorSpec => ({ status, retryable, exit });
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['OVERLOADED', 'NOT_READY', 'TIMEOUT', 'UPSTREAM_FAILED']);
+export const ERRORS = {
+  /** a request, a file or a resource is malformed or out of range; names the field */
+  INVALID_INPUT: spec(400, 2),
+  /** the command line is wrong */
+  USAGE: spec(400, 2),
+  INPUT_TOO_LONG: spec(413, 2),
+  PAYLOAD_TOO_LARGE: spec(413, 2),
+  UNSUPPORTED_MEDIA_TYPE: spec(415, 2),
+  UNAUTHORIZED: spec(401, 1),
+  NOT_FOUND: spec(404, 1),
+  METHOD_NOT_ALLOWED: spec(405, 1),
+  /** a local resource (a port, a process) is busy: try again once it is free */
+  CONFLICT: spec(409, 1),
+  OVERLOADED: spec(503, 1, true),
+  NOT_READY: spec(503, 1, true),
+  TIMEOUT: spec(504, 1, true),
+  UPSTREAM_FAILED: spec(502, 1, true),
+  MODEL_LOAD_FAILED: spec(500, 1),
+  BACKEND_UNAVAILABLE: spec(500, 1),
+  INTERNAL: spec(500, 1),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function isErrorCode(v: unknown): v is ErrorCode {
+  return typeof v === 'string' && Object.hasOwn(ERRORS, v);
+}
 
 export interface CrimeErrorOptions {
   /** Seconds a client should wait before retrying (sent as Retry-After). */
@@ -53,15 +59,38 @@ export class CrimeError extends Error {
   }
 
   get status(): number {
-    return STATUS[this.code];
+    return ERRORS[this.code].status;
   }
 
   get retryable(): boolean {
-    return RETRYABLE.has(this.code);
+    return ERRORS[this.code].retryable;
+  }
+
+  get exitCode(): number {
+    return ERRORS[this.code].exit;
   }
 
   toJSON(): { error: { code: ErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** A user-written file or resource failed validation; `field` names where (`spec.devices[1].name`). */
+export class InvalidInputError extends CrimeError {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super('INVALID_INPUT', field ? `${field}: ${message}` : message);
+    this.name = 'InvalidInputError';
+    this.field = field;
+  }
+}
+
+/** The command line is wrong; the CLI answers with the command's usage and exit code 2. */
+export class UsageError extends CrimeError {
+  constructor(message: string) {
+    super('USAGE', message);
+    this.name = 'UsageError';
   }
 }
 

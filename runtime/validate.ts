@@ -3,16 +3,9 @@
  * user sees `devices[1].perStepMs: must be a number ≥ 0` instead of a stack trace.
  */
 import type { PowerModel } from './engine/types.js';
+import { InvalidInputError } from './errors.js';
 
-export class InvalidInputError extends Error {
-  readonly field: string;
-
-  constructor(field: string, message: string) {
-    super(field ? `${field}: ${message}` : message);
-    this.name = 'InvalidInputError';
-    this.field = field;
-  }
-}
+export { InvalidInputError };
 
 export type Obj = Record<string, unknown>;
 

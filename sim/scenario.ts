@@ -19,6 +19,7 @@ import {
   strValue,
   type Obj,
 } from '../runtime/validate.js';
+import { MAPPING_DEFAULTS } from '../runtime/defaults.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
 
@@ -155,8 +156,8 @@ function parseMapping(m: Obj, longest: number): Scenario['mapping'] {
   const maxSteps = optNum(m, 'maxSteps', 'mapping', Math.max(longest, 1), { integer: true, min: 1 });
   if (maxSteps < longest) throw new InvalidInputError('mapping.maxSteps', `must be at least the longest input (${longest})`);
   return {
-    forgetting: optNum(m, 'forgetting', 'mapping', 0.98, { above: 0, max: 1 }),
-    pingIdleSeconds: optNum(m, 'pingIdleSeconds', 'mapping', 5, { above: 0 }),
+    forgetting: optNum(m, 'forgetting', 'mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
+    pingIdleSeconds: optNum(m, 'pingIdleSeconds', 'mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0 }),
     maxSteps,
   };
 }

@@ -4,6 +4,8 @@ import { World } from './world.js';
 import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
 import type { Scenario, SimDevice } from './scenario.js';
+import { CALIBRATION_STEPS } from '../runtime/defaults.js';
+import { Fallback, type Candidate } from '../runtime/mapper/fallback.js';
 
 /** What happened to one request under one policy. */
 export interface RequestRecord {
@@ -43,13 +45,12 @@ type Finish = (o: Outcome) => void;
 const PING_REPLY_BYTES = 256;
 /** How often mappers look for neighbours due a ping. */
 const TICK_MS = 100;
-/** Warm-up calibration lengths, as the runtime's warm-up runs them. */
-const CALIBRATION = [1, 8, 32, 128];
 
 /**
  * Runs one policy over the trace: a discrete-event simulation of the entry's clients, each device's
  * FIFO runtime, the links, pings, and the scenario's events. Requests go through the same steps as
- * in the mapper: plan, try candidates in order, fall back on failure, learn from timestamps.
+ * in the mapper, with the mapper's own fallback rules (runtime/mapper/fallback.ts): plan, try
+ * candidates in order, fall back on failure, learn from timestamps.
  */
 export function simulate(options: SimulateOptions): RequestRecord[] {
   const { scenario, trace, makeAgent } = options;
@@ -79,7 +80,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     agents.set(d.name, agent);
     active.set(d.name, new Set());
     if (!agent.learns) return;
-    for (const n of CALIBRATION) {
+    for (const n of CALIBRATION_STEPS) {
       if (n <= scenario.mapping.maxSteps) agent.calibrate(n, world.computeMs(d.name, n, calibrationRnd.normal()));
     }
   };
@@ -98,13 +99,17 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
 
   const agentOf = (name: string): Agent => agents.get(name) as Agent;
 
-  function handle(d: string, req: SimRequest, origin: Origin, reply: Finish): void {
+  /** `from`: the devices the request passed through before `d`. */
+  function handle(d: string, req: SimRequest, origin: Origin, from: readonly string[], reply: Finish): void {
     const agent = agentOf(d);
-    const plan = agent.plan(req, origin);
+    const path = [...from, d];
+    const fallback = new Fallback(
+      agent.plan(req, origin).map((t): Candidate => (t === 'local' ? { kind: 'local', target: d } : { kind: 'neighbour', target: t })),
+      path,
+    );
     const mine = active.get(d) as Set<Finish>;
     const metering = d === entry && origin === 'client' && entryPower !== undefined;
     let done = false;
-    let next = 0;
     const finish: Finish = (o) => {
       if (done) return;
       done = true;
@@ -115,12 +120,13 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
 
     const tryNext = (): void => {
       if (done) return;
-      const target = plan[next++];
-      if (target === undefined) {
+      const candidate = fallback.next();
+      if (candidate === undefined) {
         finish({ ok: false, servedBy: null, path: [d] });
         return;
       }
-      if (target === 'local') {
+      const target = candidate.target;
+      if (candidate.kind === 'local') {
         const ticket = agent.localStart(req.n);
         const piece = world.computePiece(d);
         const enqueuedAt = q.now;
@@ -149,10 +155,12 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         const wait = Math.max(0, q.now - sentAt - tx - rx);
         tally(req.id).energyJ += (entryPower.txW * tx + entryPower.rxW * rx + entryPower.idleW * wait) / 1000;
       };
+      // The caller sees a refused or reset connection, never a bad-input answer: always fall back.
       const failed = (): void => {
         if (done) return;
         charge(false);
         agent.offloadFail(ticket);
+        fallback.failed(candidate, 'UPSTREAM_FAILED');
         tryNext();
       };
       const transit = world.departed(target, req.n);
@@ -164,7 +172,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
           return;
         }
         const arrivedAt = q.now;
-        handle(target, req, 'peer', (o) => {
+        handle(target, req, 'peer', path, (o) => {
           if (!o.ok) {
             q.after(back(0), failed);
             return;
@@ -230,7 +238,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
 
   const issue = (t: TraceRequest, arrivalMs: number, then?: () => void): void => {
     const req: SimRequest = { id: t.id, n: t.n };
-    handle(entry, req, 'client', (o) => {
+    handle(entry, req, 'client', [], (o) => {
       records.push({
         id: t.id,
         n: t.n,

@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../runtime/errors.js';
 import { Random } from './random.js';
 
 /** An input-length distribution: the simulator's scenarios, `crime load` and the benchmarks share it. */
@@ -23,12 +24,13 @@ export function sampleLength(lengths: Lengths, rnd: Random): number {
  * Input-length distributions on the command line, the simulator's three kinds:
  *   lognormal:median=14,sigma=0.5,min=1,max=200   uniform:1-200   list:5,50,500   (or just 20)
  */
-export function parseLengthSpec(spec: string, maxSteps: number): Lengths {
+export function parseLengthSpec(spec: string, maxSteps: number, field = 'lengths'): Lengths {
+  const invalid = (message: string): InvalidInputError => new InvalidInputError(field, message);
   const [kind, rest = ''] = spec.includes(':') ? (spec.split(/:(.*)/s) as [string, string]) : ['list', spec];
   const int = (v: string | undefined, what: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${what} must be an integer ≥ 1 in "${spec}"`);
-    if (n > maxSteps) throw new RangeError(`${what} ${n} is above the model's maxSteps ${maxSteps} in "${spec}"`);
+    if (!Number.isInteger(n) || n < 1) throw invalid(`${what} must be an integer ≥ 1 in "${spec}"`);
+    if (n > maxSteps) throw invalid(`${what} ${n} is above the model's maxSteps ${maxSteps} in "${spec}"`);
     return n;
   };
   switch (kind) {
@@ -38,18 +40,18 @@ export function parseLengthSpec(spec: string, maxSteps: number): Lengths {
       const [lo, hi] = rest.split('-');
       const min = int(lo, 'min');
       const max = int(hi, 'max');
-      if (max < min) throw new RangeError(`max must be ≥ min in "${spec}"`);
+      if (max < min) throw invalid(`max must be ≥ min in "${spec}"`);
       return { type: 'uniform', min, max };
     }
     case 'lognormal': {
       const kv = Object.fromEntries(rest.split(',').map((p) => p.split('=').map((s) => s.trim()) as [string, string]));
       const median = Number(kv.median);
       const sigma = Number(kv.sigma ?? 0.5);
-      if (!(median > 0) || !(sigma >= 0)) throw new RangeError(`lognormal needs median > 0 and sigma ≥ 0 in "${spec}"`);
+      if (!(median > 0) || !(sigma >= 0)) throw invalid(`lognormal needs median > 0 and sigma ≥ 0 in "${spec}"`);
       return { type: 'lognormal', median, sigma, min: kv.min === undefined ? 1 : int(kv.min, 'min'), max: kv.max === undefined ? maxSteps : int(kv.max, 'max') };
     }
     default:
-      throw new RangeError(`unknown length distribution "${kind}" (lognormal, uniform, list)`);
+      throw invalid(`unknown length distribution "${kind}" (lognormal, uniform, list)`);
   }
 }
 

@@ -17,6 +17,7 @@ function engine(clock: () => number, overrides: Partial<EngineOptions> = {}): Ma
     objective: 'latency',
     payload,
     maxSteps: 2000,
+    forgetting: 0.98,
     pingIdleMs: 5000,
     clock,
     ...overrides,

@@ -22,10 +22,10 @@ export interface EngineOptions {
   objective: Objective;
   payload: PayloadModel;
   maxSteps: number;
-  /** RLS forgetting factor (default 0.98) */
-  forgetting?: number;
-  /** ping a neighbour not heard from for this long (default 5000 ms) */
-  pingIdleMs?: number;
+  /** RLS forgetting factor (runtime/defaults.ts has the default the user gets) */
+  forgetting: number;
+  /** ping a neighbour not heard from for this long */
+  pingIdleMs: number;
   /** how often to retry a neighbour that failed (default min(pingIdleMs, 1000) ms) */
   downRetryMs?: number;
   /** this device's power draw, for the energy objective */
@@ -116,7 +116,7 @@ export class MappingEngine {
   private readonly maxPieces: number;
 
   constructor(options: EngineOptions) {
-    const forgetting = options.forgetting ?? 0.98;
+    const forgetting = options.forgetting;
     this.device = options.device;
     this.objective = options.objective;
     this.payload = options.payload;
@@ -136,7 +136,7 @@ export class MappingEngine {
     this.queue = new LocalQueue(options.concurrency ?? 1);
     this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting));
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
-    this.pingIdleMs = options.pingIdleMs ?? 5000;
+    this.pingIdleMs = options.pingIdleMs;
     this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
     // Large enough that the two ping sizes differ by milliseconds, not by noise, on a fast link.
     this.probeBytes = options.probeBytes ?? DEFAULT_PROBE_BYTES;

@@ -14,9 +14,9 @@ export function networkMs(link: TrueLink, bytes: number): number {
   return link.rttMs + bytes * bandwidthToMsPerByte(link.bandwidthMbps);
 }
 
-/** Feeds warm-up compute samples at a spread of lengths, as the runtime's warm-up does. */
-export function calibrate(engine: MappingEngine, perStepMs: number, fixedMs: number): void {
-  for (const n of [1, 8, 32, 128]) engine.observeCompute(n, perStepMs * n + fixedMs);
+/** Feeds warm-up compute samples at a spread of lengths, as the mapper's start-up calibration does. */
+export function calibrate(engine: MappingEngine, perStepMs: number, fixedMs: number, steps: readonly number[] = [1, 8, 32, 128]): void {
+  for (const n of steps) engine.observeCompute(n, perStepMs * n + fixedMs);
 }
 
 /** Answers every due ping of the engine with the given link and the callee's advertisement. */

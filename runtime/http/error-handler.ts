@@ -36,7 +36,16 @@ export function toHttpError(err: unknown): CrimeError {
   return fromBodyParserError(err) ?? toCrimeError(err);
 }
 
-/** Answers with the error's status and JSON body; works on express and plain node:http responses. */
+/** Answers with a status and a JSON body; works on express and plain node:http responses. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** Answers with the error's status and JSON body (+ Retry-After, WWW-Authenticate). */
 export function sendError(res: ServerResponse, err: CrimeError): void {
   if (res.headersSent) {
     res.destroy();
@@ -44,11 +53,7 @@ export function sendError(res: ServerResponse, err: CrimeError): void {
   }
   if (err.retryAfterSec !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSec))));
   if (err.code === 'UNAUTHORIZED') res.setHeader('www-authenticate', 'Bearer');
-  const body = JSON.stringify(err.toJSON());
-  res.statusCode = err.status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(body);
+  sendJson(res, err.status, err.toJSON());
 }
 
 /** Express error middleware: logs server faults (5xx other than saturation), answers everything. */

@@ -4,7 +4,7 @@
  * client in the project handles a dead or slow peer the same way.
  */
 import { request, type Agent, type IncomingMessage } from 'node:http';
-import { CrimeError, type ErrorCode } from '../errors.js';
+import { CrimeError, isErrorCode, type ErrorCode } from '../errors.js';
 
 export interface RawResponse {
   status: number;
@@ -49,8 +49,8 @@ export function errorOf(res: RawResponse, peer: string): CrimeError {
   let code: ErrorCode = res.status === 503 ? 'NOT_READY' : res.status === 401 ? 'UNAUTHORIZED' : 'UPSTREAM_FAILED';
   let message = `${peer} answered HTTP ${res.status}`;
   try {
-    const parsed = JSON.parse(res.body.toString('utf8')) as { error?: { code?: ErrorCode; message?: string } };
-    if (parsed.error?.code !== undefined) code = parsed.error.code;
+    const parsed = JSON.parse(res.body.toString('utf8')) as { error?: { code?: unknown; message?: string } };
+    if (isErrorCode(parsed.error?.code)) code = parsed.error.code;
     if (parsed.error?.message !== undefined) message = `${peer}: ${parsed.error.message}`;
   } catch {
     // not a JSON error body: keep the status-derived error

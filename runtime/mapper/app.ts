@@ -8,24 +8,11 @@ import { CrimeError } from '../errors.js';
 import { header } from '../http/body.js';
 import { errorHandler } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
-import type { RuntimeModelInfo } from '../server/protocol.js';
-import { authorized, readyState } from './auth.js';
+import { authorized } from './auth.js';
 import { createInferHandler } from './infer-handler.js';
 import type { MapperMetrics } from './metrics.js';
-import type { Pipeline } from './pipeline.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, type PingResponse } from './protocol.js';
-
-/** What the handlers read on every request; replaced as a whole when the configuration reloads. */
-export interface MapperState {
-  device: string;
-  /** set once the runtime is ready and the engine calibrated */
-  pipeline: Pipeline | undefined;
-  model: RuntimeModelInfo | undefined;
-  maxSteps: number;
-  token: string | undefined;
-  clientsNeedToken: boolean;
-  maxInFlight: number;
-}
+import { readyState, type MapperState } from './state.js';
 
 export interface MapperAppOptions {
   state: () => MapperState;
@@ -33,7 +20,6 @@ export interface MapperAppOptions {
   logger: Logger;
   bodyLimitBytes: number;
 }
-
 
 /** The mapper's request handler: POST /v1/infer on plain node:http, every other route on express. */
 export function createMapperApp(options: MapperAppOptions): (req: IncomingMessage, res: ServerResponse) => void {

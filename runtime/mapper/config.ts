@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
+import { MAPPER_DEFAULTS, MAPPING_DEFAULTS } from '../defaults.js';
 
 /**
  * The mapper's configuration: one file (YAML or JSON), mounted from the topology's ConfigMap by
@@ -68,20 +69,20 @@ export function parseMapperConfig(text: string): MapperConfig {
     device: str(root, 'device', ''),
     listen: {
       host: typeof listen.host === 'string' ? listen.host : '127.0.0.1',
-      port: optNum(listen, 'port', 'listen', 8080, { integer: true, min: 0, max: 65535 }),
+      port: optNum(listen, 'port', 'listen', MAPPER_DEFAULTS.port, { integer: true, min: 0, max: 65535 }),
     },
     runtimeUrl: url(runtime, 'url', 'runtime'),
     neighbours: (root.neighbours === undefined ? [] : list(root.neighbours, 'neighbours')).map((n, i) => neighbour(n, at('neighbours', i))),
     objective: oneOf(root, 'objective', '', ['latency', 'energy'] as const, 'latency'),
     mapping: {
-      forgetting: optNum(mapping, 'forgetting', 'mapping', 0.98, { above: 0, max: 1 }),
-      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'mapping', 5, { above: 0 }),
-      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'mapping', 5000, { min: 10 }),
+      forgetting: optNum(mapping, 'forgetting', 'mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
+      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0 }),
+      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'mapping', MAPPING_DEFAULTS.requestTimeoutMs, { min: 10 }),
     },
     auth: { clients: bool(auth, 'clients', 'auth', false) },
     limits: {
-      maxBodyBytes: optNum(limits, 'maxBodyBytes', 'limits', 32 * 1024 * 1024, { integer: true, min: 1024 }),
-      maxInFlight: optNum(limits, 'maxInFlight', 'limits', 256, { integer: true, min: 1 }),
+      maxBodyBytes: optNum(limits, 'maxBodyBytes', 'limits', MAPPER_DEFAULTS.maxBodyBytes, { integer: true, min: 1024 }),
+      maxInFlight: optNum(limits, 'maxInFlight', 'limits', MAPPER_DEFAULTS.maxInFlight, { integer: true, min: 1 }),
     },
   };
   if (typeof auth.tokenFile === 'string') config.auth.tokenFile = auth.tokenFile;
@@ -131,6 +132,12 @@ function neighbour(v: unknown, path: string): NeighbourConfig {
     out.prior = { rttMs: num(prior, 'rttMs', p, { min: 0 }), bandwidthMbps: num(prior, 'bandwidthMbps', p, { above: 0 }) };
   }
   return out;
+}
+
+/** The file text of a configuration: what parseMapperConfig reads back as the same configuration. */
+export function formatMapperConfig(config: MapperConfig): string {
+  const { device, listen, runtimeUrl, ...rest } = config;
+  return stringify({ device, listen, runtime: { url: runtimeUrl }, ...rest });
 }
 
 export async function loadMapperConfig(file: string): Promise<MapperConfig> {

@@ -12,10 +12,10 @@ import { sendError } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
 import { decodeBinary, decodeJson } from '../server/decode.js';
 import { BINARY_TYPE } from '../server/protocol.js';
-import type { MapperState } from './app.js';
-import { authorized, readyState } from './auth.js';
+import { authorized } from './auth.js';
 import type { MapperMetrics } from './metrics.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, parsePath } from './protocol.js';
+import { readyState, type MapperState } from './state.js';
 
 export interface InferHandlerOptions {
   state: () => MapperState;

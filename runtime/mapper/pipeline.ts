@@ -6,7 +6,8 @@ import type { Logger } from '../log.js';
 import type { RuntimeInferResult } from '../server/client.js';
 import type { MapperMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
-import { MAX_HOPS, type MapperInferResponse } from './protocol.js';
+import { Fallback } from './fallback.js';
+import type { MapperInferResponse } from './protocol.js';
 
 /** This device's runtime, as the pipeline needs it (RuntimeClient in production). */
 export interface LocalRuntime {
@@ -31,9 +32,6 @@ export interface PipelineOptions {
   metrics: MapperMetrics;
 }
 
-/** Errors that say the input itself is bad: trying another device would not help. */
-const INPUT_ERRORS = new Set(['INVALID_INPUT', 'INPUT_TOO_LONG', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE']);
-
 /**
  * The mapper's per-request pipeline after decoding: decide (the engine ranks local and every
  * neighbour), invoke the candidates in that order until one answers (a failed or timed-out offload
@@ -52,14 +50,10 @@ export class Pipeline {
     const started = performance.now();
     const decision = engine.decide(input.steps, ctx.origin);
     metrics.stage.observe({ stage: 'decide' }, (performance.now() - started) / 1000);
-    const visited = new Set([...ctx.path, device]);
-    const candidates = decision.ranked.filter((e) => e.kind === 'local' || !visited.has(e.target));
     const path = [...ctx.path, device];
+    const fallback = new Fallback(decision.ranked, path);
     const invokeStart = performance.now();
-    const failures: Array<{ target: string; code: string }> = [];
-    let lastError: CrimeError | undefined;
-    for (const candidate of candidates) {
-      if (candidate.kind === 'neighbour' && path.length >= MAX_HOPS) continue;
+    for (let candidate = fallback.next(); candidate !== undefined; candidate = fallback.next()) {
       try {
         const answer = candidate.kind === 'local' ? await this.local(input, ctx) : await this.offload(input, ctx, candidate, path);
         const totalMs = performance.now() - started;
@@ -75,24 +69,18 @@ export class Pipeline {
           estimates: decision.ranked.map((e) => ({ target: e.target, latencyMs: round(e.latencyMs), cost: round(e.cost, 6) })),
           servedBy: answer.servedBy,
           actualMs: round(totalMs),
-          failures,
+          failures: fallback.failures,
         });
         return answer;
       } catch (err) {
         const e = toCrimeError(err);
-        if (INPUT_ERRORS.has(e.code)) throw e;
-        lastError = e;
-        failures.push({ target: candidate.target, code: e.code });
+        if (!fallback.failed(candidate, e.code, e)) throw e;
         metrics.fallbacks.inc({ from: candidate.target, code: e.code });
         logger.warn('candidate failed, falling back', { requestId: ctx.requestId, target: candidate.target, code: e.code, error: e.message });
       }
     }
     metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'failed' });
-    throw new CrimeError(
-      lastError?.code === 'OVERLOADED' ? 'OVERLOADED' : 'UPSTREAM_FAILED',
-      `no device could serve the request (${failures.map((f) => `${f.target}: ${f.code}`).join(', ') || 'no candidates'})`,
-      { retryAfterSec: 1, ...(lastError ? { cause: lastError } : {}) },
-    );
+    throw fallback.exhausted();
   }
 
   private async local(input: ModelInput, ctx: RequestContext): Promise<MapperInferResponse> {

@@ -8,15 +8,17 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
-import { MappingEngine } from '../engine/engine.js';
+import { CALIBRATION_STEPS } from '../defaults.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RuntimeClient } from '../server/client.js';
 import type { RuntimeModelInfo } from '../server/protocol.js';
-import { createMapperApp, type MapperState } from './app.js';
+import { createMapperApp } from './app.js';
+import { buildPipeline } from './build.js';
 import { loadMapperConfig, loadToken, type MapperConfig } from './config.js';
 import { MapperMetrics } from './metrics.js';
-import { PeerClient } from './peer-client.js';
-import { Pipeline } from './pipeline.js';
+import type { PeerClient } from './peer-client.js';
+import type { Pipeline } from './pipeline.js';
+import type { MapperState } from './state.js';
 
 export interface MapperServerOptions {
   /** the configuration file; watched for changes */
@@ -42,17 +44,49 @@ export interface MapperServer {
   close(): Promise<void>;
 }
 
-/** HTTP headers and framing of a request, for the link model's byte counts. */
-const REQUEST_OVERHEAD_BYTES = 400;
-const CALIBRATION_STEPS = [1, 8, 32, 128];
+/** Requests still running at close get this long before their connections are cut. */
+const DRAIN_MS = 10_000;
+/** Clients replaced by a reload are closed once requests that may still use them are surely done. */
+const RETIRE_PEERS_MS = 5 * 60_000;
 
-function payloadOf(config: MapperConfig, model: RuntimeModelInfo): { stepBytes: number; outputBytes: number; overheadBytes: number } {
-  return {
-    stepBytes: config.payload?.stepBytes ?? (model.inputKind === 'tokens' ? 4 : model.featureSize * 4),
-    // JSON outputs (~12 bytes a number) plus the reply's headers and advertisement.
-    outputBytes: config.payload?.outputBytes ?? model.outputSize * 12 + 600,
-    overheadBytes: REQUEST_OVERHEAD_BYTES,
-  };
+async function listen(server: Server, host: string, port: number): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, port: bound };
+}
+
+/** Polls the runtime until it is ready; throws if `closed()` turns true meanwhile. */
+async function waitForRuntime(runtime: RuntimeClient, closed: () => boolean, logger: Logger): Promise<RuntimeModelInfo> {
+  let waited = 0;
+  while (!(await runtime.ready())) {
+    if (closed()) throw new Error('mapper closed during start-up');
+    if (waited % 5000 === 0) logger.info('waiting for the runtime', { waitedMs: waited });
+    await new Promise((r) => setTimeout(r, 200));
+    waited += 200;
+  }
+  return runtime.model();
+}
+
+/** Seeds the compute model with real inferences at a spread of lengths. */
+async function calibrate(pipeline: Pipeline, runtime: RuntimeClient, model: RuntimeModelInfo, maxSteps: number): Promise<void> {
+  for (const n of CALIBRATION_STEPS.filter((s) => s <= maxSteps)) {
+    const r = await runtime.infer(sampleInput(model, n), { requestId: `calibrate-${n}` });
+    pipeline.engine.observeCompute(n, r.computeMs);
+  }
+}
+
+function drain(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+  });
 }
 
 export async function startMapperServer(options: MapperServerOptions): Promise<MapperServer> {
@@ -71,66 +105,32 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   let peers = new Map<string, PeerClient>();
   const metrics = new MapperMetrics({ snapshot: () => state.pipeline?.engine.snapshot(), defaultMetrics: options.defaultMetrics ?? true });
   const app = createMapperApp({ state: () => state, metrics, logger, bodyLimitBytes: config.limits.maxBodyBytes });
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.listen.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  const { url, port } = await listen(server, config.listen.host, config.listen.port);
   logger.info('mapper listening', { url, device: config.device, neighbours: config.neighbours.map((n) => n.name) });
 
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
 
-  /** A new engine and pipeline for the configuration; the compute model carries over as a prior. */
-  const build = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
-    const old = previous?.engine.computePiece();
-    const engine = new MappingEngine({
-      device: cfg.device,
-      neighbours: cfg.neighbours.map((n) => ({ name: n.name, ...(n.prior ? { prior: n.prior } : {}) })),
-      objective: cfg.objective,
-      payload: payloadOf(cfg, model),
-      maxSteps: cfg.maxSteps ?? model.maxSteps,
-      forgetting: cfg.mapping.forgetting,
-      pingIdleMs: cfg.mapping.pingIdleSeconds * 1000,
-      ...(cfg.power ? { power: cfg.power } : {}),
-      ...(old ? { computePrior: { perStepMs: old.slope, fixedMs: old.intercept } } : cfg.profile ? { computePrior: cfg.profile } : {}),
-      clock: () => performance.now(),
-    });
+  /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
+  const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
+    const built = buildPipeline({ config: cfg, token, model, runtime, logger, metrics, ...(previous ? { previous } : {}) });
     const retired = peers;
-    peers = new Map(cfg.neighbours.map((n) => [n.name, new PeerClient({ name: n.name, url: n.url, token })]));
-    // Requests still in flight may use the old clients: close them once those are surely done.
-    const later = setTimeout(() => retired.forEach((p) => p.close()), 5 * 60_000);
-    later.unref();
-    return new Pipeline({ device: cfg.device, engine, runtime, peers, requestTimeoutMs: cfg.mapping.requestTimeoutMs, logger, metrics });
+    peers = built.peers;
+    setTimeout(() => retired.forEach((p) => p.close()), RETIRE_PEERS_MS).unref();
+    return built.pipeline;
   };
 
+  const pingDue = (): void => void state.pipeline?.pingDue(Math.max(1000, config.mapping.requestTimeoutMs));
+
   const ready = (async () => {
-    let waited = 0;
-    while (!(await runtime.ready())) {
-      if (closed) throw new Error('mapper closed during start-up');
-      if (waited % 5000 === 0) logger.info('waiting for the runtime', { runtime: config.runtimeUrl, waitedMs: waited });
-      await new Promise((r) => setTimeout(r, 200));
-      waited += 200;
-    }
-    const model = await runtime.model();
+    const model = await waitForRuntime(runtime, () => closed, logger);
     const maxSteps = Math.min(config.maxSteps ?? model.maxSteps, model.maxSteps);
-    const pipeline = build(config, state.token, model);
-    for (const n of CALIBRATION_STEPS.filter((s) => s <= maxSteps)) {
-      const r = await runtime.infer(sampleInput(model, n), { requestId: `calibrate-${n}` });
-      pipeline.engine.observeCompute(n, r.computeMs);
-    }
+    const pipeline = rebuild(config, state.token, model);
+    await calibrate(pipeline, runtime, model, maxSteps);
     state = { ...state, pipeline, model, maxSteps };
-    const tick = setInterval(() => {
-      void state.pipeline?.pingDue(Math.max(1000, config.mapping.requestTimeoutMs));
-    }, options.pingTickMs ?? 100);
-    timers.push(tick);
-    void state.pipeline?.pingDue(Math.max(1000, config.mapping.requestTimeoutMs));
+    timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
+    pingDue();
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
   })();
@@ -151,7 +151,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     if (fixed.length > 0) logger.warn('configuration change needs a restart, ignored', { fields: fixed });
     next = { ...next, device: config.device, runtimeUrl: config.runtimeUrl, listen: config.listen };
     config = next;
-    const pipeline = state.pipeline && state.model ? build(next, token, state.model, state.pipeline) : undefined;
+    const pipeline = state.pipeline && state.model ? rebuild(next, token, state.model, state.pipeline) : undefined;
     state = {
       ...state,
       ...(pipeline ? { pipeline } : {}),
@@ -177,12 +177,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       closed = true;
       unwatchFile(options.configFile);
       for (const t of timers) clearInterval(t);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Requests still running get a grace period, then their connections are cut.
-        setTimeout(() => server.closeAllConnections(), 10_000).unref();
-      });
+      await drain(server);
       peers.forEach((p) => p.close());
       runtime.close();
     },

@@ -13,6 +13,7 @@ import { decodeBinary, decodeJson } from './decode.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { BINARY_TYPE, HEADERS, PATHS, type InferResponseBody, type RuntimeModelInfo } from './protocol.js';
 import type { InferenceQueue } from './queue.js';
+import { RUNTIME_DEFAULTS } from '../defaults.js';
 
 /** Mutable server state: the backend appears once loaded; ready once warmed up. */
 export interface RuntimeState {
@@ -31,8 +32,6 @@ export interface RuntimeAppOptions {
   clock?: Clock;
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
-
 function readyBackend(state: RuntimeState): Backend {
   if (!state.ready || state.backend === undefined) throw new CrimeError('NOT_READY', 'the model is still loading', { retryAfterSec: 1 });
   return state.backend;
@@ -46,7 +45,7 @@ export function modelInfoOf(backend: Backend, maxSteps: number): RuntimeModelInf
 export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
   const { state, queue, metrics, maxSteps, logger } = options;
   const clock = options.clock ?? defaultClock;
-  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const limit = options.bodyLimitBytes ?? RUNTIME_DEFAULTS.maxBodyBytes;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -4,6 +4,7 @@
  */
 import { defaultClock, type Clock } from '../backends/types.js';
 import { CrimeError } from '../errors.js';
+import { RUNTIME_DEFAULTS } from '../defaults.js';
 
 export interface InferenceQueueOptions {
   concurrency?: number;
@@ -33,7 +34,7 @@ export class InferenceQueue {
 
   constructor(options: InferenceQueueOptions = {}) {
     this.concurrency = options.concurrency ?? 1;
-    this.maxQueue = options.maxQueue ?? 16;
+    this.maxQueue = options.maxQueue ?? RUNTIME_DEFAULTS.maxQueue;
     this.clock = options.clock ?? defaultClock;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new RangeError('maxQueue must be a non-negative integer');

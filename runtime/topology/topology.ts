@@ -1,7 +1,9 @@
 import { parse as parseYaml } from 'yaml';
+import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import type { Objective, PowerModel } from '../engine/types.js';
 import { checkOffloadGraph } from '../offload-graph.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, optPower, str, strValue } from '../validate.js';
+import { MAPPING_DEFAULTS, MODEL_DEFAULTS } from '../defaults.js';
 
 /**
  * The RnnTopology resource (crime.dev/v1alpha1), as `kubectl apply` takes it and `crime up` runs
@@ -9,14 +11,13 @@ import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optO
  * graph, so a file that runs locally is also accepted by the cluster.
  */
 export const TIERS = ['edge', 'gateway', 'cloud'] as const;
-export const BACKENDS = ['auto', 'onnx-cpu', 'onnx-cuda', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'] as const;
 
 export interface TopologyDevice {
   name: string;
   tier: (typeof TIERS)[number];
   entry: boolean;
   offloadTo: string[];
-  backend: (typeof BACKENDS)[number];
+  backend: BackendName;
   gpus: number;
   power?: PowerModel;
   profile?: { perStepMs: number; fixedMs: number };
@@ -53,13 +54,13 @@ export function parseTopology(text: string): Topology {
     model: {
       format: oneOf(model, 'format', 'spec.model', ['onnx', 'tfjs'] as const),
       uri: str(model, 'uri', 'spec.model'),
-      maxSteps: optNum(model, 'maxSteps', 'spec.model', 2000, { integer: true, min: 1, max: 1_000_000 }),
+      maxSteps: optNum(model, 'maxSteps', 'spec.model', MODEL_DEFAULTS.maxSteps, { integer: true, min: 1, max: 1_000_000 }),
     },
     objective: oneOf(spec, 'objective', 'spec', ['latency', 'energy'] as const, 'latency'),
     mapping: {
-      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'spec.mapping', 5, { above: 0, max: 3600 }),
-      forgetting: optNum(mapping, 'forgetting', 'spec.mapping', 0.98, { above: 0, max: 1 }),
-      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'spec.mapping', 5000, { min: 10, max: 600_000 }),
+      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'spec.mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0, max: 3600 }),
+      forgetting: optNum(mapping, 'forgetting', 'spec.mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
+      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'spec.mapping', MAPPING_DEFAULTS.requestTimeoutMs, { min: 10, max: 600_000 }),
     },
     devices: list(spec.devices, 'spec.devices').map((d, i) => device(d, at('spec.devices', i))),
   };
@@ -81,7 +82,7 @@ function device(v: unknown, path: string): TopologyDevice {
     tier: oneOf(d, 'tier', path, TIERS, 'edge'),
     entry: bool(d, 'entry', path, false),
     offloadTo: d.offloadTo === undefined ? [] : list(d.offloadTo, at(path, 'offloadTo')).map((t, i) => strValue(t, at(at(path, 'offloadTo'), i))),
-    backend: oneOf(d, 'backend', path, BACKENDS, 'auto'),
+    backend: oneOf(d, 'backend', path, BACKEND_NAMES, 'auto'),
     gpus: optNum(d, 'gpus', path, 0, { integer: true, min: 0, max: 16 }),
   };
   const power = optPower(d, 'power', path);

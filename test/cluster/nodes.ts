@@ -11,7 +11,7 @@ import { waitFor } from './wait.js';
 
 export type Tier = 'edge' | 'gateway' | 'cloud';
 
-/** Label that CRIME placements select tiers by (see DESIGN.md, the CrimeService example). */
+/** Label that CRIME placements select tiers by (the example topologies' nodeSelectors use it). */
 export const TIER_LABEL = 'crime.dev/tier';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 

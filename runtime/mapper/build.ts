@@ -1,0 +1,59 @@
+import { MappingEngine } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import type { RuntimeModelInfo } from '../server/protocol.js';
+import type { MapperConfig } from './config.js';
+import type { MapperMetrics } from './metrics.js';
+import { PeerClient } from './peer-client.js';
+import { Pipeline, type LocalRuntime } from './pipeline.js';
+
+/** HTTP headers and framing of a request, for the link model's byte counts. */
+const REQUEST_OVERHEAD_BYTES = 400;
+
+function payloadOf(config: MapperConfig, model: RuntimeModelInfo): { stepBytes: number; outputBytes: number; overheadBytes: number } {
+  return {
+    stepBytes: config.payload?.stepBytes ?? (model.inputKind === 'tokens' ? 4 : model.featureSize * 4),
+    // JSON outputs (~12 bytes a number) plus the reply's headers and advertisement.
+    outputBytes: config.payload?.outputBytes ?? model.outputSize * 12 + 600,
+    overheadBytes: REQUEST_OVERHEAD_BYTES,
+  };
+}
+
+export interface BuildOptions {
+  config: MapperConfig;
+  token: string | undefined;
+  model: RuntimeModelInfo;
+  runtime: LocalRuntime;
+  logger: Logger;
+  metrics: MapperMetrics;
+  /** the pipeline this one replaces: its compute model carries over as the prior */
+  previous?: Pipeline;
+}
+
+/** A pipeline for one configuration: a fresh engine, a client per neighbour. */
+export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map<string, PeerClient> } {
+  const { config, model } = o;
+  const old = o.previous?.engine.computePiece();
+  const engine = new MappingEngine({
+    device: config.device,
+    neighbours: config.neighbours.map((n) => ({ name: n.name, ...(n.prior ? { prior: n.prior } : {}) })),
+    objective: config.objective,
+    payload: payloadOf(config, model),
+    maxSteps: config.maxSteps ?? model.maxSteps,
+    forgetting: config.mapping.forgetting,
+    pingIdleMs: config.mapping.pingIdleSeconds * 1000,
+    ...(config.power ? { power: config.power } : {}),
+    ...(old ? { computePrior: { perStepMs: old.slope, fixedMs: old.intercept } } : config.profile ? { computePrior: config.profile } : {}),
+    clock: () => performance.now(),
+  });
+  const peers = new Map(config.neighbours.map((n) => [n.name, new PeerClient({ name: n.name, url: n.url, token: o.token })]));
+  const pipeline = new Pipeline({
+    device: config.device,
+    engine,
+    runtime: o.runtime,
+    peers,
+    requestTimeoutMs: config.mapping.requestTimeoutMs,
+    logger: o.logger,
+    metrics: o.metrics,
+  });
+  return { pipeline, peers };
+}

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MAPPER_DEFAULTS } from '../defaults.js';
+import { formatMapperConfig, parseMapperConfig } from '../mapper/config.js';
+import { InvalidInputError } from '../validate.js';
+import { renderMapperConfig, type DeviceAddresses } from './mapper-config.js';
+import { parseTopology } from './topology.js';
+
+const topology = parseTopology(readFileSync(fileURLToPath(new URL('../../../examples/topologies/three-tier.yaml', import.meta.url)), 'utf8'));
+const addresses: DeviceAddresses = {
+  listen: { host: '0.0.0.0', port: 8080 },
+  runtimeUrl: 'http://127.0.0.1:8081',
+  neighbourUrl: (name) => `http://${name}.crime.svc:8080`,
+  tokenFile: '/var/run/crime/token',
+};
+
+test('the entry serves clients openly with the topology objective; the others need the token and route for latency', () => {
+  const energy = { ...topology, objective: 'energy' as const };
+  const entry = renderMapperConfig(energy, 'end-node', addresses);
+  assert.equal(entry.objective, 'energy');
+  assert.deepEqual(entry.auth, { tokenFile: '/var/run/crime/token', clients: false });
+  assert.deepEqual(entry.power, { activeW: 2.5, idleW: 0.4, txW: 1.3, rxW: 1.1 });
+  const gateway = renderMapperConfig(energy, 'gateway', addresses);
+  assert.equal(gateway.objective, 'latency');
+  assert.deepEqual(gateway.auth, { tokenFile: '/var/run/crime/token', clients: true });
+});
+
+test('neighbours, mapping settings and limits come from the topology, the addresses and the defaults', () => {
+  const gateway = renderMapperConfig(topology, 'gateway', addresses);
+  assert.deepEqual(gateway.neighbours, [{ name: 'cloud', url: 'http://cloud.crime.svc:8080' }]);
+  assert.deepEqual(gateway.mapping, { pingIdleSeconds: 2, forgetting: 0.98, requestTimeoutMs: 5000 });
+  assert.equal(gateway.maxSteps, 1000);
+  assert.deepEqual(gateway.limits, { maxBodyBytes: MAPPER_DEFAULTS.maxBodyBytes, maxInFlight: MAPPER_DEFAULTS.maxInFlight });
+  assert.deepEqual(renderMapperConfig(topology, 'cloud', addresses).neighbours, []);
+});
+
+test('a rendered configuration survives its file format unchanged', () => {
+  for (const d of topology.devices) {
+    const config = renderMapperConfig({ ...topology, model: { ...topology.model, stepBytes: 512, outputBytes: 8 } }, d.name, addresses);
+    assert.deepEqual(parseMapperConfig(formatMapperConfig(config)), config);
+  }
+});
+
+test('an unknown device is an invalid input naming it', () => {
+  assert.throws(() => renderMapperConfig(topology, 'edge-9', addresses), (err: unknown) => err instanceof InvalidInputError && /no device "edge-9"/.test(err.message));
+});

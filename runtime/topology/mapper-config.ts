@@ -1,0 +1,41 @@
+import { MAPPER_DEFAULTS } from '../defaults.js';
+import type { MapperConfig } from '../mapper/config.js';
+import { InvalidInputError } from '../validate.js';
+import type { Topology } from './topology.js';
+
+/** Where one device's mapper listens and reaches its runtime, its neighbours and its token. */
+export interface DeviceAddresses {
+  listen: { host: string; port: number };
+  /** base URL of the device's own runtime (loopback, or its Unix socket, in a pod) */
+  runtimeUrl: string;
+  /** base URL of each neighbour's mapper as this device reaches it (a Service, a link emulator) */
+  neighbourUrl: (neighbour: string) => string;
+  /** the file holding the topology's shared token */
+  tokenFile: string;
+}
+
+/**
+ * One device's mapper configuration, rendered from the topology: what `crime up` writes to a file
+ * and the operator puts in the topology's ConfigMap. Pure. The entry device serves clients with
+ * the topology's objective and without a token; every other mapper serves only peers, which
+ * always carry the token, and routes for latency.
+ */
+export function renderMapperConfig(topology: Topology, deviceName: string, addresses: DeviceAddresses): MapperConfig {
+  const device = topology.devices.find((d) => d.name === deviceName);
+  if (!device) throw new InvalidInputError('device', `no device "${deviceName}" in topology ${topology.name}`);
+  const { stepBytes, outputBytes } = topology.model;
+  return {
+    device: device.name,
+    listen: addresses.listen,
+    runtimeUrl: addresses.runtimeUrl,
+    neighbours: device.offloadTo.map((name) => ({ name, url: addresses.neighbourUrl(name) })),
+    objective: device.entry ? topology.objective : 'latency',
+    ...(stepBytes !== undefined && outputBytes !== undefined ? { payload: { stepBytes, outputBytes } } : {}),
+    maxSteps: topology.model.maxSteps,
+    mapping: { ...topology.mapping },
+    ...(device.power ? { power: device.power } : {}),
+    ...(device.profile ? { profile: device.profile } : {}),
+    auth: { tokenFile: addresses.tokenFile, clients: !device.entry },
+    limits: { maxBodyBytes: MAPPER_DEFAULTS.maxBodyBytes, maxInFlight: MAPPER_DEFAULTS.maxInFlight },
+  };
+}
