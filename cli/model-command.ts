@@ -1,7 +1,9 @@
+import { accessSync, constants, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
-import { intOption, listOption, required } from './options.js';
+import type { FetchModelOptions } from '../runtime/models/fetch.js';
+import { choice, intOption, listOption, numberOption, required } from './options.js';
 
 const generateUsage = `Usage: crime model generate --preset NAME --out DIR [--format onnx,tfjs] [--seed N]
 
@@ -40,11 +42,82 @@ const generate: Command = {
   },
 };
 
-const subcommands: readonly Command[] = [generate];
+const fetchUsage = `Usage: crime model fetch --uri URI --out FILE [--sha256 HEX] [--format onnx|tfjs]
+                         [--max-bytes SIZE] [--timeout SECONDS] [--termination-log FILE]
+
+Puts the model an RnnTopology names into FILE, as the operator's init container does:
+  URI                   http(s)://..., file:///... or a local path (pvc:// is mounted, not fetched)
+  --sha256 HEX          refuse a file with another SHA-256 (for tfjs: of model.json)
+  --format              tfjs fetches model.json and its weight shards beside FILE
+                        (default: tfjs when the URI ends in .json, else onnx)
+  --max-bytes SIZE      refuse more than SIZE in total, e.g. 512Mi (default 2Gi)
+  --timeout SECONDS     fail when no data arrives for this long (default 60)
+  --termination-log F   where the one-line reason of a failure goes (default /dev/termination-log
+                        when it exists and is writable; "" for none)
+Files appear only complete and verified. Exit 0 fetched, 1 failed, 2 bad usage (or a pvc:// URI).
+`;
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const fetchModel: Command = {
+  name: 'fetch',
+  summary: 'fetch and verify the model of a topology (the operator\'s init container)',
+  usage: fetchUsage,
+  async run(args, io) {
+    const fetcher = await import('../runtime/models/fetch.js');
+    const { values, positionals } = parseArgs({
+      args, allowPositionals: true, strict: true,
+      options: {
+        uri: { type: 'string' }, out: { type: 'string' }, sha256: { type: 'string' }, format: { type: 'string' },
+        'max-bytes': { type: 'string' }, timeout: { type: 'string' }, 'termination-log': { type: 'string' },
+      },
+    });
+    const logPath = fetcher.terminationLogPath(values['termination-log'], writable);
+    try {
+      if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0] ?? ''}"`);
+      const uri = required(values.uri, 'uri');
+      const options: FetchModelOptions = {
+        uri,
+        out: required(values.out, 'out'),
+        timeoutMs: numberOption(values.timeout, 'timeout', fetcher.DEFAULT_TIMEOUT_MS / 1000, Number.MIN_VALUE) * 1000,
+        maxBytes: values['max-bytes'] === undefined ? fetcher.DEFAULT_MAX_BYTES : fetcher.parseByteSize(values['max-bytes']),
+      };
+      if (values.format !== undefined) options.format = choice(values.format, 'format', ['onnx', 'tfjs'] as const, 'onnx');
+      if (values.sha256 !== undefined) options.sha256 = fetcher.normaliseSha256(values.sha256);
+      fetcher.planFetch(uri);
+      const result = await fetcher.fetchModel(options);
+      const [main, ...shards] = result.files;
+      if (main !== undefined) {
+        const extra = shards.length > 0 ? ` and ${shards.length} weight shard${shards.length === 1 ? '' : 's'}` : '';
+        io.stdout.write(`fetched ${uri} to ${main.path}${extra}: ${fetcher.formatBytes(result.files.reduce((n, f) => n + f.bytes, 0))}, sha256 ${main.sha256}\n`);
+      }
+      return 0;
+    } catch (err) {
+      // In a pod the termination log is where the reason shows (the pod's status, then the topology's).
+      if (logPath !== undefined) {
+        try {
+          writeFileSync(logPath, fetcher.terminationMessage(err instanceof Error ? err.message : String(err)));
+        } catch (e) {
+          io.stderr.write(`crime model fetch: cannot write the termination log ${logPath}: ${(e as Error).message}\n`);
+        }
+      }
+      throw err;
+    }
+  },
+};
+
+const subcommands: readonly Command[] = [generate, fetchModel];
 
 export const modelCommand: Command = {
   name: 'model',
-  summary: 'model files: generate the demo/test LSTM models',
+  summary: 'model files: generate the demo/test LSTM models, fetch a topology\'s model',
   usage: groupUsage('crime model', 'Model files for the runtime.', subcommands),
   subcommands,
 };

@@ -64,6 +64,9 @@ test('crime up refuses an invalid topology with exit code 2', async () => {
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /ENOENT/);
   assert.equal((await capture(['up'])).code, 2);
+  const pvc = await capture(['up', `${EXAMPLES}three-tier-cluster.yaml`]);
+  assert.equal(pvc.code, 2);
+  assert.match(pvc.stderr, /spec\.model\.uri: pvc:\/\/crime-models\/imdb1x128\.onnx: a pvc:\/\/ model lives on a cluster volume that only the operator mounts/);
 });
 
 test('crime mapper and crime load refuse bad usage with exit code 2', async () => {

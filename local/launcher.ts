@@ -7,6 +7,7 @@ import type { Topology, TopologyDevice } from '../runtime/topology/topology.js';
 import { entryOf } from '../runtime/topology/topology.js';
 import { renderMapperConfig } from '../runtime/topology/mapper-config.js';
 import { formatMapperConfig } from '../runtime/mapper/config.js';
+import { InvalidInputError } from '../runtime/validate.js';
 import { startCrime, stopChild, type StartedChild } from './child.js';
 import { LinkEmulator, type LinkConditions } from './link-emulator.js';
 import { emulationOf, linkFor, type LocalSettings } from './settings.js';
@@ -92,6 +93,7 @@ export class LocalTopology {
 
   private async boot(): Promise<void> {
     const { topology, workDir, settings } = this.o;
+    this.modelLocation(); // refuses a pvc:// model before anything starts
     await mkdir(join(workDir, 'logs'), { recursive: true });
     const tokenFile = join(workDir, 'token');
     await writeFile(tokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
@@ -109,10 +111,12 @@ export class LocalTopology {
   }
 
   private modelLocation(): string {
-    const uri = this.o.topology.model.uri;
-    if (/^https?:\/\//.test(uri)) return uri;
-    const path = uri.startsWith('file://') ? new URL(uri).pathname : uri;
-    return isAbsolute(path) ? path : resolvePath(this.o.baseDir, path);
+    const source = this.o.topology.model.source;
+    if (source.kind === 'http') return source.url;
+    if (source.kind === 'pvc') {
+      throw new InvalidInputError('spec.model.uri', `${this.o.topology.model.uri}: a pvc:// model lives on a cluster volume that only the operator mounts; for crime up use a local path or an http(s) URL`);
+    }
+    return isAbsolute(source.path) ? source.path : resolvePath(this.o.baseDir, source.path);
   }
 
   private configFile(name: string): string {

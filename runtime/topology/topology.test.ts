@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { quantityValue } from './placement.js';
 import { parseTopology } from './topology.js';
 import { InvalidInputError } from '../validate.js';
 
@@ -41,4 +42,52 @@ test('invalid topologies are refused with the field named', () => {
       `${field}: ${message}`,
     );
   }
+});
+
+const CLUSTER_EXAMPLE = readFileSync(fileURLToPath(new URL('../../../examples/topologies/three-tier-cluster.yaml', import.meta.url)), 'utf8');
+
+test('placement, resources, replicas and the model digest parse into what an operator renders', () => {
+  const t = parseTopology(CLUSTER_EXAMPLE);
+  assert.deepEqual(t.model.source, { kind: 'pvc', claim: 'crime-models', path: 'imdb1x128.onnx' });
+  assert.equal(t.model.sha256, '415663d5972de0755201d4174da95d829e87e84524084bdf0bd632f0407a070a');
+  const [end, gateway, cloud] = t.devices;
+  assert.deepEqual(end?.placement, { nodeSelector: { 'kubernetes.io/arch': 'arm64', 'crime.dev/tier': 'edge' }, tolerations: [] });
+  assert.deepEqual(end?.resources, { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+  assert.deepEqual(gateway?.resources, { requests: { cpu: '1', memory: '512Mi' }, limits: {} });
+  assert.equal(gateway?.replicas, 1);
+  assert.equal(cloud?.replicas, 2);
+  assert.deepEqual(cloud?.placement.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+  assert.deepEqual(Object.keys(cloud?.placement.affinity ?? {}), ['podAntiAffinity']);
+  // The local example's relative path and defaults.
+  const local = parseTopology(EXAMPLE);
+  assert.deepEqual(local.model.source, { kind: 'local', path: '../models/imdb1x128.onnx' });
+  assert.deepEqual(local.devices[2]?.placement, { nodeSelector: { 'crime.dev/tier': 'cloud' }, tolerations: [] });
+  assert.deepEqual(local.devices[2]?.resources, { requests: {}, limits: {} });
+});
+
+test('new fields are refused with the field named', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    [EXAMPLE.replace('placement: { nodeSelector: { crime.dev/tier: cloud } }', 'placement: { nodeName: cloud-0 }'), 'spec.devices[2].placement.nodeName', /bypasses the scheduler/],
+    [EXAMPLE.replace('      gpus: 1', '      gpus: 1\n      replicas: 0'), 'spec.devices[2].replicas', /integer ≥ 1 and ≤ 32/],
+    [EXAMPLE.replace('      gpus: 1', '      gpus: 1\n      resources: { requests: { cpu: 2 }, limits: { cpu: 1500m } }'), 'spec.devices[2].resources.requests.cpu', /must not exceed limits.cpu/],
+    [EXAMPLE.replace('      gpus: 1', '      gpus: 1\n      resources: { requests: { cpu: 2 cores } }'), 'spec.devices[2].resources.requests.cpu', /quantity/],
+    [EXAMPLE.replace('maxSteps: 1000', 'maxSteps: 1000\n    sha256: abc'), 'spec.model.sha256', /64 lowercase hexadecimal/],
+    [EXAMPLE.replace('uri: ../models/imdb1x128.onnx', 'uri: pvc://models/../x.onnx'), 'spec.model.uri', /"\.\." segments/],
+    [EXAMPLE.replace('uri: ../models/imdb1x128.onnx', 'uri: gs://bucket/x.onnx'), 'spec.model.uri', /unsupported scheme/],
+  ];
+  for (const [text, field, message] of cases) {
+    assert.throws(
+      () => parseTopology(text),
+      (err: unknown) => err instanceof InvalidInputError && err.field === field && message.test(err.message),
+      `${field}: ${message}`,
+    );
+  }
+});
+
+test('quantities compare by value', () => {
+  assert.ok(quantityValue('500m') < quantityValue('1'));
+  assert.equal(quantityValue('1k'), quantityValue('1e3'));
+  assert.equal(quantityValue('1Gi'), 1024 * quantityValue('1Mi'));
+  assert.ok(quantityValue('1G') < quantityValue('1Gi'));
+  assert.equal(quantityValue('.5'), 0.5);
 });
