@@ -5,7 +5,7 @@ import { intOption, numberOption } from './options.js';
 import { progressBar } from './progress.js';
 import { bringUp } from './up-command.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/topologies', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/topologies/', import.meta.url));
 
 const usage = `Usage: crime demo [--count N] [--rate R]
 

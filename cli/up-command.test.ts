@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { capture } from './testing.js';
 
 const BIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const EXAMPLES = fileURLToPath(new URL('../../examples/topologies', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/topologies/', import.meta.url));
 
 function alive(pid: number): boolean {
   try {

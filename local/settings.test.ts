@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseTopology } from '../runtime/topology/topology.js';
 import { emulationOf, linkFor, parseLocalSettings } from './settings.js';
 
-const dir = fileURLToPath(new URL('../../examples/topologies', import.meta.url));
+const dir = fileURLToPath(new URL('../../examples/topologies/', import.meta.url));
 const topology = parseTopology(readFileSync(`${dir}three-tier.yaml`, 'utf8'));
 
 test('the example settings give links and emulated devices; the rest defaults', () => {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const root = new URL('../dist', import.meta.url).pathname;
+const root = new URL('../dist/', import.meta.url).pathname;
 const filters = process.argv.slice(2);
 
 function walk(dir) {

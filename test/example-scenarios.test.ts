@@ -9,7 +9,7 @@ import { runScenario, runSweep } from '../sim/run.js';
 // scenario mirrors a row of the CRIME results table (../shared/reference/README.md), savings vs
 // every single-device policy at least the slides' ones. The simulation is seeded, so this is a
 // deterministic regression check of decision quality, not a timing test.
-const DIR = fileURLToPath(new URL('../../examples/scenarios', import.meta.url));
+const DIR = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
 
 const SLIDES: Record<string, Record<string, number>> = {
   'snli-three-level': { 'only-end-node': 35.57, 'only-gateway': 5.93, 'only-cloud': 25.33 },
