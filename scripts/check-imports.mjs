@@ -21,6 +21,7 @@ const LAYERS = {
   load: ['runtime', 'stats'],
   local: ['runtime'],
   operator: ['runtime'],
+  devcluster: ['operator', 'runtime'],
   bench: ['runtime', 'local', 'stats'],
   test: ['*'],
   cli: ['*'],

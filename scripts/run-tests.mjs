@@ -31,11 +31,11 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
 }
-// Tests that start a control plane get its binaries from test/cluster/setup, run once here (it reuses
+// Tests that start a control plane get its binaries from devcluster/setup, run once here (it reuses
 // KUBEBUILDER_ASSETS or its cache, else builds them from Go modules) and passed on as KUBEBUILDER_ASSETS.
 const env = { ...process.env };
 if (files.some((f) => readFileSync(f, 'utf8').includes('controlplane.js'))) {
-  const setup = new URL('../test/cluster/setup', import.meta.url).pathname;
+  const setup = new URL('../devcluster/setup', import.meta.url).pathname;
   const found = spawnSync(setup, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (found.status !== 0) {
     console.error(`${setup} failed (exit ${found.status}): the control-plane tests cannot run`);

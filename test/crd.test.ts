@@ -16,11 +16,12 @@ import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml, stringify } from 'yaml';
 import { parseTopology, type Topology } from '../runtime/topology/topology.js';
 import { InvalidInputError } from '../runtime/validate.js';
-import { repoRoot } from './cluster/assets.js';
-import { ControlPlane } from './cluster/controlplane.js';
-import { installCrd, publishedOpenApi, readCrdFile } from './cluster/crds.js';
-import { createNamespace } from './cluster/namespaces.js';
-import { Rest, statusCauses, statusMessageOf } from './cluster/rest.js';
+import { repoRoot } from '../devcluster/assets.js';
+import { ControlPlane } from '../devcluster/controlplane.js';
+import { installCrd, publishedOpenApi, readCrdFile } from '../devcluster/crds.js';
+import { createNamespace } from '../devcluster/namespaces.js';
+import { statusCauses, statusMessageOf } from '../operator/kube/api-errors.js';
+import { KubeRest } from '../operator/kube/rest.js';
 
 const ROOT = repoRoot();
 const CRD_FILE = join(ROOT, 'crds', 'crime.dev_rnntopologies.yaml');
@@ -71,11 +72,11 @@ interface ApiVerdict {
 
 let created = 0;
 
-async function apiCreate(rest: Rest, doc: Doc): Promise<ApiVerdict & { body: unknown }> {
+async function apiCreate(rest: KubeRest, doc: Doc): Promise<ApiVerdict & { body: unknown }> {
   const body = structuredClone(doc);
   // A fresh name per create unless the case is about the name.
   if (body.metadata.name === BASE.metadata.name) body.metadata.name = `t${++created}`;
-  const answer = await rest.post(RESOURCE, body, { fieldValidation: 'Strict' });
+  const answer = await rest.raw({ method: 'POST', path: RESOURCE, body, query: { fieldValidation: 'Strict' } });
   const message = statusMessageOf(answer.body);
   let fields = statusCauses(answer.body)
     .map((c) => c.field)
@@ -210,13 +211,13 @@ function defaultsOf(t: { spec: Json } | Topology): unknown {
 
 describe('RnnTopology: the CRD in a real kube-apiserver and parseTopology agree', () => {
   let cp: ControlPlane;
-  let rest: Rest;
+  let rest: KubeRest;
   let stored: Json;
 
   before(async () => {
     cp = await ControlPlane.start();
     const kc = cp.admin();
-    rest = new Rest(kc);
+    rest = new KubeRest(kc);
     const t0 = Date.now();
     stored = await installCrd(kc, readCrdFile(CRD_FILE));
     await createNamespace(kc, NS);
@@ -274,7 +275,7 @@ describe('RnnTopology: the CRD in a real kube-apiserver and parseTopology agree'
       const doc = readDoc(file);
       const parsed = parserVerdict(doc);
       assert.equal(parsed.error, undefined, `${file}: parseTopology: ${parsed.error?.message ?? ''}`);
-      const answer = await rest.post(RESOURCE, doc, { fieldValidation: 'Strict' });
+      const answer = await rest.raw({ method: 'POST', path: RESOURCE, body: doc, query: { fieldValidation: 'Strict' } });
       assert.equal(answer.status, 201, `${file}: ${statusMessageOf(answer.body)}`);
       assert.deepEqual(defaultsOf(answer.body as { spec: Json }), defaultsOf(parsed.topology as Topology), file);
     }
@@ -328,9 +329,9 @@ describe('RnnTopology: the CRD in a real kube-apiserver and parseTopology agree'
   it('keeps status apart from spec: written through /status, shown by kubectl get rnnt', async () => {
     const doc = structuredClone(BASE);
     doc.metadata.name = 'with-status';
-    assert.equal((await rest.post(RESOURCE, doc)).status, 201);
+    assert.equal((await rest.raw({ method: 'POST', path: RESOURCE, body: doc })).status, 201);
     // Status sent with the main resource is ignored.
-    const ignored = await rest.request('PATCH', `${RESOURCE}/with-status`, { status: { devicesReady: '9/9' } }, {}, 'application/merge-patch+json');
+    const ignored = await rest.raw({ method: 'PATCH', path: `${RESOURCE}/with-status`, body: { status: { devicesReady: '9/9' } }, contentType: 'application/merge-patch+json' });
     assert.equal(ignored.status, 200, statusMessageOf(ignored.body));
     assert.equal((ignored.body as Json)['status'], undefined);
     const status = {
@@ -340,10 +341,10 @@ describe('RnnTopology: the CRD in a real kube-apiserver and parseTopology agree'
       conditions: [{ type: 'Ready', status: 'False', reason: 'OffloadCycle', message: 'x', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }],
       devices: [{ name: 'end-node', replicas: 1, readyReplicas: 1, nodes: ['edge-0'], endpoint: 'http://e:8080' }, { name: 'cloud', replicas: 1, readyReplicas: 0, lastFailure: { reason: 'ModelFetchFailed', message: 'sha256 mismatch' } }],
     };
-    const written = await rest.request('PATCH', `${RESOURCE}/with-status/status`, { status }, { fieldValidation: 'Strict' }, 'application/merge-patch+json');
+    const written = await rest.raw({ method: 'PATCH', path: `${RESOURCE}/with-status/status`, body: { status }, query: { fieldValidation: 'Strict' }, contentType: 'application/merge-patch+json' });
     assert.equal(written.status, 200, statusMessageOf(written.body));
     assert.deepEqual((written.body as Json)['status'], status);
-    const bad = await rest.request('PATCH', `${RESOURCE}/with-status/status`, { status: { conditions: [{ type: 'Ready', status: 'Maybe', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }, {}, 'application/merge-patch+json');
+    const bad = await rest.raw({ method: 'PATCH', path: `${RESOURCE}/with-status/status`, body: { status: { conditions: [{ type: 'Ready', status: 'Maybe', reason: 'X', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }, contentType: 'application/merge-patch+json' });
     assert.equal(bad.status, 422, 'a condition status other than True, False or Unknown is refused');
 
     const get = spawnSync(join(cp.binDir, 'kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'get', 'rnnt', 'with-status', '-n', NS], { encoding: 'utf8' });

@@ -13,7 +13,7 @@ import {
   type V1CustomResourceDefinition,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { statusCode, statusMessage } from '../../operator/kube/api-errors.js';
+import { statusCode, statusMessage } from '../operator/kube/api-errors.js';
 import { ControlPlane } from './controlplane.js';
 import { createNamespace } from './namespaces.js';
 import { serviceAccountConfig } from './serviceaccounts.js';

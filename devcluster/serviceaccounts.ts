@@ -3,7 +3,7 @@
  * projected service account token in a pod would hold), so RBAC rules are exercised for real.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { isNotFound } from '../../operator/kube/api-errors.js';
+import { isNotFound } from '../operator/kube/api-errors.js';
 import type { ControlPlane } from './controlplane.js';
 
 export interface ServiceAccountClientOptions {

@@ -1,6 +1,6 @@
 /** Namespaces for tests, usable at once for pods (their "default" ServiceAccount exists). */
 import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
-import { isConflict } from '../../operator/kube/api-errors.js';
+import { isConflict } from '../operator/kube/api-errors.js';
 
 /**
  * Creates the namespace with `labels`, and its "default" ServiceAccount: the ServiceAccount admission

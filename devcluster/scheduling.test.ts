@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { isNotFound } from '../../operator/kube/api-errors.js';
+import { isNotFound } from '../operator/kube/api-errors.js';
 import { ControlPlane } from './controlplane.js';
 import { createNamespace } from './namespaces.js';
 import { GPU_RESOURCE, TIER_LABEL, createFakeNodes, edgeNode, gatewayNode, gpuNode } from './nodes.js';

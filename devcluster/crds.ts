@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { Rest, statusMessageOf } from './rest.js';
+import { statusMessageOf } from '../operator/kube/api-errors.js';
+import { KubeRest } from '../operator/kube/rest.js';
 import { waitFor } from './wait.js';
 
 /** A CRD as a plain object, the way the file writes it. */
@@ -35,18 +36,18 @@ function condition(crd: unknown, type: string): { status?: string; reason?: stri
  * and waits until it is Established. Returns the CRD as the API server stored it.
  */
 export async function installCrd(kc: KubeConfig, crd: CrdObject, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const rest = new Rest(kc);
-  const created = await rest.post(CRDS, crd, { fieldValidation: 'Strict' });
+  const rest = new KubeRest(kc);
+  const created = await rest.raw({ method: 'POST', path: CRDS, body: crd, query: { fieldValidation: 'Strict' } });
   if (created.status !== 201) throw new Error(`creating CRD ${crd.metadata.name}: HTTP ${created.status}: ${statusMessageOf(created.body)}`);
   return waitEstablished(kc, crd.metadata.name, timeoutMs);
 }
 
 /** Waits until the named CRD is Established (its names accepted and its resource served). */
 export async function waitEstablished(kc: KubeConfig, name: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const rest = new Rest(kc);
+  const rest = new KubeRest(kc);
   return waitFor(
     async () => {
-      const got = await rest.get(`${CRDS}/${name}`);
+      const got = await rest.raw({ method: 'GET', path: `${CRDS}/${name}` });
       if (got.status !== 200) throw new Error(`HTTP ${got.status}: ${statusMessageOf(got.body)}`);
       const names = condition(got.body, 'NamesAccepted');
       if (names?.status === 'False') throw new Error(`names not accepted: ${names.reason ?? ''} ${names.message ?? ''}`);
@@ -61,16 +62,16 @@ export async function waitEstablished(kc: KubeConfig, name: string, timeoutMs = 
  * reads), e.g. `apis/crime.dev/v1alpha1`. Waits until the group version appears in the index.
  */
 export async function publishedOpenApi(kc: KubeConfig, groupVersion: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const rest = new Rest(kc);
+  const rest = new KubeRest(kc);
   const path = await waitFor(
     async () => {
-      const index = await rest.get('/openapi/v3');
+      const index = await rest.raw({ method: 'GET', path: '/openapi/v3' });
       const paths = (index.body as { paths?: Record<string, { serverRelativeURL?: string }> }).paths ?? {};
       return paths[groupVersion]?.serverRelativeURL;
     },
     { what: `/openapi/v3 to list ${groupVersion}`, timeoutMs },
   );
-  const doc = await rest.get(path);
+  const doc = await rest.raw({ method: 'GET', path });
   if (doc.status !== 200) throw new Error(`GET ${path}: HTTP ${doc.status}`);
   return doc.body as Record<string, unknown>;
 }

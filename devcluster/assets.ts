@@ -1,6 +1,6 @@
 /**
  * Where the control-plane binaries are. `KUBEBUILDER_ASSETS` (set by scripts/run-tests.mjs from
- * test/cluster/setup, or by the user, as envtest does) wins; otherwise test/cluster/setup is run,
+ * devcluster/setup, or by the user, as envtest does) wins; otherwise devcluster/setup is run,
  * which finds the cache or builds it.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the repository root (no package.json above test/cluster)');
+    if (parent === dir) throw new Error('cannot find the repository root (no package.json above devcluster)');
     dir = parent;
   }
   return dir;
@@ -39,13 +39,13 @@ let resolved: string | undefined;
 
 /**
  * The folder holding the binaries; throws, naming what is missing, if it lacks any of `needed`.
- * Runs test/cluster/setup (once per process) when KUBEBUILDER_ASSETS is not set.
+ * Runs devcluster/setup (once per process) when KUBEBUILDER_ASSETS is not set.
  */
 export function assetsDir(needed: readonly Binary[]): string {
   resolved ??= process.env['KUBEBUILDER_ASSETS'] || runSetup();
   const missing = missingBinaries(resolved, needed);
   if (missing.length > 0) {
-    const setup = missing.includes('helm') ? 'test/cluster/setup --with-helm' : 'test/cluster/setup';
+    const setup = missing.includes('helm') ? 'devcluster/setup --with-helm' : 'devcluster/setup';
     throw new Error(`${resolved} lacks ${missing.join(', ')}: run ${setup} and set KUBEBUILDER_ASSETS to the folder it prints`);
   }
   return resolved;
