@@ -23,7 +23,7 @@ import type { Caches, RnnTopologyObject } from './reconcile/types.js';
 
 export interface OperatorOptions {
   /** a kubeconfig file; without one the in-cluster service account (or ~/.kube/config outside a pod) */
-  kubeconfig?: string;
+  kubeconfig?: string | KubeConfig;
   /** watch one namespace; every namespace by default */
   namespace?: string;
   metricsHost?: string;
@@ -50,7 +50,8 @@ export interface Operator {
   close(): Promise<void>;
 }
 
-export function loadKubeConfig(file?: string): KubeConfig {
+export function loadKubeConfig(file?: string | KubeConfig): KubeConfig {
+  if (file instanceof KubeConfig) return file;
   const kc = new KubeConfig();
   if (file !== undefined) kc.loadFromFile(file);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
