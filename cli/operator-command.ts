@@ -22,6 +22,7 @@ Options:
   --gpu-image IMAGE              image for devices with gpus > 0 (default: --image)
   --image-pull-policy P          Always | IfNotPresent | Never (default IfNotPresent)
   --workers N                    reconciles at once (default 4)
+  --resync-seconds N             relist everything and reconcile every topology this often (default 600)
   --log-level L                  error | warn | info | debug (default info); JSON logs go to stderr
 `;
 
@@ -54,6 +55,7 @@ export const operatorCommand: Command = {
         'gpu-image': { type: 'string' },
         'image-pull-policy': { type: 'string' },
         workers: { type: 'string' },
+        'resync-seconds': { type: 'string' },
         'log-level': { type: 'string' },
       },
     });
@@ -78,6 +80,7 @@ export const operatorCommand: Command = {
         },
       },
       workers: intOption(values.workers, 'workers', 4, 1),
+      informer: { relistMs: intOption(values['resync-seconds'], 'resync-seconds', 600, 1) * 1000 },
       logger,
     });
     io.stdout.write(`metrics ${operator.metricsUrl}\n`);
