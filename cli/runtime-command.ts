@@ -33,7 +33,8 @@ Options:
   --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
   --emulate MS,FIXED   local topologies only: behave like a device computing in MS per step + FIXED ms
-                       (each inference runs for real, then holds its slot until that time)
+                       (each inference runs for real, then holds its slot until that time);
+                       default: the CRIME_EMULATE environment variable
 `;
 
 export const runtimeCommand: Command = {
@@ -52,6 +53,8 @@ export const runtimeCommand: Command = {
       strict: true,
     });
     const location = required(values.model, 'model');
+    // The environment can set it too: the dev cluster's nodes give their pods a speed this way.
+    const emulate = values.emulate ?? (process.env.CRIME_EMULATE || undefined);
     const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer }] = await Promise.all([
       import('../runtime/backends/types.js'), import('../runtime/log.js'), import('../runtime/server/server.js'),
     ]);
@@ -69,7 +72,7 @@ export const runtimeCommand: Command = {
       maxQueue: intOption(values.queue, 'queue', RUNTIME_DEFAULTS.maxQueue, 0),
       concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
       bodyLimitBytes: intOption(values['body-limit'], 'body-limit', RUNTIME_DEFAULTS.maxBodyBytes, 1024),
-      ...(values.emulate === undefined ? {} : { emulate: profileOption(values.emulate) }),
+      ...(emulate === undefined ? {} : { emulate: profileOption(emulate) }),
       logger: createLogger({
         service: 'runtime', stream: io.stderr,
         level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),

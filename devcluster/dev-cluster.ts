@@ -5,11 +5,14 @@
  * and the GPU taint), with the RnnTopology CRD installed.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { repoRoot } from './assets.js';
 import { ControlPlane } from './controlplane.js';
 import { installCrd, readCrdFile } from './crds.js';
+import type { Logger } from '../runtime/log.js';
+import { DEFAULT_NETWORK, linkBetween, type DevNetwork } from './network.js';
 import { createFakeNodes, edgeNode, gatewayNode, gpuNode, type FakeNodeSpec } from './nodes.js';
+import { PodRunner } from './pods/runner.js';
 
 /** The nodes of the dev cluster: what the example topologies' placements select. */
 export const DEV_NODES: readonly FakeNodeSpec[] = [
@@ -21,27 +24,66 @@ export const DEV_NODES: readonly FakeNodeSpec[] = [
 
 export interface DevCluster {
   controlPlane: ControlPlane;
+  /** the kubelet of the nodes, when pods really run */
+  runner?: PodRunner;
   kubeconfigPath: string;
   /** kubectl from the same build, when it was built */
   kubectl: string | undefined;
   stop(): Promise<void>;
 }
 
-export async function startDevCluster(options: { nodes?: readonly FakeNodeSpec[]; onProgress?: (line: string) => void } = {}): Promise<DevCluster> {
+export interface DevClusterOptions {
+  nodes?: readonly FakeNodeSpec[];
+  /** run the pods for real (root: per-pod network namespaces); else kwok only marks them running */
+  runPods?: boolean;
+  network?: DevNetwork;
+  onProgress?: (line: string) => void;
+  logger?: Logger;
+}
+
+export async function startDevCluster(options: DevClusterOptions = {}): Promise<DevCluster> {
   const progress = options.onProgress ?? (() => undefined);
-  progress('starting etcd, kube-apiserver, kube-scheduler, kube-controller-manager and kwok');
-  const cp = await ControlPlane.start({ scheduler: true, controllerManager: true, kwok: true });
+  const runPods = options.runPods === true;
+  progress(`starting etcd, kube-apiserver, kube-scheduler, kube-controller-manager${runPods ? '' : ' and kwok'}`);
+  const cp = await ControlPlane.start({ scheduler: true, controllerManager: true, kwok: !runPods });
+  let runner: PodRunner | undefined;
   try {
     const kc = cp.admin();
     progress(`control plane up in ${(cp.timings.totalMs / 1000).toFixed(1)} s; installing the RnnTopology CRD`);
     await installCrd(kc, readCrdFile(join(repoRoot(), 'crds', 'crime.dev_rnntopologies.yaml')));
     const nodes = options.nodes ?? DEV_NODES;
-    progress(`creating ${nodes.length} fake nodes: ${nodes.map((n) => `${n.name} (${n.arch}${n.gpus ? `, ${n.gpus} GPU` : ''})`).join(', ')}`);
-    await createFakeNodes(kc, nodes);
+    const describe = nodes.map((n) => `${n.name} (${n.arch}${n.gpus ? `, ${n.gpus} GPU` : ''})`).join(', ');
+    if (runPods) {
+      const network = options.network ?? DEFAULT_NETWORK;
+      progress(`starting the pod runner for ${nodes.length} nodes: ${describe}`);
+      const tiers = new Map(nodes.map((n) => [n.name, n.tier]));
+      runner = await PodRunner.start({
+        kc,
+        nodes: nodes.map((n) => ({ ...n, ...(n.tier && network.compute[n.tier] ? { emulate: network.compute[n.tier] as string } : {}) })),
+        // Not under /tmp: pods mount an emptyDir there, which would hide their own volumes' sources.
+        dataDir: join('/var/lib/crime-dev-cluster', basename(cp.workDir)),
+        crime: { node: process.execPath, cli: join(repoRoot(), 'dist', 'cli', 'main.js') },
+        linkBetween: linkBetween(network, (n) => tiers.get(n)),
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+    } else {
+      progress(`creating ${nodes.length} fake nodes: ${describe}`);
+      await createFakeNodes(kc, nodes);
+    }
   } catch (err) {
+    await runner?.stop();
     await cp.stop();
     throw err;
   }
   const kubectl = join(cp.binDir, 'kubectl');
-  return { controlPlane: cp, kubeconfigPath: cp.kubeconfigPath, kubectl: existsSync(kubectl) ? kubectl : undefined, stop: () => cp.stop() };
+  return {
+    controlPlane: cp,
+    ...(runner ? { runner } : {}),
+    kubeconfigPath: cp.kubeconfigPath,
+    kubectl: existsSync(kubectl) ? kubectl : undefined,
+    async stop() {
+      await runner?.stop();
+      await cp.stop();
+    },
+  };
 }

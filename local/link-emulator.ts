@@ -9,9 +9,14 @@ export interface LinkConditions {
   bandwidthMbps: number;
 }
 
+export interface LinkEndpoint {
+  host: string;
+  port: number;
+}
+
 export interface LinkEmulatorOptions extends LinkConditions {
-  /** where the link leads (loopback only) */
-  target: { host: string; port: number };
+  /** where the link leads (loopback or a namespace of ours only); a function picks per connection, undefined refuses it */
+  target: LinkEndpoint | (() => LinkEndpoint | undefined);
   /** where the link listens (default 127.0.0.1, a free port) */
   listen?: { host?: string; port?: number };
 }
@@ -24,7 +29,7 @@ export interface LinkEmulatorOptions extends LinkConditions {
  */
 export class LinkEmulator {
   private conditions: LinkConditions;
-  private readonly target: { host: string; port: number };
+  private readonly target: LinkEmulatorOptions['target'];
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   /** per direction: when the link finishes sending what is already queued on it */
@@ -72,7 +77,12 @@ export class LinkEmulator {
   }
 
   private accept(client: Socket): void {
-    const upstream = connect(this.target.port, this.target.host);
+    const target = typeof this.target === 'function' ? this.target() : this.target;
+    if (!target) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
     this.track(client);
     this.track(upstream);
     client.setNoDelay(true);

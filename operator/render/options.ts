@@ -19,9 +19,11 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
 export const POD = {
   mapperPort: 8080,
   runtimePort: 8081,
-  modelDir: '/models',
-  configDir: '/etc/crime/config',
-  tokenDir: '/var/run/crime',
+  // Every mount under /var/run (a tmpfs on most hosts), which also keeps the pod runner's bind-mount
+  // targets out of the host's /etc.
+  modelDir: '/var/run/crime/model',
+  configDir: '/var/run/crime/config',
+  tokenDir: '/var/run/secrets/crime',
   tokenKey: 'token',
   uid: 65532,
 } as const;

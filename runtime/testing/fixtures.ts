@@ -40,8 +40,8 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves files under `root` on 127.0.0.1 (GET only, no directory listing). */
-export async function serveDirectory(root: string): Promise<StaticServer> {
+/** Serves files under `root` on 127.0.0.1, or `host` (GET only, no directory listing). */
+export async function serveDirectory(root: string, host = '127.0.0.1'): Promise<StaticServer> {
   const server: Server = createServer((req, res) => {
     const path = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     if (!path.startsWith(root)) {
@@ -56,10 +56,10 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
       () => res.writeHead(404).end(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -1,0 +1,174 @@
+/**
+ * Pod networking for the pod runner, the way a CNI plugin does it, on this machine only: each pod
+ * gets its own network namespace (its own loopback, so every pod can use 127.0.0.1:8081 and
+ * 0.0.0.0:8080 as in a real cluster) and a veth pair with a link-local pod IP (169.254.1.0 to
+ * 169.254.127.255). The host side answers for the gateway 169.254.0.1 (proxy ARP, as Calico does)
+ * and routes each pod IP to its veth. Service addresses the runner emulates live on the host's
+ * loopback (169.254.128.0/17). Nothing leaves the machine. Needs root (or CAP_NET_ADMIN) and iproute2.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const GATEWAY_IP = '169.254.0.1';
+
+async function ip(...args: string[]): Promise<void> {
+  try {
+    await run('ip', args);
+  } catch (err) {
+    throw new Error(`ip ${args.join(' ')}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+  }
+}
+
+/**
+ * Several runners may share the machine (a dev cluster and a test): each claims a slot, and its
+ * namespaces and addresses carry the slot, so they never clash and a dead runner's leftovers can
+ * be found and removed.
+ */
+export const MAX_SLOTS = 6;
+const SLOT_OCTETS = 15;
+const SLOTS_DIR = '/run/crime-pod-runner';
+
+/** Pod n of slot s: 169.254.(1 + 15s + n/254).(n%254 + 1). */
+export function podIP(slot: number, n: number): string {
+  const step = Math.floor(n / 254);
+  if (step >= SLOT_OCTETS) throw new Error('out of pod addresses');
+  return `169.254.${1 + slot * SLOT_OCTETS + step}.${(n % 254) + 1}`;
+}
+
+/** Emulated service address n of slot s, from 169.254.128.0 on, skipping 169.254.169.x (cloud metadata). */
+export function serviceIP(slot: number, n: number): string {
+  const step = Math.floor(n / 254);
+  if (step >= SLOT_OCTETS) throw new Error('out of service addresses');
+  let third = 128 + slot * SLOT_OCTETS + step;
+  if (third >= 169) third++;
+  return `169.254.${third}.${(n % 254) + 1}`;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Claims a free slot (reclaiming one whose runner died, after removing what it left behind). */
+export async function claimSlot(): Promise<number> {
+  mkdirSync(SLOTS_DIR, { recursive: true });
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    const file = `${SLOTS_DIR}/slot-${slot}`;
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(file, 'utf8'));
+    } catch {
+      // free
+    }
+    if (owner && owner !== process.pid && alive(owner)) continue;
+    if (owner) await removeLeftovers(slot);
+    try {
+      writeFileSync(file, String(process.pid), { flag: owner ? 'w' : 'wx' });
+    } catch {
+      continue; // another runner took it meanwhile
+    }
+    return slot;
+  }
+  throw new Error(`every pod-runner slot (${MAX_SLOTS}) is taken by a live runner`);
+}
+
+export function releaseSlot(slot: number): void {
+  rmSync(`${SLOTS_DIR}/slot-${slot}`, { force: true });
+}
+
+async function removeLeftovers(slot: number): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  for (const line of stdout.split('\n')) {
+    const ns = line.split(' ')[0] ?? '';
+    if (ns.startsWith(`crime-s${slot}-`)) {
+      await ip('netns', 'del', ns).catch(() => undefined);
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+    }
+  }
+  const addrs = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo']);
+  for (const m of addrs.stdout.matchAll(/inet (169\.254\.(\d+)\.\d+)\/32/g)) {
+    const third = Number(m[2]);
+    const base = 128 + slot * SLOT_OCTETS;
+    if (third >= base && third <= base + SLOT_OCTETS) await removeHostAddress(m[1] as string);
+  }
+}
+
+/** Checks once that this process may create network namespaces; a clear error if not. */
+export async function checkNetworkAdmin(): Promise<void> {
+  const probe = `crime-probe-${process.pid}`;
+  try {
+    await ip('netns', 'add', probe);
+  } catch (err) {
+    throw new Error(`the pod runner needs root (CAP_NET_ADMIN) and iproute2 to give each pod a network namespace: ${(err as Error).message}`);
+  }
+  await ip('netns', 'del', probe);
+}
+
+/** The host side shared by every pod of every runner: the gateway address on the loopback (kept: other runners may use it). */
+export async function setUpHost(): Promise<void> {
+  await ip('addr', 'replace', `${GATEWAY_IP}/32`, 'dev', 'lo');
+}
+
+export async function addHostAddress(address: string): Promise<void> {
+  await ip('addr', 'replace', `${address}/32`, 'dev', 'lo');
+}
+
+export async function removeHostAddress(address: string): Promise<void> {
+  await ip('addr', 'del', `${address}/32`, 'dev', 'lo').catch(() => undefined);
+}
+
+export class PodNetwork {
+  private constructor(
+    readonly ns: string,
+    readonly ip: string,
+    private readonly hostVeth: string,
+  ) {}
+
+  /** `/etc/netns/<ns>/hosts`: `ip netns exec` mounts it over /etc/hosts for the pod's processes. */
+  get hostsFile(): string {
+    return `/etc/netns/${this.ns}/hosts`;
+  }
+
+  static async create(slot: number, id: number, hostname: string): Promise<PodNetwork> {
+    const ns = `crime-s${slot}-${id}`;
+    const veth = `crs${slot}p${id}`;
+    const address = podIP(slot, id);
+    await ip('netns', 'add', ns);
+    const net = new PodNetwork(ns, address, veth);
+    try {
+      await ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      await ip('link', 'set', veth, 'up');
+      await run('sysctl', ['-qw', `net.ipv4.conf.${veth}.proxy_arp=1`]);
+      await ip('route', 'replace', `${address}/32`, 'dev', veth, 'src', GATEWAY_IP);
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await ip('-n', ns, 'addr', 'add', `${address}/32`, 'dev', 'eth0');
+      await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      await ip('-n', ns, 'route', 'add', GATEWAY_IP, 'dev', 'eth0');
+      await ip('-n', ns, 'route', 'add', 'default', 'via', GATEWAY_IP, 'dev', 'eth0');
+      mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+      net.writeHosts(hostname, []);
+    } catch (err) {
+      await net.destroy();
+      throw err;
+    }
+    return net;
+  }
+
+  /** Rewrites the hosts file in place (the bind mount keeps pointing at the same file). */
+  writeHosts(hostname: string, entries: ReadonlyArray<{ ip: string; names: string[] }>): void {
+    const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${this.ip}\t${hostname}`, ...entries.map((e) => `${e.ip}\t${e.names.join(' ')}`)];
+    writeFileSync(this.hostsFile, `${lines.join('\n')}\n`);
+  }
+
+  async destroy(): Promise<void> {
+    await ip('link', 'del', this.hostVeth).catch(() => undefined);
+    await ip('netns', 'del', this.ns).catch(() => undefined);
+    rmSync(`/etc/netns/${this.ns}`, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * One pod on a runner node, run the way a kubelet runs it: network and volumes first, init
+ * containers one after another until each succeeds, then the containers, restarted by the pod's
+ * restartPolicy with the kubelet's crash-loop back-off (10 s doubling to 5 min, reset after 10 min
+ * of running), readiness, liveness and startup probes executed, and the pod's status reported on
+ * every change.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { V1Container, V1ContainerState, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
+import type { Logger } from '../../runtime/log.js';
+import { ContainerProcess, execIn, type Exit } from './container.js';
+import { PodNetwork, GATEWAY_IP } from './netns.js';
+import { runProbe } from './probes.js';
+import { PodVolumes, type VolumeSources } from './volumes.js';
+
+export interface PodWorkerOptions {
+  /** the runner's slot and the pod's number in it: its namespace and address */
+  slot: number;
+  id: number;
+  dir: string;
+  claimsDir: string;
+  sources: VolumeSources;
+  /** called once the pod's network namespace exists (its hosts file can be written) */
+  onSandbox: () => void;
+  /** extra environment the node gives every container (e.g. its emulated compute speed) */
+  nodeEnv: Record<string, string>;
+  /** folder with the `crime` shim, first on the PATH */
+  binDir: string;
+  onStatus: (status: V1PodStatus) => void;
+  logger: Logger;
+}
+
+interface Slot {
+  spec: V1Container;
+  init: boolean;
+  restartCount: number;
+  state: V1ContainerState;
+  lastState?: V1ContainerState;
+  ready: boolean;
+  started: boolean;
+  process?: ContainerProcess;
+  stopProbes: Array<() => void>;
+}
+
+const BACKOFF_START_MS = 10_000;
+const BACKOFF_MAX_MS = 300_000;
+const BACKOFF_RESET_MS = 600_000;
+
+/** $(VAR) references expanded from `env`, as Kubernetes does in command, args and env values; $$ escapes. */
+export function expand(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => (m === '$$' ? '$' : name !== undefined && name in env ? (env[name] as string) : m));
+}
+
+export class PodWorker {
+  private network?: PodNetwork;
+  private volumes?: PodVolumes;
+  private readonly slots: Slot[];
+  private stopped = false;
+  private phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' = 'Pending';
+  private readonly startTime = new Date();
+  private initialized = false;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private waitingReason = 'ContainerCreating';
+  private waitingMessage: string | undefined;
+
+  constructor(
+    private pod: V1Pod,
+    private readonly o: PodWorkerOptions,
+  ) {
+    const make = (spec: V1Container, init: boolean): Slot => ({ spec, init, restartCount: 0, state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } }, ready: false, started: false, stopProbes: [] });
+    this.slots = [...(pod.spec?.initContainers ?? []).map((c) => make(c, true)), ...(pod.spec?.containers ?? []).map((c) => make(c, false))];
+  }
+
+  get name(): string {
+    return `${this.pod.metadata?.namespace ?? ''}/${this.pod.metadata?.name ?? ''}`;
+  }
+
+  get ip(): string | undefined {
+    return this.network?.ip;
+  }
+
+  get netns(): PodNetwork | undefined {
+    return this.network;
+  }
+
+  get podObject(): V1Pod {
+    return this.pod;
+  }
+
+  /** Sets up the sandbox and runs the pod until stopped. Never throws: problems show in status. */
+  async run(): Promise<void> {
+    const hostname = this.pod.spec?.hostname ?? this.pod.metadata?.name ?? 'pod';
+    try {
+      this.network = await PodNetwork.create(this.o.slot, this.o.id, hostname);
+    } catch (err) {
+      this.waitingMessage = (err as Error).message;
+      this.report();
+      this.o.logger.error('pod sandbox failed', { pod: this.name, error: (err as Error).message });
+      return;
+    }
+    this.o.onSandbox();
+    this.volumes = new PodVolumes(this.pod, join(this.o.dir, 'volumes'), this.o.claimsDir, this.o.sources);
+    mkdirSync(join(this.o.dir, 'logs'), { recursive: true });
+    // Like the kubelet's FailedMount: a missing ConfigMap or Secret is retried until it appears.
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        this.volumes.setUp();
+        break;
+      } catch (err) {
+        this.waitingMessage = `MountVolume.SetUp failed: ${(err as Error).message}`;
+        this.report();
+        await sleep(1000);
+      }
+    }
+    this.waitingMessage = undefined;
+    this.report();
+    for (const slot of this.slots.filter((s) => s.init)) {
+      if (!(await this.runInit(slot))) return;
+    }
+    this.initialized = true;
+    this.phase = 'Running';
+    await Promise.all(this.slots.filter((s) => !s.init).map((s) => this.keepRunning(s)));
+  }
+
+  /** New ConfigMap or Secret contents: the mounted files follow, atomically. */
+  refreshVolumes(): void {
+    try {
+      const changed = this.volumes?.refresh() ?? [];
+      if (changed.length > 0) this.o.logger.debug('volumes updated', { pod: this.name, volumes: changed });
+    } catch (err) {
+      this.o.logger.warn('volume refresh failed', { pod: this.name, error: (err as Error).message });
+    }
+  }
+
+  update(pod: V1Pod): void {
+    this.pod = pod;
+  }
+
+  private env(spec: V1Container): Record<string, string> {
+    const pod = this.pod;
+    const env: Record<string, string> = {
+      PATH: `${this.o.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      HOSTNAME: pod.spec?.hostname ?? pod.metadata?.name ?? '',
+      HOME: '/root',
+      ...this.o.nodeEnv,
+    };
+    for (const e of spec.env ?? []) env[e.name] = this.envValue(e, env);
+    return env;
+  }
+
+  private envValue(e: V1EnvVar, env: Record<string, string>): string {
+    if (e.value !== undefined) return expand(e.value, env);
+    const from = e.valueFrom;
+    const ns = this.pod.metadata?.namespace ?? 'default';
+    if (from?.fieldRef) {
+      const path = from.fieldRef.fieldPath;
+      const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+      if (label) return (label[1] === 'labels' ? this.pod.metadata?.labels : this.pod.metadata?.annotations)?.[label[2] as string] ?? '';
+      const fields: Record<string, string | undefined> = {
+        'metadata.name': this.pod.metadata?.name,
+        'metadata.namespace': ns,
+        'metadata.uid': this.pod.metadata?.uid,
+        'spec.nodeName': this.pod.spec?.nodeName,
+        'spec.serviceAccountName': this.pod.spec?.serviceAccountName,
+        'status.podIP': this.network?.ip,
+        'status.hostIP': GATEWAY_IP,
+      };
+      return fields[path] ?? '';
+    }
+    if (from?.configMapKeyRef) return this.o.sources.configMap(ns, from.configMapKeyRef.name ?? '')?.data?.[from.configMapKeyRef.key] ?? '';
+    if (from?.secretKeyRef) {
+      const b64 = this.o.sources.secret(ns, from.secretKeyRef.name ?? '')?.data?.[from.secretKeyRef.key];
+      return b64 === undefined ? '' : Buffer.from(b64, 'base64').toString('utf8');
+    }
+    return '';
+  }
+
+  private launchSpec(spec: V1Container): { ns: string; mounts: ReturnType<PodVolumes['mounts']>; argv: string[]; env: Record<string, string>; workingDir?: string } {
+    const env = this.env(spec);
+    const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) => expand(a, env));
+    if (argv.length === 0) throw new Error(`container ${spec.name} has no command (images are not emulated)`);
+    const mounts = [
+      ...(this.volumes as PodVolumes).mounts(spec.volumeMounts ?? []),
+      { source: this.terminationFile(spec), target: spec.terminationMessagePath ?? '/dev/termination-log', readOnly: false },
+    ];
+    return { ns: (this.network as PodNetwork).ns, mounts, argv, env, ...(spec.workingDir ? { workingDir: spec.workingDir } : {}) };
+  }
+
+  private terminationFile(spec: V1Container): string {
+    return join(this.o.dir, 'logs', `${spec.name}.termination-log`);
+  }
+
+  private logFile(spec: V1Container): string {
+    return join(this.o.dir, 'logs', `${spec.name}.log`);
+  }
+
+  private start(slot: Slot): ContainerProcess {
+    const spec = this.launchSpec(slot.spec);
+    // Each run starts with an empty termination message, as with a fresh container.
+    writeEmpty(this.terminationFile(slot.spec));
+    const p = new ContainerProcess({ ...spec, logFile: this.logFile(slot.spec) });
+    slot.process = p;
+    slot.state = { running: { startedAt: p.startedAt } };
+    slot.started = slot.spec.startupProbe === undefined;
+    this.report();
+    return p;
+  }
+
+  private finished(slot: Slot, p: ContainerProcess, exit: Exit): void {
+    const message = this.terminationMessage(slot.spec, exit.exitCode);
+    slot.state = {
+      terminated: {
+        exitCode: exit.exitCode,
+        reason: exit.exitCode === 0 ? 'Completed' : 'Error',
+        ...(message ? { message } : {}),
+        startedAt: p.startedAt,
+        finishedAt: exit.at,
+      },
+    };
+    slot.process = undefined;
+    slot.ready = false;
+    slot.started = false;
+    for (const stop of slot.stopProbes.splice(0)) stop();
+    this.report();
+  }
+
+  private terminationMessage(spec: V1Container, exitCode: number): string | undefined {
+    let text = '';
+    try {
+      text = readFileSync(this.terminationFile(spec), 'utf8').trim();
+    } catch {
+      // none written
+    }
+    if (text === '' && exitCode !== 0 && spec.terminationMessagePolicy === 'FallbackToLogsOnError') {
+      try {
+        text = readFileSync(this.logFile(spec), 'utf8').trim().split('\n').slice(-80).join('\n');
+      } catch {
+        // no log
+      }
+    }
+    return text === '' ? undefined : text.slice(0, 4096);
+  }
+
+  private backoffMs(slot: Slot): number {
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.max(0, slot.restartCount - 1));
+  }
+
+  private async crashLoopWait(slot: Slot): Promise<void> {
+    const ms = this.backoffMs(slot);
+    slot.lastState = slot.state;
+    slot.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(ms / 1000)}s restarting failed container=${slot.spec.name} pod=${this.pod.metadata?.name ?? ''}` } };
+    this.report();
+    await sleep(ms);
+  }
+
+  /** Runs an init container until it succeeds; false if the pod gives up or stops. */
+  private async runInit(slot: Slot): Promise<boolean> {
+    for (;;) {
+      if (this.stopped) return false;
+      let p: ContainerProcess;
+      try {
+        p = this.start(slot);
+      } catch (err) {
+        slot.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
+        this.report();
+        return false;
+      }
+      const exit = await p.exited;
+      this.finished(slot, p, exit);
+      if (this.stopped) return false;
+      if (exit.exitCode === 0) return true;
+      slot.restartCount++;
+      if (this.pod.spec?.restartPolicy === 'Never') {
+        this.phase = 'Failed';
+        this.report();
+        return false;
+      }
+      await this.crashLoopWait(slot);
+    }
+  }
+
+  /** Runs a container for as long as the pod lives and its restartPolicy says so. */
+  private async keepRunning(slot: Slot): Promise<void> {
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    for (;;) {
+      if (this.stopped) return;
+      let p: ContainerProcess;
+      try {
+        p = this.start(slot);
+      } catch (err) {
+        slot.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
+        this.report();
+        return;
+      }
+      this.probe(slot, p);
+      const exit = await p.exited;
+      this.finished(slot, p, exit);
+      if (this.stopped) return;
+      const restart = policy === 'Always' || (policy === 'OnFailure' && exit.exitCode !== 0);
+      if (!restart) {
+        this.settle();
+        return;
+      }
+      if (exit.at.getTime() - p.startedAt.getTime() > BACKOFF_RESET_MS) slot.restartCount = 0;
+      slot.restartCount++;
+      await this.crashLoopWait(slot);
+    }
+  }
+
+  private probe(slot: Slot, p: ContainerProcess): void {
+    const ctx = {
+      podIP: (this.network as PodNetwork).ip,
+      container: slot.spec,
+      exec: (command: string[], timeoutMs: number) => execIn({ ...this.launchSpec(slot.spec), argv: command }, timeoutMs),
+    };
+    const { readinessProbe, livenessProbe, startupProbe } = slot.spec;
+    const afterStartup = (): void => {
+      slot.started = true;
+      if (readinessProbe) slot.stopProbes.push(runProbe(readinessProbe, ctx, false, (ok) => ((slot.ready = ok), this.report())));
+      else slot.ready = true;
+      // A failed liveness probe kills the container; its restartPolicy brings it back.
+      if (livenessProbe) slot.stopProbes.push(runProbe(livenessProbe, ctx, true, (ok) => ok || (this.o.logger.info('liveness probe failed, restarting', { pod: this.name, container: slot.spec.name }), p.kill())));
+      this.report();
+    };
+    if (startupProbe) {
+      slot.stopProbes.push(runProbe(startupProbe, ctx, false, (ok) => ok && afterStartup()));
+    } else {
+      afterStartup();
+    }
+  }
+
+  private settle(): void {
+    const main = this.slots.filter((s) => !s.init);
+    if (main.every((s) => s.state.terminated)) {
+      this.phase = main.every((s) => s.state.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
+      this.report();
+    }
+  }
+
+  /** The pod's status as a kubelet would report it now. */
+  status(): V1PodStatus {
+    const main = this.slots.filter((s) => !s.init);
+    const now = new Date();
+    const containersReady = main.length > 0 && main.every((s) => s.ready);
+    const condition = (type: string, ok: boolean): V1PodCondition => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now });
+    const toStatus = (s: Slot): V1ContainerStatus => {
+      const state = s.state.waiting && (this.waitingMessage || !this.network) && !s.lastState ? { waiting: { reason: this.waitingReason, ...(this.waitingMessage ? { message: this.waitingMessage } : {}) } } : s.state;
+      return {
+        name: s.spec.name,
+        image: s.spec.image ?? '',
+        imageID: '',
+        ready: s.ready,
+        started: s.started,
+        restartCount: s.restartCount,
+        state,
+        ...(s.lastState ? { lastState: s.lastState } : {}),
+      };
+    };
+    return {
+      phase: this.phase,
+      hostIP: GATEWAY_IP,
+      ...(this.network ? { podIP: this.network.ip, podIPs: [{ ip: this.network.ip }] } : {}),
+      startTime: this.startTime,
+      conditions: [condition('Initialized', this.initialized), condition('ContainersReady', containersReady), condition('Ready', containersReady)],
+      initContainerStatuses: this.slots.filter((s) => s.init).map(toStatus),
+      containerStatuses: main.map(toStatus),
+    };
+  }
+
+  /** Reports the status soon, once for a burst of changes. */
+  private report(): void {
+    if (this.statusTimer !== undefined || this.stopped) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      if (!this.stopped) this.o.onStatus(this.status());
+    }, 20);
+  }
+
+  /** Stops every container (SIGTERM, SIGKILL after the grace period) and removes the sandbox. */
+  async stop(graceSeconds: number): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.statusTimer);
+    for (const s of this.slots) for (const stop of s.stopProbes.splice(0)) stop();
+    await Promise.all(this.slots.map((s) => s.process?.stop(graceSeconds * 1000)));
+    await this.network?.destroy();
+    this.volumes?.tearDown();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A truncating write: the bind mount of the file keeps pointing at the same inode. */
+function writeEmpty(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, '');
+}
