@@ -25,9 +25,12 @@ export function decodeJson(body: unknown, info: ModelInfo, maxSteps: number): Mo
   if (info.inputKind === 'tokens') {
     if (!Array.isArray(tokens)) throw invalid(`model "${info.name}" takes {"tokens": [ids]}`);
     assertSteps(tokens.length, maxSteps);
+    // Checked before the store: an Int32Array wraps 2^32 + 5 to 5 and 1e300 to 0 silently.
+    const limit = info.vocabSize ?? 2 ** 31;
     const data = new Int32Array(tokens.length);
     tokens.forEach((id: unknown, k) => {
       if (typeof id !== 'number' || !Number.isInteger(id)) throw invalid(`token ${k} is not an integer`);
+      if (id < 0 || id >= limit) throw invalid(`token ${k} (${id}) is outside [0, ${limit})`);
       data[k] = id;
     });
     const input: ModelInput = { kind: 'tokens', data, steps: tokens.length };

@@ -161,6 +161,17 @@ describe('runtime server on a tokens model (imdb1x128, tfjs)', () => {
       assert.equal(reply.status, 400, JSON.stringify(tokens));
       assert.equal(reply.json?.error?.code, 'INVALID_INPUT');
     }
+    // 2^32 + 5 and 1e300 would wrap to valid ids in an Int32Array (5 and 0); -2^31 is an int32 but no id.
+    for (const id of [2 ** 32 + 5, 1e300, -(2 ** 31)]) {
+      const reply = await postJson(server.url, { tokens: [id] });
+      assert.equal(reply.status, 400, String(id));
+      assert.match(reply.json?.error?.message ?? '', /token 0 \(.*\) is outside \[0, 1000\)/);
+    }
+    for (const ids of [[1000], [-1], [-(2 ** 31)], [2 ** 31 - 1]]) {
+      const reply = await post(server.url, new Uint8Array(Int32Array.from(ids).buffer), { 'content-type': 'application/octet-stream', 'crime-shape': '1', 'crime-dtype': 'int32' });
+      assert.equal(reply.status, 400, `binary ${ids[0]}`);
+      assert.equal(reply.json?.error?.code, 'INVALID_INPUT');
+    }
     assert.equal((await postJson(server.url, { inputs: [[1]] })).json?.error?.code, 'INVALID_INPUT');
   });
 });
