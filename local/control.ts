@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CrimeError, toCrimeError } from '../runtime/errors.js';
 import { readBody } from '../runtime/http/body.js';
+import { answerClientErrors } from '../runtime/http/client-errors.js';
 import { sendError, sendJson } from '../runtime/http/error-handler.js';
 import type { LocalTopology } from './launcher.js';
 
@@ -19,6 +20,7 @@ export async function startControlServer(local: LocalTopology): Promise<{ url: s
   const server: Server = createServer((req, res) => {
     handle(local, req, res).catch((err: unknown) => sendError(res, toCrimeError(err)));
   });
+  answerClientErrors(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

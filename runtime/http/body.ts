@@ -30,6 +30,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * JSON bodies are UTF-8 (RFC 8259): a body declared in another charset is refused with 415 rather
+ * than decoded as UTF-8 into a misleading "not valid JSON".
+ */
+export function assertUtf8(req: IncomingMessage): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(req.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new CrimeError('UNSUPPORTED_MEDIA_TYPE', `JSON bodies must be UTF-8, not charset ${JSON.stringify(charset)}`);
+  }
+}
+
 /** The media type of a request without parameters, lower-cased ("application/json"). */
 export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -53,6 +53,9 @@ export function sendError(res: ServerResponse, err: CrimeError): void {
   }
   if (err.retryAfterSec !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSec))));
   if (err.code === 'UNAUTHORIZED') res.setHeader('www-authenticate', 'Bearer');
+  if (err.allow !== undefined) res.setHeader('allow', err.allow.join(', '));
+  // A body left unread (refused before or while reading it) is discarded, not waited for: close after answering.
+  if (res.req !== undefined && !res.req.complete) res.shouldKeepAlive = false;
   sendJson(res, err.status, err.toJSON());
 }
 
