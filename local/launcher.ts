@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { CrimeError } from '../runtime/errors.js';
@@ -131,7 +131,10 @@ export class LocalTopology {
       neighbourUrl: (to) => this.link(d.name, to).url,
       tokenFile,
     });
-    await writeFile(this.configFile(d.name), formatMapperConfig(config));
+    // Written beside and renamed over, so a running mapper never reads half a file.
+    const file = this.configFile(d.name);
+    await writeFile(`${file}.tmp`, formatMapperConfig(config));
+    await rename(`${file}.tmp`, file);
   }
 
   /** Starts (or restarts, on the same ports) a device's runtime and mapper. */

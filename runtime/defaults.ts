@@ -24,8 +24,21 @@ export const MAPPER_DEFAULTS = {
   port: 8080,
   /** largest request body accepted, bytes */
   maxBodyBytes: 32 * 1024 * 1024,
-  /** requests in progress at once before new ones get 503 + Retry-After */
+  /**
+   * request bodies being received at once, all together, bytes: bounds the memory bodies take
+   * (decoding a JSON body takes a few times its size) whatever the number of clients
+   */
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
+  /** requests being mapped at once (bodies already read) before new ones get 503 + Retry-After */
   maxInFlight: 256,
+  /** open connections from one client address; a neighbour's mapper uses up to 64 */
+  maxConnectionsPerClient: 128,
+  /** a request's headers must arrive within this long */
+  headersTimeoutMs: 10_000,
+  /** a request's body must arrive within this long of its headers (408 otherwise) */
+  bodyTimeoutMs: 10_000,
+  /** a connection silent both ways for this long is closed */
+  idleTimeoutMs: 60_000,
 } as const;
 
 export const RUNTIME_DEFAULTS = {
