@@ -12,6 +12,26 @@ export const MAPPING_DEFAULTS = {
   requestTimeoutMs: 5000,
 } as const;
 
+/**
+ * How long one attempt at a candidate may take (runtime/mapper/deadline.ts), inside the request's
+ * budget (mapping.requestTimeoutMs at the entry). Fixed: they are ratios and margins, not settings.
+ */
+export const HOP_TIMEOUT = {
+  /** an attempt may take this many times its estimate ... */
+  factor: 3,
+  /** ... and at least this much more than it (estimates of short requests are a few ms) */
+  slackMs: 250,
+  /** the cheapest later candidate is kept this many times its estimate of room ... */
+  reserveFactor: 1.5,
+  /** ... plus this */
+  reserveSlackMs: 20,
+  /** the callee must answer this long before the caller's timeout, beyond the network time */
+  answerMarginMs: 20,
+} as const;
+
+/** How often a mapper asks its runtime whether it is ready, and how long it waits for the answer. */
+export const RUNTIME_PROBE_MS = 1000;
+
 /** Input lengths a mapper runs through its runtime at start-up to seed its compute model. */
 export const CALIBRATION_STEPS: readonly number[] = [1, 8, 32, 128];
 

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { CrimeError } from '../errors.js';
 import { header } from '../http/body.js';
 import { errorHandler } from '../http/error-handler.js';
 import { unmatchedRoute, type RouteTable } from '../http/routes.js';
@@ -54,7 +55,9 @@ export function createMapperApp(options: MapperAppOptions): (req: IncomingMessag
     res.json({ status: 'ok' });
   });
   app.get(MAPPER_PATHS.readyz, (_req, res) => {
-    readyState(options.state());
+    const state = options.state();
+    readyState(state);
+    if (!state.runtime.up) throw new CrimeError('NOT_READY', 'this device\'s runtime does not answer', { retryAfterSec: 1 });
     res.json({ status: 'ready' });
   });
   app.get(MAPPER_PATHS.metrics, async (_req, res) => {
@@ -71,7 +74,13 @@ export function createMapperApp(options: MapperAppOptions): (req: IncomingMessag
     const started = performance.now();
     const state = options.state();
     const { pipeline } = readyState(state);
-    const body: PingResponse = { device: state.device, advertisement: pipeline.engine.advertise() };
+    const advertisement = pipeline.engine.advertise();
+    // Without its runtime a device still routes to its neighbours, and advertises only that; with
+    // no route either it can serve nothing, and says so (its callers mark it down).
+    if (advertisement.local === null && advertisement.remote.length === 0) {
+      throw new CrimeError('NOT_READY', `${state.device} can serve nothing: its runtime does not answer and it has no route onward`, { retryAfterSec: 1 });
+    }
+    const body: PingResponse = { device: state.device, advertisement };
     res.setHeader(MAPPER_HEADERS.remoteMs, (performance.now() - started).toFixed(3));
     res.json(body);
   };

@@ -11,9 +11,10 @@ import { assertUtf8, header, mediaType, readBody } from '../http/body.js';
 import { BodyBudget } from '../http/body-budget.js';
 import { sendError } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
-import { decodeBinary, decodeJson } from '../server/decode.js';
+import { decodeBinary, decodeJson, largestBody } from '../server/decode.js';
 import { BINARY_TYPE } from '../server/protocol.js';
 import { authenticate } from './auth.js';
+import { budgetOf } from './deadline.js';
 import type { MapperMetrics } from './metrics.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, parsePath } from './protocol.js';
 import { readyState, type MapperState } from './state.js';
@@ -38,6 +39,8 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
   const budget = new BodyBudget(() => options.state().limits.maxBodyBytesInFlight);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The budget runs from the headers' arrival: a slow body eats into it, as it does for the caller.
+    const arrived = performance.now();
     const state = options.state();
     const peer = authenticate(state, { claimsPeer: header(req, MAPPER_HEADERS.origin) === 'peer', authorization: header(req, 'authorization') }) === 'peer';
     const type = mediaType(req);
@@ -45,8 +48,11 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
       throw new CrimeError('UNSUPPORTED_MEDIA_TYPE', `POST ${MAPPER_PATHS.infer} takes application/json or ${BINARY_TYPE}`);
     }
     if (type === 'application/json') assertUtf8(req);
+    const { model } = readyState(state);
     const { limits } = state;
-    const body = await readBody(req, { limit: limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs, budget });
+    // No valid input needs more than the model's largest body: larger ones are refused unread.
+    const limit = Math.min(limits.maxBodyBytes, largestBody(model, state.maxSteps, type === BINARY_TYPE));
+    const body = await readBody(req, { limit, timeoutMs: limits.bodyTimeoutMs, budget });
     let held = body.length;
     const release = (): void => {
       budget.give(held);
@@ -59,7 +65,7 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
       inFlight++;
       metrics.inFlight.set(inFlight);
       try {
-        await mapOne(req, res, body, peer, state, release);
+        await mapOne(req, res, body, { peer, state, arrived, release });
       } finally {
         inFlight--;
         metrics.inFlight.set(inFlight);
@@ -70,7 +76,13 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
   };
 
   /** decode → pipeline → encode for a request whose body is in; `release` once the body is decoded. */
-  const mapOne = async (req: IncomingMessage, res: ServerResponse, body: Buffer, peer: boolean, state: MapperState, release: () => void): Promise<void> => {
+  const mapOne = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    o: { peer: boolean; state: MapperState; arrived: number; release: () => void },
+  ): Promise<void> => {
+    const { peer, state, release } = o;
     const received = performance.now();
     const { pipeline, model } = readyState(state);
     let input: ModelInput;
@@ -89,7 +101,14 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
     metrics.stage.observe({ stage: 'decode' }, (performance.now() - received) / 1000);
     const given = header(req, MAPPER_HEADERS.requestId);
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
-    const answer = await pipeline.run(input, { origin: peer ? 'peer' : 'client', requestId, path: peer ? parsePath(header(req, MAPPER_HEADERS.path)) : [] });
+    const budgetMs = budgetOf(header(req, MAPPER_HEADERS.deadline), state.requestTimeoutMs);
+    const answer = await pipeline.run(input, {
+      origin: peer ? 'peer' : 'client',
+      requestId,
+      path: peer ? parsePath(header(req, MAPPER_HEADERS.path)) : [],
+      deadline: o.arrived + budgetMs,
+      budgetMs,
+    });
     const encodeStart = performance.now();
     const json = JSON.stringify(answer);
     res.statusCode = 200;

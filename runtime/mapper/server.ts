@@ -8,7 +8,7 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
-import { CALIBRATION_STEPS } from '../defaults.js';
+import { CALIBRATION_STEPS, RUNTIME_PROBE_MS } from '../defaults.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { guardConnections, serverOptions } from '../http/connection-guard.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -21,6 +21,7 @@ import { fileChanged, refuseReload, restartOnlyChanges } from './reload.js';
 import { MapperMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
 import type { Pipeline } from './pipeline.js';
+import { RuntimeHealth } from './runtime-health.js';
 import type { MapperState } from './state.js';
 
 export interface MapperServerOptions {
@@ -104,6 +105,15 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   let config = first.config;
   let sealed = first.sealed;
   const runtime = new RuntimeClient({ baseUrl: config.runtimeUrl, timeoutMs: Math.max(30_000, config.mapping.requestTimeoutMs) });
+  const health = new RuntimeHealth({
+    probe: () => runtime.ready(RUNTIME_PROBE_MS),
+    onChange: (up) => {
+      state.pipeline?.engine.setLocalAvailable(up);
+      metrics.runtimeUp.set(up ? 1 : 0);
+      if (up) logger.info('runtime answers again');
+      else logger.warn('runtime does not answer: not ready, and local is no candidate until it does', { runtime: config.runtimeUrl });
+    },
+  });
   let state: MapperState = {
     device: config.device,
     pipeline: undefined,
@@ -112,9 +122,12 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     token: await loadToken(config),
     clientsNeedToken: clientsNeedToken(config),
     limits: config.limits,
+    requestTimeoutMs: config.mapping.requestTimeoutMs,
+    runtime: health,
   };
   let peers = new Map<string, PeerClient>();
   const metrics = new MapperMetrics({ snapshot: () => state.pipeline?.engine.snapshot(), defaultMetrics: options.defaultMetrics ?? true });
+  metrics.runtimeUp.set(1);
   const app = createMapperApp({ state: () => state, metrics, logger });
   const server = createServer({ keepAliveTimeout: 65_000, ...serverOptions(config.limits) }, app);
   answerClientErrors(server);
@@ -127,7 +140,10 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
 
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
-    const built = buildPipeline({ config: cfg, token, model, runtime, logger, metrics, ...(previous ? { previous } : {}) });
+    const built = buildPipeline({
+      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(),
+      ...(previous ? { previous } : {}),
+    });
     const retired = peers;
     peers = built.peers;
     setTimeout(() => retired.forEach((p) => p.close()), RETIRE_PEERS_MS).unref();
@@ -143,6 +159,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     await calibrate(pipeline, runtime, model, maxSteps);
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
+    timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
     pingDue();
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
@@ -176,6 +193,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       token,
       clientsNeedToken: clientsNeedToken(next),
       limits: next.limits,
+      requestTimeoutMs: next.mapping.requestTimeoutMs,
     };
     connections.apply();
     metrics.reloads.inc({ outcome: 'applied' });

@@ -13,6 +13,10 @@ export interface MapperState {
   token: string | undefined;
   clientsNeedToken: boolean;
   limits: MapperLimits;
+  /** the budget of a request that enters here without a shorter one (mapping.requestTimeoutMs) */
+  requestTimeoutMs: number;
+  /** whether this device's runtime answers */
+  runtime: { readonly up: boolean };
 }
 
 export function readyState(state: MapperState): { pipeline: Pipeline; model: RuntimeModelInfo } {

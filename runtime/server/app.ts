@@ -90,7 +90,9 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
     const input: ModelInput = binary
       ? decodeBinary(req.body as Buffer, { shape: header(req, HEADERS.shape), dtype: header(req, HEADERS.dtype) }, backend.info, maxSteps)
       : decodeJson(req.body, backend.info, maxSteps);
-    const { value: result, queueMs } = await queue.run(() => backend.infer(input));
+    const budgetMs = Number(header(req, HEADERS.deadline));
+    const deadline = Number.isFinite(budgetMs) && budgetMs > 0 ? received + budgetMs : undefined;
+    const { value: result, queueMs } = await queue.run(() => backend.infer(input), deadline === undefined ? {} : { deadline });
     metrics.computeSeconds.observe(result.computeMs / 1000);
     metrics.queueSeconds.observe(queueMs / 1000);
     metrics.steps.inc(input.steps);
