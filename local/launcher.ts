@@ -41,6 +41,19 @@ export interface DeviceStatus {
   emulate: { perStepMs: number; fixedMs: number } | undefined;
 }
 
+/** Whether nothing listens on a loopback port (binding it briefly is the only sure way to know). */
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function alive(c: StartedChild | undefined): c is StartedChild {
+  return c !== undefined && c.child.exitCode === null && c.child.signalCode === null;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -137,10 +150,19 @@ export class LocalTopology {
     await rename(`${file}.tmp`, file);
   }
 
-  /** Starts (or restarts, on the same ports) a device's runtime and mapper. */
+  /**
+   * Starts (or restarts, on the same ports) a device's runtime and mapper. A device whose two
+   * processes run is left alone (CONFLICT); one with a single survivor has it killed first, so both
+   * start together; a port some other process took is a CONFLICT, not a failed start.
+   */
   async startDevice(name: string): Promise<void> {
     const p = this.device(name);
     const { topology, workDir } = this.o;
+    if (alive(p.runtime) && alive(p.mapper)) throw new CrimeError('CONFLICT', `${name} is running; kill it first to restart it`);
+    await this.killDevice(name);
+    for (const port of [p.runtimePort, p.mapperPort]) {
+      if (!(await portFree(port))) throw new CrimeError('CONFLICT', `port ${port} of ${name} is taken by another process; try again once it is free`, { retryAfterSec: 1 });
+    }
     const emulate = emulationOf(this.o.settings, name);
     const backend = p.spec.backend;
     const as = emulate ? ` (emulating ${emulate.perStepMs} ms/step + ${emulate.fixedMs} ms)` : '';
@@ -165,7 +187,7 @@ export class LocalTopology {
   async killDevice(name: string): Promise<void> {
     const p = this.device(name);
     for (const c of [p.mapper, p.runtime]) {
-      if (!c || c.child.exitCode !== null || c.child.signalCode !== null) continue;
+      if (!alive(c)) continue;
       const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
       c.child.kill('SIGKILL');
       await exited;
@@ -188,7 +210,7 @@ export class LocalTopology {
   listDevices(): DeviceStatus[] {
     return [...this.devices.values()].map((p) => ({
       name: p.spec.name,
-      running: p.mapper !== undefined && p.mapper.child.exitCode === null && p.mapper.child.signalCode === null,
+      running: alive(p.mapper) && alive(p.runtime),
       runtimePid: p.runtime?.child.pid,
       mapperPid: p.mapper?.child.pid,
       mapperUrl: `http://127.0.0.1:${p.mapperPort}`,
