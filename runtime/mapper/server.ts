@@ -106,7 +106,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   let sealed = first.sealed;
   const runtime = new RuntimeClient({ baseUrl: config.runtimeUrl, timeoutMs: Math.max(30_000, config.mapping.requestTimeoutMs) });
   const health = new RuntimeHealth({
-    probe: () => runtime.ready(RUNTIME_PROBE_MS),
+    probe: () => runtime.readiness(RUNTIME_PROBE_MS),
     onChange: (up) => {
       state.pipeline?.engine.setLocalAvailable(up);
       metrics.runtimeUp.set(up ? 1 : 0);

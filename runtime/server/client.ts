@@ -4,6 +4,7 @@
  */
 import { Agent } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
+import { CrimeError } from '../errors.js';
 import { errorOf, numberHeader, send, type RawResponse } from '../http/request.js';
 import { BINARY_TYPE, HEADERS, JSON_TYPE, PATHS, type InferRequestBody, type RuntimeModelInfo } from './protocol.js';
 
@@ -108,12 +109,20 @@ export class RuntimeClient {
     return JSON.parse(res.body.toString('utf8')) as RuntimeModelInfo;
   }
 
-  /** True when /readyz answers 200 (within `timeoutMs`, default the client's); false when not ready or unreachable. */
-  async ready(timeoutMs?: number): Promise<boolean> {
+  /** True when /readyz answers 200; false when not ready or unreachable. */
+  async ready(): Promise<boolean> {
+    return (await this.readiness()) === 'ready';
+  }
+
+  /**
+   * What /readyz says within `timeoutMs` (default the client's): ready; not ready (or refused, so
+   * surely not running); or silent (no answer in time: frozen, or just too busy to answer).
+   */
+  async readiness(timeoutMs?: number): Promise<'ready' | 'not-ready' | 'silent'> {
     try {
-      return (await this.send('GET', PATHS.readyz, { accept: JSON_TYPE }, undefined, undefined, timeoutMs)).status === 200;
-    } catch {
-      return false;
+      return (await this.send('GET', PATHS.readyz, { accept: JSON_TYPE }, undefined, undefined, timeoutMs)).status === 200 ? 'ready' : 'not-ready';
+    } catch (err) {
+      return err instanceof CrimeError && err.code === 'TIMEOUT' ? 'silent' : 'not-ready';
     }
   }
 
