@@ -110,12 +110,27 @@ export class LocalTopology {
     await mkdir(join(workDir, 'logs'), { recursive: true });
     const tokenFile = join(workDir, 'token');
     await writeFile(tokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    // Each free port is released before the next is asked for, so the same one may come back.
+    const chosen = new Set<number>();
+    const distinctPort = async (): Promise<number> => {
+      let port = await freePort();
+      while (chosen.has(port)) port = await freePort();
+      chosen.add(port);
+      return port;
+    };
     for (const spec of topology.devices) {
-      this.devices.set(spec.name, { spec, runtimePort: await freePort(), mapperPort: await freePort() });
+      this.devices.set(spec.name, { spec, runtimePort: await distinctPort(), mapperPort: await distinctPort() });
     }
+    // The devices' ports were free a moment ago but are not held: a link listening on "any free
+    // port" may be handed one of them, so such a link moves to another.
     for (const d of topology.devices) {
       for (const to of d.offloadTo) {
-        const link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+        let link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+        while (chosen.has(link.port)) {
+          const taken = link;
+          link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+          await taken.close();
+        }
         this.links.set(`${d.name}->${to}`, link);
       }
     }
