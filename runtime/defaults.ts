@@ -19,12 +19,19 @@ export const MAPPING_DEFAULTS = {
 export const HOP_TIMEOUT = {
   /** an attempt may take this many times its estimate ... */
   factor: 3,
-  /** ... and at least this much more than it (estimates of short requests are a few ms) */
-  slackMs: 250,
-  /** the cheapest later candidate is kept this many times its estimate of room ... */
-  reserveFactor: 1.5,
-  /** ... plus this */
+  /**
+   * ... and at least this much more than it: estimates of short requests are a few ms, and a
+   * neighbour whose own neighbour hangs needs room to fall back before it answers
+   */
+  slackMs: 500,
+  /**
+   * the cheapest later candidate is kept this many times its estimate of room (plus reserveSlackMs):
+   * when many requests fall back at once, they queue behind each other ...
+   */
+  reserveFactor: 3,
   reserveSlackMs: 20,
+  /** ... but an attempt always gets at least this share of the time left */
+  minShare: 0.5,
   /** the callee must answer this long before the caller's timeout, beyond the network time */
   answerMarginMs: 20,
 } as const;

@@ -12,11 +12,15 @@ test('an attempt may take a multiple of its estimate, at least a slack more, wit
   assert.equal(big?.timeoutMs, 3000);
 });
 
-test('the cheapest fallback keeps its room: the attempt is cut short, or skipped if it cannot fit', () => {
-  const reserve = 400 * HOP_TIMEOUT.reserveFactor + HOP_TIMEOUT.reserveSlackMs;
-  const cut = planAttempt({ remainingMs: 800, estimateMs: 50, networkMs: 10, laterMs: [900, 400] });
-  assert.equal(cut?.timeoutMs, Math.min(800 - reserve, Math.max(150, 50 + HOP_TIMEOUT.slackMs)));
-  assert.equal(planAttempt({ remainingMs: 600, estimateMs: 50, networkMs: 10, laterMs: [400] }), undefined);
+test('the cheapest fallback keeps its room: the attempt is cut short, down to a share of the time left', () => {
+  const reserve = 100 * HOP_TIMEOUT.reserveFactor + HOP_TIMEOUT.reserveSlackMs;
+  const cut = planAttempt({ remainingMs: 800, estimateMs: 50, networkMs: 10, laterMs: [900, 100] });
+  assert.equal(cut?.timeoutMs, 800 - reserve);
+  // A fallback too slow to keep room for does not starve the attempt: it gets its share.
+  const share = planAttempt({ remainingMs: 1000, estimateMs: 50, networkMs: 10, laterMs: [400] });
+  assert.equal(share?.timeoutMs, 1000 * HOP_TIMEOUT.minShare);
+  // An attempt estimated beyond its share is skipped.
+  assert.equal(planAttempt({ remainingMs: 1000, estimateMs: 600, networkMs: 10, laterMs: [400] }), undefined);
 });
 
 test('the last candidate gets what is left; nothing is tried once the deadline passed', () => {

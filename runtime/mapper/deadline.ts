@@ -28,10 +28,12 @@ export interface AttemptInput {
 }
 
 /**
- * The timeout for one attempt, or undefined to skip the candidate: it cannot finish in the budget
- * and still leave room for a fallback. A long input may take long: the timeout grows with the
- * estimate (HOP_TIMEOUT.factor times it, at least HOP_TIMEOUT.slackMs more than it); the last
- * candidate gets whatever is left.
+ * The timeout for one attempt, or undefined to skip the candidate: it cannot finish in its share
+ * of the budget. A long input may take long: the timeout grows with the estimate
+ * (HOP_TIMEOUT.factor times it, at least HOP_TIMEOUT.slackMs more than it), but leaves room for
+ * the cheapest later candidate (HOP_TIMEOUT.reserveFactor times its estimate), unless that would
+ * leave the attempt less than HOP_TIMEOUT.minShare of the time left. The last candidate gets
+ * whatever is left.
  */
 export function planAttempt(a: AttemptInput): AttemptPlan | undefined {
   if (a.remainingMs <= 0) return undefined;
@@ -41,7 +43,7 @@ export function planAttempt(a: AttemptInput): AttemptPlan | undefined {
     timeoutMs = a.remainingMs;
   } else {
     const reserve = Math.min(...a.laterMs) * HOP_TIMEOUT.reserveFactor + HOP_TIMEOUT.reserveSlackMs;
-    const upper = a.remainingMs - reserve;
+    const upper = Math.max(a.remainingMs - reserve, a.remainingMs * HOP_TIMEOUT.minShare);
     if (upper < a.estimateMs) return undefined;
     timeoutMs = Math.min(natural, upper);
   }
