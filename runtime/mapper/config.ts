@@ -45,9 +45,10 @@ export type MapperAuth =
       tokenFile: string;
       /** whether clients need the token too: true (the default) everywhere but at an open entry */
       clients: boolean;
+      disabled?: undefined;
     }
-  /** no authentication at all: loopback experiments only */
-  | { disabled: true };
+  /** no authentication at all: loopback experiments only (tokenFile and clients read as absent) */
+  | { disabled: true; tokenFile?: undefined; clients?: undefined };
 
 export interface MapperLimits {
   /** largest request body accepted, bytes */
@@ -238,7 +239,7 @@ export async function loadMapperConfig(file: string): Promise<MapperConfigFile> 
 
 /** The shared token, trimmed; undefined when authentication is disabled. */
 export async function loadToken(config: MapperConfig): Promise<string | undefined> {
-  if ('disabled' in config.auth) return undefined;
+  if (config.auth.disabled) return undefined;
   const token = (await readFile(config.auth.tokenFile, 'utf8')).trim();
   if (token.length < 16) throw new InvalidInputError('auth.tokenFile', 'the token must be at least 16 characters');
   return token;

@@ -17,7 +17,7 @@ export function refuseReload(running: RunningConfig, next: MapperConfigFile): st
   if (running.sealed && !next.sealed) {
     return 'the running configuration carries a checksum and the new file has none, so it may be incomplete';
   }
-  if (!('disabled' in running.config.auth) && 'disabled' in next.config.auth) {
+  if (!running.config.auth.disabled && next.config.auth.disabled) {
     return 'a reload cannot turn authentication off; restart the mapper to do that';
   }
   return undefined;

@@ -96,7 +96,7 @@ function drain(server: Server): Promise<void> {
 }
 
 function clientsNeedToken(config: MapperConfig): boolean {
-  return !('disabled' in config.auth) && config.auth.clients;
+  return config.auth.clients === true;
 }
 
 export async function startMapperServer(options: MapperServerOptions): Promise<MapperServer> {
