@@ -72,7 +72,7 @@ export async function runHopBench(options: HopBenchOptions): Promise<HopBenchRep
     const maxSteps = Math.max(...options.steps);
     const runtime = await startCrime(['runtime', '--model', onnx as string, '--port', '0', '--max-steps', String(maxSteps), '--log-level', 'warn'], join(dir, 'runtime.log'));
     children.push(runtime);
-    await writeFile(join(dir, 'mapper.yaml'), stringify({ device: 'bench', listen: { port: 0 }, runtime: { url: runtime.url } }));
+    await writeFile(join(dir, 'mapper.yaml'), stringify({ device: 'bench', listen: { port: 0 }, runtime: { url: runtime.url }, auth: { disabled: true } }));
     const mapper = await startCrime(['mapper', '--config', join(dir, 'mapper.yaml'), '--log-level', 'warn'], join(dir, 'mapper.log'));
     children.push(mapper);
     const forward = await startScript(fileURLToPath(new URL('./null-sidecar.js', import.meta.url)), [runtime.url], join(dir, 'forward.log'));

@@ -2,8 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CrimeError, toCrimeError } from '../runtime/errors.js';
 import { readBody } from '../runtime/http/body.js';
+import { answerClientErrors } from '../runtime/http/client-errors.js';
 import { sendError, sendJson } from '../runtime/http/error-handler.js';
+import { unmatched, type RouteTable } from '../runtime/http/routes.js';
 import type { LocalTopology } from './launcher.js';
+import { invalidConditions, type LinkConditions } from './link-emulator.js';
 
 /**
  * The control API of a local run, on loopback: see and change links while traffic flows, and kill
@@ -19,6 +22,7 @@ export async function startControlServer(local: LocalTopology): Promise<{ url: s
   const server: Server = createServer((req, res) => {
     handle(local, req, res).catch((err: unknown) => sendError(res, toCrimeError(err)));
   });
+  answerClientErrors(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -43,40 +47,66 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
 }
 
-function positive(body: Record<string, unknown>, key: string, min: number): number | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !(v >= min)) throw new CrimeError('INVALID_INPUT', `${key} must be a number ≥ ${min}`);
-  return v;
+/** The link conditions a PUT asks for, checked against the limits the link emulator accepts. */
+export function conditionsOf(body: Record<string, unknown>): Partial<LinkConditions> {
+  const out: Partial<LinkConditions> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'rttMs' && typeof value === 'number') out.rttMs = value;
+    else if (key === 'bandwidthMbps' && (typeof value === 'number' || value === null)) out.bandwidthMbps = value ?? Infinity;
+    else if (key === 'rttMs' || key === 'bandwidthMbps') throw new CrimeError('INVALID_INPUT', `${key} must be a number${key === 'bandwidthMbps' ? ' or null' : ''}`);
+    else throw new CrimeError('INVALID_INPUT', `unknown field ${JSON.stringify(key)} (expected rttMs, bandwidthMbps)`);
+  }
+  const invalid = invalidConditions(out);
+  if (invalid !== undefined) throw new CrimeError('INVALID_INPUT', invalid);
+  return out;
 }
 
+/** The route a path matches (its pattern, for Allow) and its parameters. */
+function route(parts: string[]): { pattern: string; params: string[] } | undefined {
+  const [head, a, b, c] = parts;
+  if (head === 'links' && parts.length === 1) return { pattern: '/links', params: [] };
+  if (head === 'links' && parts.length === 3) return { pattern: '/links/{from}/{to}', params: [a!, b!] };
+  if (head === 'devices' && parts.length === 1) return { pattern: '/devices', params: [] };
+  if (head === 'devices' && parts.length === 3 && (b === 'kill' || b === 'start') && c === undefined) return { pattern: `/devices/{name}/${b}`, params: [a!] };
+  return undefined;
+}
+
+const ROUTES: RouteTable = {
+  '/links': ['GET'],
+  '/links/{from}/{to}': ['PUT'],
+  '/devices': ['GET'],
+  '/devices/{name}/kill': ['POST'],
+  '/devices/{name}/start': ['POST'],
+};
+
 async function handle(local: LocalTopology, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const parts = (req.url ?? '/').split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
-  const notFound = (): never => {
-    throw new CrimeError('NOT_FOUND', `no route ${req.method} ${req.url}`);
-  };
-  if (parts[0] === 'links') {
-    if (req.method === 'GET' && parts.length === 1) return sendJson(res, 200, local.listLinks());
-    if (req.method === 'PUT' && parts.length === 3) {
-      const body = await readJson(req);
-      const rttMs = positive(body, 'rttMs', 0);
-      const bandwidthMbps = body.bandwidthMbps === null ? Infinity : positive(body, 'bandwidthMbps', Number.MIN_VALUE);
-      const conditions = local.setLink(parts[1]!, parts[2]!, { ...(rttMs === undefined ? {} : { rttMs }), ...(bandwidthMbps === undefined ? {} : { bandwidthMbps }) });
-      return sendJson(res, 200, { from: parts[1], to: parts[2], ...conditions });
-    }
-    return notFound();
+  const path = (req.url ?? '/').split('?')[0]!;
+  let parts: string[];
+  try {
+    parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new CrimeError('INVALID_INPUT', `malformed path ${path}`);
   }
-  if (parts[0] === 'devices') {
-    if (req.method === 'GET' && parts.length === 1) return sendJson(res, 200, local.listDevices());
-    if (req.method === 'POST' && parts.length === 3 && parts[2] === 'kill') {
-      await local.killDevice(parts[1]!);
-      return sendJson(res, 200, { killed: parts[1] });
-    }
-    if (req.method === 'POST' && parts.length === 3 && parts[2] === 'start') {
-      await local.startDevice(parts[1]!);
-      return sendJson(res, 200, { started: parts[1] });
-    }
-    return notFound();
+  const matched = route(parts);
+  const method = req.method ?? 'GET';
+  if (matched === undefined || !ROUTES[matched.pattern]!.includes(method)) {
+    throw unmatched(ROUTES, method, matched?.pattern ?? path);
   }
-  return notFound();
+  const [x, y] = matched.params;
+  switch (matched.pattern) {
+    case '/links':
+      return sendJson(res, 200, local.listLinks());
+    case '/links/{from}/{to}': {
+      const conditions = local.setLink(x!, y!, conditionsOf(await readJson(req)));
+      return sendJson(res, 200, { from: x, to: y, ...conditions });
+    }
+    case '/devices':
+      return sendJson(res, 200, local.listDevices());
+    case '/devices/{name}/kill':
+      await local.killDevice(x!);
+      return sendJson(res, 200, { killed: x });
+    default:
+      await local.startDevice(x!);
+      return sendJson(res, 200, { started: x });
+  }
 }

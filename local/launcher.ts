@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { CrimeError } from '../runtime/errors.js';
@@ -39,6 +39,19 @@ export interface DeviceStatus {
   mapperUrl: string;
   runtimeUrl: string;
   emulate: { perStepMs: number; fixedMs: number } | undefined;
+}
+
+/** Whether nothing listens on a loopback port (binding it briefly is the only sure way to know). */
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function alive(c: StartedChild | undefined): c is StartedChild {
+  return c !== undefined && c.child.exitCode === null && c.child.signalCode === null;
 }
 
 async function freePort(): Promise<number> {
@@ -97,12 +110,27 @@ export class LocalTopology {
     await mkdir(join(workDir, 'logs'), { recursive: true });
     const tokenFile = join(workDir, 'token');
     await writeFile(tokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    // Each free port is released before the next is asked for, so the same one may come back.
+    const chosen = new Set<number>();
+    const distinctPort = async (): Promise<number> => {
+      let port = await freePort();
+      while (chosen.has(port)) port = await freePort();
+      chosen.add(port);
+      return port;
+    };
     for (const spec of topology.devices) {
-      this.devices.set(spec.name, { spec, runtimePort: await freePort(), mapperPort: await freePort() });
+      this.devices.set(spec.name, { spec, runtimePort: await distinctPort(), mapperPort: await distinctPort() });
     }
+    // The devices' ports were free a moment ago but are not held: a link listening on "any free
+    // port" may be handed one of them, so such a link moves to another.
     for (const d of topology.devices) {
       for (const to of d.offloadTo) {
-        const link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+        let link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+        while (chosen.has(link.port)) {
+          const taken = link;
+          link = await LinkEmulator.start({ target: { host: '127.0.0.1', port: this.device(to).mapperPort }, ...linkFor(settings, d.name, to) });
+          await taken.close();
+        }
         this.links.set(`${d.name}->${to}`, link);
       }
     }
@@ -131,13 +159,25 @@ export class LocalTopology {
       neighbourUrl: (to) => this.link(d.name, to).url,
       tokenFile,
     });
-    await writeFile(this.configFile(d.name), formatMapperConfig(config));
+    // Written beside and renamed over, so a running mapper never reads half a file.
+    const file = this.configFile(d.name);
+    await writeFile(`${file}.tmp`, formatMapperConfig(config));
+    await rename(`${file}.tmp`, file);
   }
 
-  /** Starts (or restarts, on the same ports) a device's runtime and mapper. */
+  /**
+   * Starts (or restarts, on the same ports) a device's runtime and mapper. A device whose two
+   * processes run is left alone (CONFLICT); one with a single survivor has it killed first, so both
+   * start together; a port some other process took is a CONFLICT, not a failed start.
+   */
   async startDevice(name: string): Promise<void> {
     const p = this.device(name);
     const { topology, workDir } = this.o;
+    if (alive(p.runtime) && alive(p.mapper)) throw new CrimeError('CONFLICT', `${name} is running; kill it first to restart it`);
+    await this.killDevice(name);
+    for (const port of [p.runtimePort, p.mapperPort]) {
+      if (!(await portFree(port))) throw new CrimeError('CONFLICT', `port ${port} of ${name} is taken by another process; try again once it is free`, { retryAfterSec: 1 });
+    }
     const emulate = emulationOf(this.o.settings, name);
     const backend = p.spec.backend;
     const as = emulate ? ` (emulating ${emulate.perStepMs} ms/step + ${emulate.fixedMs} ms)` : '';
@@ -162,7 +202,7 @@ export class LocalTopology {
   async killDevice(name: string): Promise<void> {
     const p = this.device(name);
     for (const c of [p.mapper, p.runtime]) {
-      if (!c || c.child.exitCode !== null || c.child.signalCode !== null) continue;
+      if (!alive(c)) continue;
       const exited = new Promise<void>((resolve) => c.child.once('exit', () => resolve()));
       c.child.kill('SIGKILL');
       await exited;
@@ -185,7 +225,7 @@ export class LocalTopology {
   listDevices(): DeviceStatus[] {
     return [...this.devices.values()].map((p) => ({
       name: p.spec.name,
-      running: p.mapper !== undefined && p.mapper.child.exitCode === null && p.mapper.child.signalCode === null,
+      running: alive(p.mapper) && alive(p.runtime),
       runtimePid: p.runtime?.child.pid,
       mapperPid: p.mapper?.child.pid,
       mapperUrl: `http://127.0.0.1:${p.mapperPort}`,

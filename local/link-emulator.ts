@@ -9,6 +9,24 @@ export interface LinkConditions {
   bandwidthMbps: number;
 }
 
+/**
+ * The conditions a link accepts: an RTT up to ten minutes (timers overflow near 25 days, and a
+ * "link" slower than minutes is a dead one), a bandwidth above zero up to 1 Tbit/s or Infinity.
+ */
+export const LINK_LIMITS = { maxRttMs: 600_000, maxBandwidthMbps: 1_000_000 } as const;
+
+/** Why these conditions cannot be set, or undefined when they can. */
+export function invalidConditions(c: Partial<LinkConditions>): string | undefined {
+  if (c.rttMs !== undefined && !(Number.isFinite(c.rttMs) && c.rttMs >= 0 && c.rttMs <= LINK_LIMITS.maxRttMs)) {
+    return `rttMs must be a number from 0 to ${LINK_LIMITS.maxRttMs}`;
+  }
+  const bw = c.bandwidthMbps;
+  if (bw !== undefined && bw !== Infinity && !(Number.isFinite(bw) && bw > 0 && bw <= LINK_LIMITS.maxBandwidthMbps)) {
+    return `bandwidthMbps must be a number above 0 and up to ${LINK_LIMITS.maxBandwidthMbps}, or null for no limit`;
+  }
+  return undefined;
+}
+
 export interface LinkEndpoint {
   host: string;
   port: number;
@@ -43,6 +61,8 @@ export class LinkEmulator {
   }
 
   static async start(options: LinkEmulatorOptions): Promise<LinkEmulator> {
+    const invalid = invalidConditions(options);
+    if (invalid !== undefined) throw new RangeError(invalid);
     const link = new LinkEmulator(options);
     await new Promise<void>((resolve, reject) => {
       link.server.once('error', reject);
@@ -65,7 +85,10 @@ export class LinkEmulator {
     return { ...this.conditions };
   }
 
+  /** Changes the conditions; throws RangeError for ones outside LINK_LIMITS (callers validate first). */
   set(conditions: Partial<LinkConditions>): void {
+    const invalid = invalidConditions(conditions);
+    if (invalid !== undefined) throw new RangeError(invalid);
     this.conditions = { ...this.conditions, ...conditions };
   }
 

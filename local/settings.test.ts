@@ -22,4 +22,7 @@ test('settings must match the topology', () => {
   assert.throws(() => parseLocalSettings('devices: [{ name: phone, perStepMs: 1 }]', topology), /devices\[0\]\.name: unknown device "phone"/);
   assert.throws(() => parseLocalSettings('devices: [{ name: gateway, slowdown: 3 }]', topology), /unknown field/);
   assert.throws(() => parseLocalSettings('links: [{ from: end-node, to: gateway, rttMs: -1 }]', topology), /rttMs: must be a number ≥ 0/);
+  // Timers overflow past 2^31 ms and would make such a link instant.
+  assert.throws(() => parseLocalSettings('links: [{ from: end-node, to: gateway, rttMs: 1e10 }]', topology), /rttMs: must be a number ≥ 0 and ≤ 600000/);
+  assert.throws(() => parseLocalSettings('links: [{ from: end-node, to: gateway, rttMs: 1, bandwidthMbps: 1e300 }]', topology), /bandwidthMbps: must be/);
 });

@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import type { EmulatedProfile } from '../runtime/backends/emulated.js';
 import type { Topology } from '../runtime/topology/topology.js';
 import { InvalidInputError, at, known, list, num, obj, optNum, str } from '../runtime/validate.js';
-import type { LinkConditions } from './link-emulator.js';
+import { LINK_LIMITS, type LinkConditions } from './link-emulator.js';
 
 /**
  * What a local run needs beyond the RnnTopology: the emulated links between neighbours (every
@@ -34,7 +34,12 @@ export function parseLocalSettings(text: string, topology: Topology): LocalSetti
     if (!topology.devices.find((d) => d.name === from)?.offloadTo.includes(to)) {
       throw new InvalidInputError(p, `${from} does not offload to ${to} in topology ${topology.name}`);
     }
-    return { from, to, rttMs: num(l, 'rttMs', p, { min: 0 }), bandwidthMbps: optNum(l, 'bandwidthMbps', p, Infinity, { above: 0 }) };
+    return {
+      from,
+      to,
+      rttMs: num(l, 'rttMs', p, { min: 0, max: LINK_LIMITS.maxRttMs }),
+      bandwidthMbps: optNum(l, 'bandwidthMbps', p, Infinity, { above: 0, max: LINK_LIMITS.maxBandwidthMbps }),
+    };
   });
   const devices = (root.devices === undefined ? [] : list(root.devices, 'devices')).map((v, i) => {
     const p = at('devices', i);

@@ -12,6 +12,33 @@ export const MAPPING_DEFAULTS = {
   requestTimeoutMs: 5000,
 } as const;
 
+/**
+ * How long one attempt at a candidate may take (runtime/mapper/deadline.ts), inside the request's
+ * budget (mapping.requestTimeoutMs at the entry). Fixed: they are ratios and margins, not settings.
+ */
+export const HOP_TIMEOUT = {
+  /** an attempt may take this many times its estimate ... */
+  factor: 3,
+  /**
+   * ... and at least this much more than it: estimates of short requests are a few ms, and a
+   * neighbour whose own neighbour hangs needs room to fall back before it answers
+   */
+  slackMs: 500,
+  /**
+   * the cheapest later candidate is kept this many times its estimate of room (plus reserveSlackMs):
+   * when many requests fall back at once, they queue behind each other ...
+   */
+  reserveFactor: 3,
+  reserveSlackMs: 20,
+  /** ... but an attempt always gets at least this share of the time left */
+  minShare: 0.5,
+  /** the callee must answer this long before the caller's timeout, beyond the network time */
+  answerMarginMs: 20,
+} as const;
+
+/** How often a mapper asks its runtime whether it is ready, and how long it waits for the answer. */
+export const RUNTIME_PROBE_MS = 1000;
+
 /** Input lengths a mapper runs through its runtime at start-up to seed its compute model. */
 export const CALIBRATION_STEPS: readonly number[] = [1, 8, 32, 128];
 
@@ -24,8 +51,21 @@ export const MAPPER_DEFAULTS = {
   port: 8080,
   /** largest request body accepted, bytes */
   maxBodyBytes: 32 * 1024 * 1024,
-  /** requests in progress at once before new ones get 503 + Retry-After */
+  /**
+   * request bodies being received at once, all together, bytes: bounds the memory bodies take
+   * (decoding a JSON body takes a few times its size) whatever the number of clients
+   */
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
+  /** requests being mapped at once (bodies already read) before new ones get 503 + Retry-After */
   maxInFlight: 256,
+  /** open connections from one client address; a neighbour's mapper uses up to 64 */
+  maxConnectionsPerClient: 128,
+  /** a request's headers must arrive within this long */
+  headersTimeoutMs: 10_000,
+  /** a request's body must arrive within this long of its headers (408 otherwise) */
+  bodyTimeoutMs: 10_000,
+  /** a connection silent both ways for this long is closed */
+  idleTimeoutMs: 60_000,
 } as const;
 
 export const RUNTIME_DEFAULTS = {

@@ -21,8 +21,15 @@ export const ERRORS = {
   INPUT_TOO_LONG: spec(413, 2),
   PAYLOAD_TOO_LARGE: spec(413, 2),
   UNSUPPORTED_MEDIA_TYPE: spec(415, 2),
+  /** the request's headers are larger than the server accepts */
+  HEADERS_TOO_LARGE: spec(431, 2),
+  /** an Expect header other than 100-continue */
+  EXPECTATION_FAILED: spec(417, 2),
+  /** the client did not send its headers or body within the server's deadline */
+  REQUEST_TIMEOUT: spec(408, 1),
   UNAUTHORIZED: spec(401, 1),
   NOT_FOUND: spec(404, 1),
+  /** answered with an Allow header listing the methods the path takes */
   METHOD_NOT_ALLOWED: spec(405, 1),
   /** a local resource (a port, a process) is busy: try again once it is free */
   CONFLICT: spec(409, 1),
@@ -44,18 +51,22 @@ export function isErrorCode(v: unknown): v is ErrorCode {
 export interface CrimeErrorOptions {
   /** Seconds a client should wait before retrying (sent as Retry-After). */
   retryAfterSec?: number;
+  /** METHOD_NOT_ALLOWED: the methods the path takes (sent as Allow) */
+  allow?: readonly string[];
   cause?: unknown;
 }
 
 export class CrimeError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterSec: number | undefined;
+  readonly allow: readonly string[] | undefined;
 
   constructor(code: ErrorCode, message: string, options: CrimeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CrimeError';
     this.code = code;
     this.retryAfterSec = options.retryAfterSec;
+    this.allow = options.allow;
   }
 
   get status(): number {

@@ -21,7 +21,7 @@ const LAYERS = {
   load: ['runtime', 'stats'],
   local: ['runtime'],
   operator: ['runtime'],
-  devcluster: ['operator', 'runtime'],
+  devcluster: ['operator', 'runtime', 'local'],
   bench: ['runtime', 'local', 'stats', 'operator', 'devcluster'],
   test: ['*'],
   cli: ['*'],

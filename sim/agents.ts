@@ -30,7 +30,8 @@ export interface Agent {
   localAbort(ticket: LocalTicket | null): void;
   offloadStart(target: string, n: number): OffloadTicket | null;
   offloadEnd(ticket: OffloadTicket | null, roundTripMs: number, calleeElapsedMs: number, adv: Advertisement): void;
-  offloadFail(ticket: OffloadTicket | null): void;
+  /** `down`: the neighbour itself failed (see neighbourAtFault in runtime/mapper/fallback.ts) */
+  offloadFail(ticket: OffloadTicket | null, down: boolean): void;
   duePings(): PlannedPing[];
   pingSent(name: string): void;
   pingResult(name: string, roundTripMs: number, bytes: number, adv: Advertisement): void;
@@ -106,8 +107,8 @@ export class CrimeAgent implements Agent {
   offloadEnd(ticket: OffloadTicket, roundTripMs: number, calleeElapsedMs: number, adv: Advertisement): void {
     this.engine.finishOffload(ticket, { roundTripMs, calleeElapsedMs, advertisement: adv });
   }
-  offloadFail(ticket: OffloadTicket): void {
-    this.engine.failOffload(ticket);
+  offloadFail(ticket: OffloadTicket, down: boolean): void {
+    this.engine.failOffload(ticket, down);
   }
   duePings(): PlannedPing[] {
     return this.engine.duePings();

@@ -5,7 +5,7 @@ import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
 import type { Scenario, SimDevice } from './scenario.js';
 import { CALIBRATION_STEPS } from '../runtime/defaults.js';
-import { Fallback, type Candidate } from '../runtime/mapper/fallback.js';
+import { Fallback, neighbourAtFault, type Candidate } from '../runtime/mapper/fallback.js';
 
 /** What happened to one request under one policy. */
 export interface RequestRecord {
@@ -37,6 +37,8 @@ interface Outcome {
   ok: boolean;
   servedBy: string | null;
   path: string[];
+  /** a failure the device answered with (its own fallback ran out), not a connection lost with it */
+  answered?: boolean;
 }
 
 type Finish = (o: Outcome) => void;
@@ -122,7 +124,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
       if (done) return;
       const candidate = fallback.next();
       if (candidate === undefined) {
-        finish({ ok: false, servedBy: null, path: [d] });
+        finish({ ok: false, servedBy: null, path: [d], answered: true });
         return;
       }
       const target = candidate.target;
@@ -155,11 +157,12 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         const wait = Math.max(0, q.now - sentAt - tx - rx);
         tally(req.id).energyJ += (entryPower.txW * tx + entryPower.rxW * rx + entryPower.idleW * wait) / 1000;
       };
-      // The caller sees a refused or reset connection, never a bad-input answer: always fall back.
-      const failed = (): void => {
+      // The caller sees a refused or reset connection, or the callee's own UPSTREAM_FAILED, never a
+      // bad-input answer: always fall back; the neighbour is marked down by the mapper's rule.
+      const failed = (answered: boolean): void => {
         if (done) return;
         charge(false);
-        agent.offloadFail(ticket);
+        agent.offloadFail(ticket, neighbourAtFault('UPSTREAM_FAILED', answered));
         fallback.failed(candidate, 'UPSTREAM_FAILED');
         tryNext();
       };
@@ -168,13 +171,13 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         world.arrived(target, transit);
         const back = (bytes: number): number => world.oneWayMs(d, target, bytes, z(req, `down|${d}|${target}`));
         if (world.isDown(target)) {
-          q.after(back(0), failed); // connection refused
+          q.after(back(0), () => failed(false)); // connection refused
           return;
         }
         const arrivedAt = q.now;
         handle(target, req, 'peer', path, (o) => {
           if (!o.ok) {
-            q.after(back(0), failed);
+            q.after(back(0), () => failed(o.answered === true));
             return;
           }
           const elapsed = q.now - arrivedAt;

@@ -114,6 +114,7 @@ export class MappingEngine {
   private readonly probeBytes: number;
   private readonly pingReplyBytes: number;
   private readonly maxPieces: number;
+  private localAvailable = true;
 
   constructor(options: EngineOptions) {
     const forgetting = options.forgetting;
@@ -158,7 +159,7 @@ export class MappingEngine {
     const now = this.clock();
     const objective = origin === 'client' ? this.objective : 'latency';
     const views = this.views(now);
-    const local = this.compute ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
+    const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
     const ranked = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
     return { n, objective, choice: ranked[0] ?? null, ranked };
   }
@@ -199,11 +200,26 @@ export class MappingEngine {
     nb.heard(this.clock(), ticket.bytes + this.payload.outputBytes, networkMs, result.advertisement, ticket.id);
   }
 
-  /** The neighbour did not answer or answered with an error: skip it until a ping succeeds. */
-  failOffload(ticket: OffloadTicket): void {
+  /**
+   * An offload failed: it no longer loads the neighbour. `down` (the default): the neighbour itself
+   * failed, skip it until a ping succeeds; false: it answered that something behind it failed.
+   */
+  failOffload(ticket: OffloadTicket, down = true): void {
     const nb = this.neighbour(ticket.target);
     nb.forget(ticket.id);
-    nb.down = true;
+    if (down) nb.down = true;
+  }
+
+  /**
+   * Whether this device's own runtime can serve: when it cannot, local is no candidate and the
+   * advertisement offers no local piece, so callers only see the routes through this device.
+   */
+  setLocalAvailable(available: boolean): void {
+    this.localAvailable = available;
+  }
+
+  get canServeLocally(): boolean {
+    return this.compute !== null && this.localAvailable;
   }
 
   /**
@@ -251,7 +267,7 @@ export class MappingEngine {
   /** This device's cost curve for its callers: own compute + queue, and its routes onward. */
   advertise(): Advertisement {
     const now = this.clock();
-    return buildAdvertisement(this.computePiece(), this.queue.waitMs(now), this.views(now), this.payload, {
+    return buildAdvertisement(this.canServeLocally ? this.computePiece() : null, this.queue.waitMs(now), this.views(now), this.payload, {
       maxSteps: this.maxSteps,
       maxPieces: this.maxPieces,
     });

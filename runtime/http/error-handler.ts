@@ -53,6 +53,11 @@ export function sendError(res: ServerResponse, err: CrimeError): void {
   }
   if (err.retryAfterSec !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSec))));
   if (err.code === 'UNAUTHORIZED') res.setHeader('www-authenticate', 'Bearer');
+  if (err.allow !== undefined) res.setHeader('allow', err.allow.join(', '));
+  // A body too slow to wait for is not drained either: close after answering. (Any other body left
+  // unread is drained and discarded, so the client can finish sending and read the answer; Node's
+  // request timeout bounds how long that may take.)
+  if (err.code === 'REQUEST_TIMEOUT' && res.req !== undefined && !res.req.complete) res.shouldKeepAlive = false;
   sendJson(res, err.status, err.toJSON());
 }
 

@@ -24,28 +24,57 @@ export interface SendOptions {
   peer: string;
 }
 
+/**
+ * One exchange. `timeoutMs` bounds the whole exchange, from sending to the last byte of the answer
+ * (not just a silence between bytes): a peer that trickles its answer is abandoned as surely as one
+ * that hangs.
+ */
 export function send(options: SendOptions): Promise<RawResponse> {
   const { body, peer, timeoutMs } = options;
   return new Promise<RawResponse>((resolve, reject) => {
     const headers = body === undefined ? options.headers : { ...options.headers, 'content-length': String(body.length) };
     const req = request(
       options.url,
-      { method: options.method, agent: options.agent, headers, timeout: timeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+      { method: options.method, agent: options.agent, headers, ...(options.signal === undefined ? {} : { signal: options.signal }) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', (err) => reject(new CrimeError('UPSTREAM_FAILED', `${peer} response failed: ${err.message}`, { cause: err })));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(timedOut ?? new CrimeError('UPSTREAM_FAILED', `${peer} response failed: ${err.message}`, { cause: err }));
+        });
       },
     );
-    req.on('timeout', () => req.destroy(new CrimeError('TIMEOUT', `${peer} did not answer within ${timeoutMs} ms`)));
-    req.on('error', (err) => reject(err instanceof CrimeError ? err : new CrimeError('UPSTREAM_FAILED', `${peer} unreachable: ${err.message}`, { cause: err })));
+    let timedOut: CrimeError | undefined;
+    const timer = setTimeout(() => {
+      timedOut = new CrimeError('TIMEOUT', `${peer} did not answer within ${Math.round(timeoutMs)} ms`);
+      req.destroy(timedOut);
+    }, timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(timedOut ?? (err instanceof CrimeError ? err : new CrimeError('UPSTREAM_FAILED', `${peer} unreachable: ${err.message}`, { cause: err })));
+    });
     req.end(body);
   });
 }
 
+/**
+ * An error a peer answered with: the peer is up and said why it could not serve the request (as
+ * opposed to a peer that could not be reached, or did not answer in time).
+ */
+export class AnsweredError extends CrimeError {
+  constructor(code: ErrorCode, message: string, options: { retryAfterSec?: number } = {}) {
+    super(code, message, options);
+    this.name = 'AnsweredError';
+  }
+}
+
 /** The typed error a non-200 answer carries (its JSON error body, else one derived from the status). */
-export function errorOf(res: RawResponse, peer: string): CrimeError {
+export function errorOf(res: RawResponse, peer: string): AnsweredError {
   let code: ErrorCode = res.status === 503 ? 'NOT_READY' : res.status === 401 ? 'UNAUTHORIZED' : 'UPSTREAM_FAILED';
   let message = `${peer} answered HTTP ${res.status}`;
   try {
@@ -56,7 +85,7 @@ export function errorOf(res: RawResponse, peer: string): CrimeError {
     // not a JSON error body: keep the status-derived error
   }
   const retryAfter = Number(res.headers['retry-after']);
-  return new CrimeError(code, message, Number.isFinite(retryAfter) ? { retryAfterSec: retryAfter } : {});
+  return new AnsweredError(code, message, Number.isFinite(retryAfter) ? { retryAfterSec: retryAfter } : {});
 }
 
 export function numberHeader(headers: IncomingMessage['headers'], name: string): number {

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { CrimeError } from '../errors.js';
 import type { MapperState } from './state.js';
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -8,8 +9,20 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Peers (and pings) always need the token when one is configured; clients only if configured so. */
-export function authorized(state: MapperState, peer: boolean, authorization: string | undefined): boolean {
-  if (state.token === undefined || (!peer && !state.clientsNeedToken)) return true;
-  return tokenMatches(authorization, state.token);
+/** Who a request comes from, as far as this mapper trusts it. */
+export type Caller = 'peer' | 'client';
+
+/**
+ * Who may call this mapper. Trust comes from the token alone, never from a header the caller
+ * sets: with a token configured, every request needs it, except client requests at an entry that
+ * is configured open to clients (`auth.clients: false`). The `crime-origin: peer` header only picks
+ * the peer protocol (latency routing, the path, the advertisement) for a caller that proved it is
+ * a peer; claimed without the token it is refused, never downgraded. Throws UNAUTHORIZED.
+ */
+export function authenticate(state: MapperState, request: { claimsPeer: boolean; authorization: string | undefined }): Caller {
+  const caller: Caller = request.claimsPeer ? 'peer' : 'client';
+  if (state.token === undefined || tokenMatches(request.authorization, state.token)) return caller;
+  if (caller === 'peer') throw new CrimeError('UNAUTHORIZED', 'requests between mappers need the topology\'s bearer token');
+  if (state.clientsNeedToken) throw new CrimeError('UNAUTHORIZED', 'this mapper needs the topology\'s bearer token');
+  return 'client';
 }

@@ -27,6 +27,10 @@ export interface BuildOptions {
   metrics: MapperMetrics;
   /** the pipeline this one replaces: its compute model carries over as the prior */
   previous?: Pipeline;
+  /** whether the runtime answers now (default true) */
+  runtimeUp?: boolean;
+  /** see PipelineOptions.onRuntimeFailure */
+  onRuntimeFailure?: () => void;
 }
 
 /** A pipeline for one configuration: a fresh engine, a client per neighbour. */
@@ -51,9 +55,10 @@ export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map
     engine,
     runtime: o.runtime,
     peers,
-    requestTimeoutMs: config.mapping.requestTimeoutMs,
     logger: o.logger,
     metrics: o.metrics,
+    ...(o.onRuntimeFailure ? { onRuntimeFailure: o.onRuntimeFailure } : {}),
   });
+  engine.setLocalAvailable(o.runtimeUp ?? true);
   return { pipeline, peers };
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadToken, parseMapperConfig } from './config.js';
+import { formatMapperConfig, loadToken, parseMapperConfig, readMapperConfig } from './config.js';
+import { MAPPER_DEFAULTS } from '../defaults.js';
 import { InvalidInputError } from '../validate.js';
 
 const MINIMAL = `
@@ -11,7 +12,10 @@ device: end-node
 runtime: { url: "http://127.0.0.1:8081/" }
 neighbours:
   - { name: gateway, url: "http://gateway.crime.svc:8080" }
+auth: { tokenFile: /var/run/crime/token }
 `;
+
+const { port: _port, ...MAPPER_DEFAULTS_LIMITS } = MAPPER_DEFAULTS;
 
 test('defaults fill a minimal configuration', () => {
   const c = parseMapperConfig(MINIMAL);
@@ -20,13 +24,14 @@ test('defaults fill a minimal configuration', () => {
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
   assert.equal(c.objective, 'latency');
   assert.deepEqual(c.mapping, { forgetting: 0.98, pingIdleSeconds: 5, requestTimeoutMs: 5000 });
-  assert.deepEqual(c.auth, { clients: false });
-  assert.equal(c.limits.maxInFlight, 256);
+  // Fail closed: without a word about clients, they need the token too.
+  assert.deepEqual(c.auth, { tokenFile: '/var/run/crime/token', clients: true });
+  assert.deepEqual(c.limits, MAPPER_DEFAULTS_LIMITS);
   assert.equal(c.neighbours[0]!.url, 'http://gateway.crime.svc:8080');
 });
 
 test('JSON works as well as YAML', () => {
-  const c = parseMapperConfig(JSON.stringify({ device: 'cloud', runtime: { url: 'http://127.0.0.1:1' }, objective: 'latency' }));
+  const c = parseMapperConfig(JSON.stringify({ device: 'cloud', runtime: { url: 'http://127.0.0.1:1' }, objective: 'latency', auth: { disabled: true } }));
   assert.deepEqual(c.neighbours, []);
 });
 
@@ -39,6 +44,11 @@ test('errors name the field', () => {
     [`${MINIMAL}mapping: { forgetting: 2 }\n`, 'mapping.forgetting', /≤ 1/],
     [`${MINIMAL}limit: {}\n`, 'limit', /unknown field/],
     ['device: [', '', /not valid YAML/],
+    [MINIMAL.replace(/auth:.*\n/, ''), 'auth', /is required: auth.tokenFile .* or auth.disabled: true/],
+    [MINIMAL.replace(/auth:.*\n/, 'auth: { clients: false }\n'), 'auth.tokenFile', /non-empty string/],
+    [MINIMAL.replace(/auth:.*\n/, 'auth: { disabled: false }\n'), 'auth.disabled', /must be true or absent/],
+    [MINIMAL.replace(/auth:.*\n/, 'auth: { disabled: true, clients: false }\n'), 'auth', /excludes tokenFile and clients/],
+    [`${MINIMAL}limits: { maxBodyBytes: 2000000, maxBodyBytesInFlight: 1000000 }\n`, 'limits.maxBodyBytesInFlight', /at least maxBodyBytes/],
   ];
   for (const [text, field, message] of cases) {
     assert.throws(
@@ -53,9 +63,22 @@ test('the shared token is read from its file and must not be trivially short', a
   const dir = await mkdtemp(join(tmpdir(), 'crime-token-'));
   const file = join(dir, 'token');
   await writeFile(file, 'c2VjcmV0LXRva2VuLWZvci10ZXN0cw==\n');
-  const c = parseMapperConfig(`${MINIMAL}auth: { tokenFile: ${file} }\n`);
+  const c = parseMapperConfig(MINIMAL.replace('/var/run/crime/token', file));
   assert.equal(await loadToken(c), 'c2VjcmV0LXRva2VuLWZvci10ZXN0cw==');
   await writeFile(file, 'short');
   await assert.rejects(loadToken(c), /at least 16 characters/);
-  assert.equal(await loadToken(parseMapperConfig(MINIMAL)), undefined);
+  assert.equal(await loadToken(parseMapperConfig(MINIMAL.replace(/auth:.*\n/, 'auth: { disabled: true }\n'))), undefined);
+});
+
+test('a formatted file is sealed: complete, it reads back; cut anywhere or edited, it is refused', () => {
+  const config = parseMapperConfig(`${MINIMAL}limits: { maxInFlight: 8 }\n`);
+  const text = formatMapperConfig(config);
+  assert.match(text, /^checksum: sha256:[0-9a-f]{64}\n/);
+  assert.deepEqual(readMapperConfig(text), { config, sealed: true });
+  assert.equal(readMapperConfig(MINIMAL).sealed, false);
+  // Every proper prefix is refused: the checksum comes first, so what follows it cannot match.
+  for (let cut = 0; cut < text.trimEnd().length; cut++) {
+    assert.throws(() => readMapperConfig(text.slice(0, cut)), InvalidInputError, `cut at ${cut}`);
+  }
+  assert.throws(() => readMapperConfig(text.replace('maxInFlight: 8', 'maxInFlight: 9')), /checksum: does not match the content/);
 });

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
-import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
+import { InvalidInputError, at, bool, isObj, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
 import { MAPPER_DEFAULTS, MAPPING_DEFAULTS } from '../defaults.js';
 
 /**
@@ -30,23 +31,75 @@ export interface MapperConfig {
   mapping: { forgetting: number; pingIdleSeconds: number; requestTimeoutMs: number };
   power?: PowerModel;
   profile?: { perStepMs: number; fixedMs: number };
-  auth: {
-    /** file holding the topology's shared token; missing: peers are not authenticated (local mode only) */
-    tokenFile?: string;
-    /** whether clients need the token too (default: the entry is open) */
-    clients: boolean;
-  };
-  limits: {
-    /** largest request body accepted, bytes */
-    maxBodyBytes: number;
-    /** requests in progress at once before new ones get 503 + Retry-After */
-    maxInFlight: number;
-  };
+  auth: MapperAuth;
+  limits: MapperLimits;
 }
 
-const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'power', 'profile', 'auth', 'limits'];
+/**
+ * Who may call the mapper. Required in every file, so a file that lost it is refused rather than
+ * read as "no authentication" (fail closed).
+ */
+export type MapperAuth =
+  | {
+      /** file holding the topology's shared token: peers and pings always need it */
+      tokenFile: string;
+      /** whether clients need the token too: true (the default) everywhere but at an open entry */
+      clients: boolean;
+      disabled?: undefined;
+    }
+  /** no authentication at all: loopback experiments only (tokenFile and clients read as absent) */
+  | { disabled: true; tokenFile?: undefined; clients?: undefined };
+
+export interface MapperLimits {
+  /** largest request body accepted, bytes */
+  maxBodyBytes: number;
+  /** request bodies being received at once, all together, bytes; more → 503 + Retry-After */
+  maxBodyBytesInFlight: number;
+  /** requests being mapped at once (bodies already read) before new ones get 503 + Retry-After */
+  maxInFlight: number;
+  /** open connections from one client address; more are closed at once */
+  maxConnectionsPerClient: number;
+  /** a request's headers must arrive within this long of its first byte */
+  headersTimeoutMs: number;
+  /** a request's body must arrive within this long of its headers (408 otherwise) */
+  bodyTimeoutMs: number;
+  /** a connection with no bytes either way for this long is closed */
+  idleTimeoutMs: number;
+}
+
+const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'power', 'profile', 'auth', 'limits', 'checksum'];
+const LIMITS = ['maxBodyBytes', 'maxBodyBytesInFlight', 'maxInFlight', 'maxConnectionsPerClient', 'headersTimeoutMs', 'bodyTimeoutMs', 'idleTimeoutMs'] as const;
+
+/** JSON with keys sorted at every level: the same document always gives the same text. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isObj(v)) {
+    const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function checksumOf(doc: Obj): string {
+  const { checksum: _ignored, ...content } = doc;
+  return `sha256:${createHash('sha256').update(canonical(content)).digest('hex')}`;
+}
+
+/** A configuration file read back: the configuration, and whether the file carried a valid checksum. */
+export interface MapperConfigFile {
+  config: MapperConfig;
+  /**
+   * The file carries the checksum formatMapperConfig writes over its content. A truncated or
+   * half-written file cannot match it, so a sealed file is complete or refused.
+   */
+  sealed: boolean;
+}
 
 export function parseMapperConfig(text: string): MapperConfig {
+  return readMapperConfig(text).config;
+}
+
+export function readMapperConfig(text: string): MapperConfigFile {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -55,16 +108,51 @@ export function parseMapperConfig(text: string): MapperConfig {
   }
   const root = obj(doc, '(config)');
   known(root, '', TOP);
+  const sealed = root.checksum !== undefined;
+  if (sealed && root.checksum !== checksumOf(root)) {
+    throw new InvalidInputError('checksum', 'does not match the content: the file is incomplete or was changed after it was written (remove the checksum to edit it by hand)');
+  }
+  return { config: configOf(root), sealed };
+}
+
+function authOf(root: Obj): MapperAuth {
+  if (root.auth === undefined || root.auth === null) {
+    throw new InvalidInputError('auth', 'is required: auth.tokenFile (the topology\'s shared token), or auth.disabled: true for a mapper without authentication (loopback experiments only)');
+  }
+  const auth = obj(root.auth, 'auth');
+  known(auth, 'auth', ['tokenFile', 'clients', 'disabled']);
+  if (auth.disabled !== undefined) {
+    if (auth.disabled !== true) throw new InvalidInputError('auth.disabled', 'must be true or absent');
+    if (auth.tokenFile !== undefined || auth.clients !== undefined) throw new InvalidInputError('auth', 'disabled: true excludes tokenFile and clients');
+    return { disabled: true };
+  }
+  return { tokenFile: str(auth, 'tokenFile', 'auth'), clients: bool(auth, 'clients', 'auth', true) };
+}
+
+function limitsOf(root: Obj): MapperLimits {
+  const limits = optObj(root, 'limits', '') ?? {};
+  known(limits, 'limits', LIMITS);
+  const int = (key: (typeof LIMITS)[number], min: number): number => optNum(limits, key, 'limits', MAPPER_DEFAULTS[key], { integer: true, min });
+  const out: MapperLimits = {
+    maxBodyBytes: int('maxBodyBytes', 1024),
+    maxBodyBytesInFlight: int('maxBodyBytesInFlight', 1024),
+    maxInFlight: int('maxInFlight', 1),
+    maxConnectionsPerClient: int('maxConnectionsPerClient', 1),
+    headersTimeoutMs: int('headersTimeoutMs', 100),
+    bodyTimeoutMs: int('bodyTimeoutMs', 100),
+    idleTimeoutMs: int('idleTimeoutMs', 100),
+  };
+  if (out.maxBodyBytesInFlight < out.maxBodyBytes) throw new InvalidInputError('limits.maxBodyBytesInFlight', `must be at least maxBodyBytes (${out.maxBodyBytes})`);
+  return out;
+}
+
+function configOf(root: Obj): MapperConfig {
   const listen = optObj(root, 'listen', '') ?? {};
   known(listen, 'listen', ['host', 'port']);
   const runtime = obj(root.runtime, 'runtime');
   known(runtime, 'runtime', ['url']);
   const mapping = optObj(root, 'mapping', '') ?? {};
   known(mapping, 'mapping', ['forgetting', 'pingIdleSeconds', 'requestTimeoutMs']);
-  const auth = optObj(root, 'auth', '') ?? {};
-  known(auth, 'auth', ['tokenFile', 'clients']);
-  const limits = optObj(root, 'limits', '') ?? {};
-  known(limits, 'limits', ['maxBodyBytes', 'maxInFlight']);
   const config: MapperConfig = {
     device: str(root, 'device', ''),
     listen: {
@@ -79,13 +167,9 @@ export function parseMapperConfig(text: string): MapperConfig {
       pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0 }),
       requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'mapping', MAPPING_DEFAULTS.requestTimeoutMs, { min: 10 }),
     },
-    auth: { clients: bool(auth, 'clients', 'auth', false) },
-    limits: {
-      maxBodyBytes: optNum(limits, 'maxBodyBytes', 'limits', MAPPER_DEFAULTS.maxBodyBytes, { integer: true, min: 1024 }),
-      maxInFlight: optNum(limits, 'maxInFlight', 'limits', MAPPER_DEFAULTS.maxInFlight, { integer: true, min: 1 }),
-    },
+    auth: authOf(root),
+    limits: limitsOf(root),
   };
-  if (typeof auth.tokenFile === 'string') config.auth.tokenFile = auth.tokenFile;
   const payload = optObj(root, 'payload', '');
   if (payload) {
     known(payload, 'payload', ['stepBytes', 'outputBytes']);
@@ -94,6 +178,9 @@ export function parseMapperConfig(text: string): MapperConfig {
   if (root.maxSteps !== undefined) config.maxSteps = num(root, 'maxSteps', '', { integer: true, min: 1 });
   const power = optPower(root, 'power', '');
   if (power) config.power = power;
+  if (config.limits.idleTimeoutMs <= config.mapping.requestTimeoutMs) {
+    throw new InvalidInputError('limits.idleTimeoutMs', `must be longer than mapping.requestTimeoutMs (${config.mapping.requestTimeoutMs}): a connection waiting for its answer is silent meanwhile`);
+  }
   if (config.objective === 'energy' && !config.power) throw new InvalidInputError('power', 'objective energy needs this device\'s power model');
   const profile = optObj(root, 'profile', '');
   if (profile) {
@@ -134,19 +221,25 @@ function neighbour(v: unknown, path: string): NeighbourConfig {
   return out;
 }
 
-/** The file text of a configuration: what parseMapperConfig reads back as the same configuration. */
+/**
+ * The file text of a configuration: what parseMapperConfig reads back as the same configuration,
+ * sealed with a checksum of its content on the first line (see MapperConfigFile.sealed): any
+ * prefix of the file, however it was cut, is refused.
+ */
 export function formatMapperConfig(config: MapperConfig): string {
   const { device, listen, runtimeUrl, ...rest } = config;
-  return stringify({ device, listen, runtime: { url: runtimeUrl }, ...rest });
+  // Through JSON, so the checksum covers exactly what the YAML holds (no undefined fields).
+  const doc = JSON.parse(JSON.stringify({ device, listen, runtime: { url: runtimeUrl }, ...rest })) as Obj;
+  return stringify({ checksum: checksumOf(doc), ...doc });
 }
 
-export async function loadMapperConfig(file: string): Promise<MapperConfig> {
-  return parseMapperConfig(await readFile(file, 'utf8'));
+export async function loadMapperConfig(file: string): Promise<MapperConfigFile> {
+  return readMapperConfig(await readFile(file, 'utf8'));
 }
 
-/** The shared token, trimmed; undefined when no token file is configured. */
+/** The shared token, trimmed; undefined when authentication is disabled. */
 export async function loadToken(config: MapperConfig): Promise<string | undefined> {
-  if (!config.auth.tokenFile) return undefined;
+  if (config.auth.disabled) return undefined;
   const token = (await readFile(config.auth.tokenFile, 'utf8')).trim();
   if (token.length < 16) throw new InvalidInputError('auth.tokenFile', 'the token must be at least 16 characters');
   return token;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Fallback, type Candidate } from './fallback.js';
+import { Fallback, neighbourAtFault, type Candidate } from './fallback.js';
 import { MAX_HOPS } from './protocol.js';
 
 const local: Candidate = { kind: 'local', target: 'gateway' };
@@ -31,4 +31,23 @@ test('a failure moves on; a bad input stops; the final error names every failure
   assert.equal(err.code, 'OVERLOADED');
   assert.match(err.message, /cloud: TIMEOUT, gateway: OVERLOADED/);
   assert.equal(new Fallback([cloud], ['gateway']).exhausted().code, 'UPSTREAM_FAILED');
+});
+
+test('a neighbour that answered that something behind it failed stays up; every other failure is its own', () => {
+  assert.equal(neighbourAtFault('UPSTREAM_FAILED', true), false);
+  assert.equal(neighbourAtFault('TIMEOUT', true), false);
+  for (const code of ['NOT_READY', 'UNAUTHORIZED', 'OVERLOADED', 'INTERNAL'] as const) assert.equal(neighbourAtFault(code, true), true, code);
+  // Unreachable, reset, or silent past its timeout.
+  assert.equal(neighbourAtFault('UPSTREAM_FAILED', false), true);
+  assert.equal(neighbourAtFault('TIMEOUT', false), true);
+});
+
+test('upcoming candidates, skipped ones, and an expired deadline', () => {
+  const f = new Fallback([cloud, local], ['gateway']);
+  assert.deepEqual(f.next(), cloud);
+  assert.deepEqual(f.upcoming(), [local]);
+  f.skipped(cloud);
+  const err = f.expired(3000);
+  assert.equal(err.code, 'TIMEOUT');
+  assert.match(err.message, /within its 3000 ms \(cloud: TIMEOUT\)/);
 });

@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
 import { CrimeError, toCrimeError } from '../errors.js';
-import { header, mediaType, readBody } from '../http/body.js';
+import { assertUtf8, header, mediaType, readBody } from '../http/body.js';
+import { BodyBudget } from '../http/body-budget.js';
 import { sendError } from '../http/error-handler.js';
 import type { Logger } from '../log.js';
-import { decodeBinary, decodeJson } from '../server/decode.js';
+import { decodeBinary, decodeJson, largestBody } from '../server/decode.js';
 import { BINARY_TYPE } from '../server/protocol.js';
-import { authorized } from './auth.js';
+import { authenticate } from './auth.js';
+import { budgetOf } from './deadline.js';
 import type { MapperMetrics } from './metrics.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, parsePath } from './protocol.js';
 import { readyState, type MapperState } from './state.js';
@@ -21,31 +23,70 @@ export interface InferHandlerOptions {
   state: () => MapperState;
   metrics: MapperMetrics;
   logger: Logger;
-  bodyLimitBytes: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-
+/**
+ * The order matters against slow and large clients: headers are checked first (token, media
+ * type, declared size), then the body is read under its deadline and within the shared body
+ * budget, and only then does the request take one of the maxInFlight slots. A client trickling
+ * its body therefore holds a socket for at most bodyTimeoutMs and never a slot.
+ */
 export function createInferHandler(options: InferHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { metrics, logger } = options;
   let inFlight = 0;
+  const budget = new BodyBudget(() => options.state().limits.maxBodyBytesInFlight);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The budget runs from the headers' arrival: a slow body eats into it, as it does for the caller.
+    const arrived = performance.now();
     const state = options.state();
-    const peer = header(req, MAPPER_HEADERS.origin) === 'peer';
-    if (!authorized(state, peer, header(req, 'authorization'))) {
-      throw new CrimeError('UNAUTHORIZED', peer ? 'requests between mappers need the topology\'s bearer token' : 'this entry needs a bearer token');
-    }
+    const peer = authenticate(state, { claimsPeer: header(req, MAPPER_HEADERS.origin) === 'peer', authorization: header(req, 'authorization') }) === 'peer';
     const type = mediaType(req);
     if (type !== 'application/json' && type !== BINARY_TYPE) {
       throw new CrimeError('UNSUPPORTED_MEDIA_TYPE', `POST ${MAPPER_PATHS.infer} takes application/json or ${BINARY_TYPE}`);
     }
-    const body = await readBody(req, options.bodyLimitBytes);
+    if (type === 'application/json') assertUtf8(req);
+    const { model } = readyState(state);
+    const { limits } = state;
+    // No valid input needs more than the model's largest body: larger ones are refused unread.
+    const limit = Math.min(limits.maxBodyBytes, largestBody(model, state.maxSteps, type === BINARY_TYPE));
+    const body = await readBody(req, { limit, timeoutMs: limits.bodyTimeoutMs, budget });
+    let held = body.length;
+    const release = (): void => {
+      budget.give(held);
+      held = 0;
+    };
+    try {
+      if (inFlight >= limits.maxInFlight) {
+        throw new CrimeError('OVERLOADED', `${inFlight} requests in progress; try again shortly`, { retryAfterSec: 1 });
+      }
+      inFlight++;
+      metrics.inFlight.set(inFlight);
+      try {
+        await mapOne(req, res, body, { peer, state, arrived, release });
+      } finally {
+        inFlight--;
+        metrics.inFlight.set(inFlight);
+      }
+    } finally {
+      release();
+    }
+  };
+
+  /** decode → pipeline → encode for a request whose body is in; `release` once the body is decoded. */
+  const mapOne = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    o: { peer: boolean; state: MapperState; arrived: number; release: () => void },
+  ): Promise<void> => {
+    const { peer, state, release } = o;
     const received = performance.now();
     const { pipeline, model } = readyState(state);
     let input: ModelInput;
-    if (type === BINARY_TYPE) {
+    if (mediaType(req) === BINARY_TYPE) {
       input = decodeBinary(body, { shape: header(req, MAPPER_HEADERS.shape), dtype: header(req, MAPPER_HEADERS.dtype) }, model, state.maxSteps);
     } else {
       let parsed: unknown;
@@ -56,10 +97,18 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
       }
       input = decodeJson(parsed, model, state.maxSteps);
     }
+    release();
     metrics.stage.observe({ stage: 'decode' }, (performance.now() - received) / 1000);
     const given = header(req, MAPPER_HEADERS.requestId);
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
-    const answer = await pipeline.run(input, { origin: peer ? 'peer' : 'client', requestId, path: peer ? parsePath(header(req, MAPPER_HEADERS.path)) : [] });
+    const budgetMs = budgetOf(header(req, MAPPER_HEADERS.deadline), state.requestTimeoutMs);
+    const answer = await pipeline.run(input, {
+      origin: peer ? 'peer' : 'client',
+      requestId,
+      path: peer ? parsePath(header(req, MAPPER_HEADERS.path)) : [],
+      deadline: o.arrived + budgetMs,
+      budgetMs,
+    });
     const encodeStart = performance.now();
     const json = JSON.stringify(answer);
     res.statusCode = 200;
@@ -73,23 +122,11 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
   };
 
   return (req, res) => {
-    if (inFlight >= options.state().maxInFlight) {
-      req.resume();
-      sendError(res, new CrimeError('OVERLOADED', `${inFlight} requests in progress; try again shortly`, { retryAfterSec: 1 }));
-      return;
-    }
-    inFlight++;
-    metrics.inFlight.set(inFlight);
-    handle(req, res)
-      .catch((err: unknown) => {
-        const e = toCrimeError(err);
-        if (e.code !== 'UPSTREAM_FAILED' && e.code !== 'OVERLOADED') metrics.rejected.inc({ code: e.code });
-        if (e.status >= 500 && !e.retryable) logger.error('request failed', { code: e.code, error: e.message });
-        sendError(res, e);
-      })
-      .finally(() => {
-        inFlight--;
-        metrics.inFlight.set(inFlight);
-      });
+    handle(req, res).catch((err: unknown) => {
+      const e = toCrimeError(err);
+      if (e.code !== 'UPSTREAM_FAILED' && e.code !== 'OVERLOADED') metrics.rejected.inc({ code: e.code });
+      if (e.status >= 500 && !e.retryable) logger.error('request failed', { code: e.code, error: e.message });
+      sendError(res, e);
+    });
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { fixtureModel, removeFixtures } from '../testing/fixtures.js';
+import { rawExchange } from '../testing/raw-http.js';
 import { startRuntimeServer, type RuntimeServer } from '../server/server.js';
 import { LinkEmulator } from '../../local/link-emulator.js';
 import { startMapperServer, type MapperServer } from './server.js';
@@ -72,8 +73,8 @@ describe('mapper: edge and cloud on loopback', () => {
       runtime: { url: edgeRuntime.url },
       neighbours: [{ name: 'cloud', url: link.url }],
       mapping: { pingIdleSeconds: 1, requestTimeoutMs: 2000 },
-      auth: { tokenFile: join(dir, 'token') },
-      limits: { maxBodyBytes: 200_000, maxInFlight: 8 },
+      auth: { tokenFile: join(dir, 'token'), clients: false },
+      limits: { maxBodyBytes: 200_000, maxBodyBytesInFlight: 400_000, maxInFlight: 8 },
     };
     await writeFile(join(dir, 'edge.yaml'), stringify(edgeConfig));
     edge = await startMapperServer({ configFile: join(dir, 'edge.yaml'), defaultMetrics: false, configPollMs: 100 });
@@ -139,6 +140,8 @@ describe('mapper: edge and cloud on loopback', () => {
       ['huge body', call(`${edge.url}/v1/infer`, { method: 'POST', body: 'x'.repeat(300_000), headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE'],
       ['shape and body disagree', bin(rows(2).flat(), `3,${FEATURES}`), 400, 'INVALID_INPUT'],
       ['unknown path', call(`${edge.url}/v2/infer`, { method: 'POST' }), 404, 'NOT_FOUND'],
+      ['wrong method', call(`${edge.url}/v1/infer`, {}), 405, 'METHOD_NOT_ALLOWED'],
+      ['UTF-16 JSON', call(`${edge.url}/v1/infer`, { method: 'POST', body: Buffer.from(JSON.stringify({ inputs: rows(1) }), 'utf16le'), headers: { 'content-type': 'application/json; charset=utf-16' } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ];
     for (const [what, reply, status, code] of cases) {
       const r = await reply;
@@ -146,6 +149,11 @@ describe('mapper: edge and cloud on loopback', () => {
       assert.equal(r.body.error?.code, code, what);
       assert.ok((r.body.error?.message ?? '').length > 0, what);
     }
+    assert.equal((await call(`${edge.url}/v1/infer`, {})).headers.get('allow'), 'POST');
+    assert.equal((await call(`${edge.url}/healthz`, { method: 'DELETE' })).headers.get('allow'), 'GET, HEAD');
+    const garbage = await rawExchange(edge.url, 'NOT HTTP AT ALL\r\n\r\n');
+    assert.equal(garbage.status, 400);
+    assert.equal((JSON.parse(garbage.body) as { error: { code: string } }).error.code, 'INVALID_INPUT');
     assert.equal((await call(`${edge.url}/healthz`, {})).status, 200);
     assert.equal((await postJson(edge.url, { inputs: rows(2) })).status, 200);
   });
@@ -166,8 +174,17 @@ describe('mapper: edge and cloud on loopback', () => {
     assert.ok(advert && advert.local.slope >= 0, 'peers get the advertisement');
     const ping = await call(`${cloud.url}/v1/ping`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(ping.status, 200);
-    // The entry itself stays open to clients in this configuration.
-    assert.equal((await postJson(cloud.url, { inputs: rows(2) })).status, 200);
+    // The cloud is no entry: without the token nothing gets through, whatever the headers claim.
+    for (const origin of [undefined, 'client', 'peer']) {
+      const r = await postJson(cloud.url, { inputs: rows(2) }, origin === undefined ? {} : { 'crime-origin': origin });
+      assert.equal(r.status, 401, `crime-origin ${origin}`);
+    }
+    assert.equal((await call(`${cloud.url}/v1/model`, {})).status, 401);
+    assert.equal((await call(`${cloud.url}/v1/ping`, { method: 'POST', body: 'x', headers: { 'crime-origin': 'client' } })).status, 401);
+    // The edge is the entry, open to clients; a caller claiming to be a peer must still prove it.
+    assert.equal((await postJson(edge.url, { inputs: rows(2) })).status, 200);
+    assert.equal((await postJson(edge.url, { inputs: rows(2) }, peer)).status, 401);
+    assert.equal((await call(`${edge.url}/v1/ping`, {})).status, 401);
   });
 
   test('a peer never sends a request back along its path', async () => {
@@ -211,7 +228,7 @@ describe('mapper: edge and cloud on loopback', () => {
     assert.equal(await edge.reload(), true);
     const closed = await postJson(edge.url, { inputs: rows(2) });
     assert.equal(closed.status, 401);
-    assert.match(closed.body.error?.message ?? '', /this entry needs a bearer token/);
+    assert.match(closed.body.error?.message ?? '', /this mapper needs the topology's bearer token/);
     assert.equal((await postJson(edge.url, { inputs: rows(2) }, { authorization: `Bearer ${TOKEN}` })).status, 200);
     await writeFile(join(dir, 'edge.yaml'), stringify(edgeConfig));
     assert.equal(await edge.reload(), true);
@@ -229,6 +246,7 @@ describe('mapper: edge and cloud on loopback', () => {
     assert.equal(r.body.servedBy, 'edge');
     const text = await (await fetch(`${edge.url}/metrics`)).text();
     assert.match(text, /crime_engine_neighbour_up\{neighbour="cloud"\} 0/);
-    assert.match(text, /crime_mapper_fallbacks_total\{from="cloud",code="UPSTREAM_FAILED"\} 1/);
+    // The request found the cloud gone, unless a ping found it first (a slow close leaves time for one).
+    assert.match(text, /crime_mapper_fallbacks_total\{from="cloud",code="UPSTREAM_FAILED"\} 1|crime_mapper_pings_total\{neighbour="cloud",outcome="(UPSTREAM_FAILED|TIMEOUT|NOT_READY)"\} [1-9]/);
   });
 });

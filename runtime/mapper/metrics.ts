@@ -48,6 +48,13 @@ export class MapperMetrics {
     labelNames: ['neighbour', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly reloads = new Counter({
+    name: 'crime_mapper_config_reloads_total',
+    help: 'Configuration file changes, by outcome (applied, refused)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly runtimeUp = new Gauge({ name: 'crime_mapper_runtime_up', help: '1 while this device\'s runtime answers, else 0', registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'crime_mapper_in_flight', help: 'Requests being mapped now', registers: [this.registry] });
 
   constructor(options: { snapshot: () => EngineSnapshot | undefined; defaultMetrics?: boolean }) {

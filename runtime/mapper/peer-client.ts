@@ -35,7 +35,7 @@ export class PeerClient {
 
   async infer(
     input: ModelInput,
-    options: { requestId: string; path: readonly string[]; timeoutMs: number },
+    options: { requestId: string; path: readonly string[]; timeoutMs: number; budgetMs: number },
   ): Promise<PeerReply<MapperInferResponse>> {
     const width = input.kind === 'floats' ? input.data.length / input.steps : 1;
     const headers = this.headers({
@@ -45,6 +45,7 @@ export class PeerClient {
       [MAPPER_HEADERS.dtype]: input.kind === 'floats' ? 'float32' : 'int32',
       [MAPPER_HEADERS.requestId]: options.requestId,
       [MAPPER_HEADERS.path]: options.path.join(','),
+      [MAPPER_HEADERS.deadline]: String(Math.max(1, Math.round(options.budgetMs))),
     });
     const started = performance.now();
     const res = await send({

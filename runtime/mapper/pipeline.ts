@@ -2,16 +2,18 @@ import type { ModelInput } from '../backends/types.js';
 import type { MappingEngine } from '../engine/engine.js';
 import type { Estimate } from '../engine/types.js';
 import { CrimeError, toCrimeError } from '../errors.js';
+import { AnsweredError } from '../http/request.js';
 import type { Logger } from '../log.js';
 import type { RuntimeInferResult } from '../server/client.js';
 import type { MapperMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
-import { Fallback } from './fallback.js';
+import { planAttempt, type AttemptPlan } from './deadline.js';
+import { Fallback, neighbourAtFault } from './fallback.js';
 import type { MapperInferResponse } from './protocol.js';
 
 /** This device's runtime, as the pipeline needs it (RuntimeClient in production). */
 export interface LocalRuntime {
-  infer(input: ModelInput, options: { requestId: string }): Promise<RuntimeInferResult>;
+  infer(input: ModelInput, options: { requestId: string; timeoutMs: number; budgetMs: number }): Promise<RuntimeInferResult>;
 }
 
 export interface RequestContext {
@@ -19,6 +21,10 @@ export interface RequestContext {
   requestId: string;
   /** devices the request passed through before this one */
   path: readonly string[];
+  /** when the request's caller gives up (performance.now() ms): the answer must be out by then */
+  deadline: number;
+  /** the budget the deadline was set from, for messages */
+  budgetMs: number;
 }
 
 export interface PipelineOptions {
@@ -26,10 +32,10 @@ export interface PipelineOptions {
   engine: MappingEngine;
   runtime: LocalRuntime;
   peers: ReadonlyMap<string, PeerClient>;
-  /** least time an offload may take before it is abandoned for the next candidate */
-  requestTimeoutMs: number;
   logger: Logger;
   metrics: MapperMetrics;
+  /** told when the local runtime could not be reached or is not ready (it may have died) */
+  onRuntimeFailure?: () => void;
 }
 
 /**
@@ -54,8 +60,18 @@ export class Pipeline {
     const fallback = new Fallback(decision.ranked, path);
     const invokeStart = performance.now();
     for (let candidate = fallback.next(); candidate !== undefined; candidate = fallback.next()) {
+      const plan = planAttempt({
+        remainingMs: ctx.deadline - performance.now(),
+        estimateMs: candidate.latencyMs,
+        networkMs: candidate.networkMs,
+        laterMs: fallback.upcoming().map((c) => c.latencyMs),
+      });
+      if (plan === undefined) {
+        fallback.skipped(candidate);
+        continue;
+      }
       try {
-        const answer = candidate.kind === 'local' ? await this.local(input, ctx) : await this.offload(input, ctx, candidate, path);
+        const answer = candidate.kind === 'local' ? await this.local(input, ctx, plan) : await this.offload(input, ctx, candidate, path, plan);
         const totalMs = performance.now() - started;
         answer.timings.totalMs = totalMs;
         metrics.stage.observe({ stage: 'invoke' }, (performance.now() - invokeStart) / 1000);
@@ -80,17 +96,22 @@ export class Pipeline {
       }
     }
     metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'failed' });
-    throw fallback.exhausted();
+    throw performance.now() >= ctx.deadline ? fallback.expired(ctx.budgetMs) : fallback.exhausted();
   }
 
-  private async local(input: ModelInput, ctx: RequestContext): Promise<MapperInferResponse> {
+  private async local(input: ModelInput, ctx: RequestContext, plan: AttemptPlan): Promise<MapperInferResponse> {
     const { engine, runtime, device } = this.o;
     const ticket = engine.startLocal(input.steps);
     let result: RuntimeInferResult;
     try {
-      result = await runtime.infer(input, { requestId: ctx.requestId });
+      result = await runtime.infer(input, { requestId: ctx.requestId, timeoutMs: plan.timeoutMs, budgetMs: plan.calleeBudgetMs });
     } catch (err) {
       engine.abortLocal(ticket);
+      // Unreachable or not ready: the runtime may be dead. A timeout is no sign (it may just be
+      // busy: the readiness probe tells a frozen one); any other answer means it is up.
+      const e = toCrimeError(err);
+      const unreachable = !(err instanceof AnsweredError) && e.code !== 'TIMEOUT';
+      if (unreachable || e.code === 'NOT_READY') this.o.onRuntimeFailure?.();
       throw err;
     }
     engine.finishLocal(ticket, result.computeMs);
@@ -102,15 +123,13 @@ export class Pipeline {
     };
   }
 
-  private async offload(input: ModelInput, ctx: RequestContext, candidate: Estimate, path: readonly string[]): Promise<MapperInferResponse> {
+  private async offload(input: ModelInput, ctx: RequestContext, candidate: Estimate, path: readonly string[], plan: AttemptPlan): Promise<MapperInferResponse> {
     const { engine, peers } = this.o;
     const peer = peers.get(candidate.target);
     if (!peer) throw new CrimeError('INTERNAL', `no client for neighbour ${candidate.target}`);
     const ticket = engine.startOffload(candidate.target, input.steps);
-    // A long input legitimately takes long: allow three times the estimate, at least the configured timeout.
-    const timeoutMs = Math.max(this.o.requestTimeoutMs, 3 * candidate.latencyMs);
     try {
-      const reply = await peer.infer(input, { requestId: ctx.requestId, path, timeoutMs });
+      const reply = await peer.infer(input, { requestId: ctx.requestId, path, timeoutMs: plan.timeoutMs, budgetMs: plan.calleeBudgetMs });
       engine.finishOffload(ticket, {
         roundTripMs: reply.roundTripMs,
         calleeElapsedMs: reply.remoteMs,
@@ -129,7 +148,7 @@ export class Pipeline {
         },
       };
     } catch (err) {
-      engine.failOffload(ticket);
+      engine.failOffload(ticket, neighbourAtFault(toCrimeError(err).code, err instanceof AnsweredError));
       throw err;
     }
   }

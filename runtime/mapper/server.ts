@@ -8,16 +8,20 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
-import { CALIBRATION_STEPS } from '../defaults.js';
+import { CALIBRATION_STEPS, RUNTIME_PROBE_MS } from '../defaults.js';
+import { answerClientErrors } from '../http/client-errors.js';
+import { guardConnections, serverOptions } from '../http/connection-guard.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RuntimeClient } from '../server/client.js';
 import type { RuntimeModelInfo } from '../server/protocol.js';
 import { createMapperApp } from './app.js';
 import { buildPipeline } from './build.js';
 import { loadMapperConfig, loadToken, type MapperConfig } from './config.js';
+import { fileChanged, refuseReload, restartOnlyChanges } from './reload.js';
 import { MapperMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
 import type { Pipeline } from './pipeline.js';
+import { RuntimeHealth } from './runtime-health.js';
 import type { MapperState } from './state.js';
 
 export interface MapperServerOptions {
@@ -30,6 +34,8 @@ export interface MapperServerOptions {
   pingTickMs?: number;
   /** how often to check the configuration file for changes (default 1000 ms) */
   configPollMs?: number;
+  /** a changed file is read once it has not changed for this long (default: configPollMs) */
+  configSettleMs?: number;
 }
 
 export interface MapperServer {
@@ -39,7 +45,7 @@ export interface MapperServer {
   ready: Promise<void>;
   /** current state (tests and the local launcher read the engine through it) */
   state(): MapperState;
-  /** re-reads the configuration file now; resolves false if it was invalid (the old one stays) */
+  /** re-reads the configuration file now; resolves false if it was refused (the old one stays) */
   reload(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -89,23 +95,43 @@ function drain(server: Server): Promise<void> {
   });
 }
 
+function clientsNeedToken(config: MapperConfig): boolean {
+  return config.auth.clients === true;
+}
+
 export async function startMapperServer(options: MapperServerOptions): Promise<MapperServer> {
   const logger = options.logger ?? silentLogger;
-  let config = await loadMapperConfig(options.configFile);
+  const first = await loadMapperConfig(options.configFile);
+  let config = first.config;
+  let sealed = first.sealed;
   const runtime = new RuntimeClient({ baseUrl: config.runtimeUrl, timeoutMs: Math.max(30_000, config.mapping.requestTimeoutMs) });
+  const health = new RuntimeHealth({
+    probe: () => runtime.readiness(RUNTIME_PROBE_MS),
+    onChange: (up) => {
+      state.pipeline?.engine.setLocalAvailable(up);
+      metrics.runtimeUp.set(up ? 1 : 0);
+      if (up) logger.info('runtime answers again');
+      else logger.warn('runtime does not answer: not ready, and local is no candidate until it does', { runtime: config.runtimeUrl });
+    },
+  });
   let state: MapperState = {
     device: config.device,
     pipeline: undefined,
     model: undefined,
     maxSteps: config.maxSteps ?? 1,
     token: await loadToken(config),
-    clientsNeedToken: config.auth.clients,
-    maxInFlight: config.limits.maxInFlight,
+    clientsNeedToken: clientsNeedToken(config),
+    limits: config.limits,
+    requestTimeoutMs: config.mapping.requestTimeoutMs,
+    runtime: health,
   };
   let peers = new Map<string, PeerClient>();
   const metrics = new MapperMetrics({ snapshot: () => state.pipeline?.engine.snapshot(), defaultMetrics: options.defaultMetrics ?? true });
-  const app = createMapperApp({ state: () => state, metrics, logger, bodyLimitBytes: config.limits.maxBodyBytes });
-  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  metrics.runtimeUp.set(1);
+  const app = createMapperApp({ state: () => state, metrics, logger });
+  const server = createServer({ keepAliveTimeout: 65_000, ...serverOptions(config.limits) }, app);
+  answerClientErrors(server);
+  const connections = guardConnections(server, () => state.limits);
   const { url, port } = await listen(server, config.listen.host, config.listen.port);
   logger.info('mapper listening', { url, device: config.device, neighbours: config.neighbours.map((n) => n.name) });
 
@@ -114,7 +140,10 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
 
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
-    const built = buildPipeline({ config: cfg, token, model, runtime, logger, metrics, ...(previous ? { previous } : {}) });
+    const built = buildPipeline({
+      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(),
+      ...(previous ? { previous } : {}),
+    });
     const retired = peers;
     peers = built.peers;
     setTimeout(() => retired.forEach((p) => p.close()), RETIRE_PEERS_MS).unref();
@@ -130,6 +159,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     await calibrate(pipeline, runtime, model, maxSteps);
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
+    timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
     pingDue();
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
@@ -140,14 +170,18 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     let next: MapperConfig;
     let token: string | undefined;
     try {
-      next = await loadMapperConfig(options.configFile);
+      const file = await loadMapperConfig(options.configFile);
+      const refused = refuseReload({ config, sealed }, file);
+      if (refused !== undefined) throw new Error(refused);
+      next = file.config;
+      sealed = file.sealed;
       token = await loadToken(next);
     } catch (err) {
-      logger.error('configuration reload failed, keeping the current one', { file: options.configFile, error: (err as Error).message });
+      metrics.reloads.inc({ outcome: 'refused' });
+      logger.error('configuration reload refused, keeping the current one', { file: options.configFile, error: (err as Error).message });
       return false;
     }
-    const fixed: string[] = (['device', 'runtimeUrl'] as const).filter((k) => next[k] !== config[k]);
-    if (next.listen.port !== config.listen.port || next.listen.host !== config.listen.host) fixed.push('listen');
+    const fixed = restartOnlyChanges(config, next);
     if (fixed.length > 0) logger.warn('configuration change needs a restart, ignored', { fields: fixed });
     next = { ...next, device: config.device, runtimeUrl: config.runtimeUrl, listen: config.listen };
     config = next;
@@ -157,14 +191,23 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       ...(pipeline ? { pipeline } : {}),
       maxSteps: state.model ? Math.min(next.maxSteps ?? state.model.maxSteps, state.model.maxSteps) : state.maxSteps,
       token,
-      clientsNeedToken: next.auth.clients,
-      maxInFlight: next.limits.maxInFlight,
+      clientsNeedToken: clientsNeedToken(next),
+      limits: next.limits,
+      requestTimeoutMs: next.mapping.requestTimeoutMs,
     };
+    connections.apply();
+    metrics.reloads.inc({ outcome: 'applied' });
     logger.info('configuration reloaded', { neighbours: next.neighbours.map((n) => n.name), objective: next.objective });
     return true;
   };
-  watchFile(options.configFile, { interval: options.configPollMs ?? 1000 }, (cur, prev) => {
-    if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) void reload();
+  // A file being written changes at several polls: it is read once it stayed the same for a while
+  // (and a sealed file that is still incomplete is refused anyway).
+  const pollMs = options.configPollMs ?? 1000;
+  let settling: NodeJS.Timeout | undefined;
+  watchFile(options.configFile, { interval: pollMs }, (cur, prev) => {
+    if (!fileChanged(cur, prev)) return;
+    clearTimeout(settling);
+    settling = setTimeout(() => void reload(), options.configSettleMs ?? pollMs);
   });
 
   return {
@@ -176,6 +219,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     async close() {
       closed = true;
       unwatchFile(options.configFile);
+      clearTimeout(settling);
       for (const t of timers) clearInterval(t);
       await drain(server);
       peers.forEach((p) => p.close());

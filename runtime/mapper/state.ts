@@ -1,5 +1,6 @@
 import { CrimeError } from '../errors.js';
 import type { RuntimeModelInfo } from '../server/protocol.js';
+import type { MapperLimits } from './config.js';
 import type { Pipeline } from './pipeline.js';
 
 /** What the handlers read on every request; replaced as a whole when the configuration reloads. */
@@ -11,7 +12,11 @@ export interface MapperState {
   maxSteps: number;
   token: string | undefined;
   clientsNeedToken: boolean;
-  maxInFlight: number;
+  limits: MapperLimits;
+  /** the budget of a request that enters here without a shorter one (mapping.requestTimeoutMs) */
+  requestTimeoutMs: number;
+  /** whether this device's runtime answers */
+  runtime: { readonly up: boolean };
 }
 
 export function readyState(state: MapperState): { pipeline: Pipeline; model: RuntimeModelInfo } {

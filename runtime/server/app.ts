@@ -6,8 +6,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Backend, Clock, ModelInput } from '../backends/types.js';
 import { defaultClock } from '../backends/types.js';
 import { CrimeError } from '../errors.js';
-import { header } from '../http/body.js';
+import { assertUtf8, header } from '../http/body.js';
 import { errorHandler, toHttpError } from '../http/error-handler.js';
+import { unmatchedRoute, type RouteTable } from '../http/routes.js';
 import type { Logger } from '../log.js';
 import { decodeBinary, decodeJson } from './decode.js';
 import type { RuntimeMetrics } from './metrics.js';
@@ -31,6 +32,14 @@ export interface RuntimeAppOptions {
   logger: Logger;
   clock?: Clock;
 }
+
+const ROUTES: RouteTable = {
+  [PATHS.healthz]: ['GET'],
+  [PATHS.readyz]: ['GET'],
+  [PATHS.model]: ['GET'],
+  [PATHS.metrics]: ['GET'],
+  [PATHS.infer]: ['POST'],
+};
 
 function readyBackend(state: RuntimeState): Backend {
   if (!state.ready || state.backend === undefined) throw new CrimeError('NOT_READY', 'the model is still loading', { retryAfterSec: 1 });
@@ -67,7 +76,10 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
   const json = express.json({ limit, type: 'application/json', strict: false });
   const raw = express.raw({ limit, type: BINARY_TYPE });
   app.post(PATHS.infer, (req, res, next) => {
-    if (req.is('application/json')) json(req, res, next);
+    if (req.is('application/json')) {
+      assertUtf8(req);
+      json(req, res, next);
+    }
     else if (req.is(BINARY_TYPE)) raw(req, res, next);
     else next(new CrimeError('UNSUPPORTED_MEDIA_TYPE', `POST ${PATHS.infer} takes application/json or ${BINARY_TYPE}`));
   }, async (req: Request, res: Response) => {
@@ -78,7 +90,9 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
     const input: ModelInput = binary
       ? decodeBinary(req.body as Buffer, { shape: header(req, HEADERS.shape), dtype: header(req, HEADERS.dtype) }, backend.info, maxSteps)
       : decodeJson(req.body, backend.info, maxSteps);
-    const { value: result, queueMs } = await queue.run(() => backend.infer(input));
+    const budgetMs = Number(header(req, HEADERS.deadline));
+    const deadline = Number.isFinite(budgetMs) && budgetMs > 0 ? received + budgetMs : undefined;
+    const { value: result, queueMs } = await queue.run(() => backend.infer(input), deadline === undefined ? {} : { deadline });
     metrics.computeSeconds.observe(result.computeMs / 1000);
     metrics.queueSeconds.observe(queueMs / 1000);
     metrics.steps.inc(input.steps);
@@ -104,7 +118,7 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
     next(err);
   });
 
-  app.use((req, _res, next) => next(new CrimeError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
+  app.use(unmatchedRoute(ROUTES));
   app.use(errorHandler(logger));
   return app;
 }

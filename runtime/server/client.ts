@@ -4,6 +4,7 @@
  */
 import { Agent } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
+import { CrimeError } from '../errors.js';
 import { errorOf, numberHeader, send, type RawResponse } from '../http/request.js';
 import { BINARY_TYPE, HEADERS, JSON_TYPE, PATHS, type InferRequestBody, type RuntimeModelInfo } from './protocol.js';
 
@@ -21,6 +22,10 @@ export interface InferOptions {
   /** "binary" (default) or "json" request and response bodies. */
   encoding?: 'binary' | 'json';
   signal?: AbortSignal;
+  /** this request's timeout instead of the client's */
+  timeoutMs?: number;
+  /** sent as crime-deadline-ms: the runtime does not start the request after this many ms */
+  budgetMs?: number;
 }
 
 export interface RuntimeInferResult {
@@ -54,13 +59,13 @@ export class RuntimeClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  private send(method: string, path: string, headers: Record<string, string>, body?: Uint8Array, signal?: AbortSignal): Promise<RawResponse> {
+  private send(method: string, path: string, headers: Record<string, string>, body?: Uint8Array, signal?: AbortSignal, timeoutMs?: number): Promise<RawResponse> {
     return send({
       agent: this.agent,
       method,
       url: new URL(path, this.baseUrl),
       headers,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: timeoutMs ?? this.timeoutMs,
       peer: 'runtime',
       ...(body === undefined ? {} : { body }),
       ...(signal === undefined ? {} : { signal }),
@@ -71,6 +76,7 @@ export class RuntimeClient {
     const binary = (options.encoding ?? 'binary') === 'binary';
     const headers: Record<string, string> = { accept: binary ? BINARY_TYPE : JSON_TYPE };
     if (options.requestId !== undefined) headers[HEADERS.requestId] = options.requestId;
+    if (options.budgetMs !== undefined) headers[HEADERS.deadline] = String(Math.max(1, Math.round(options.budgetMs)));
     let body: Uint8Array;
     if (binary) {
       headers['content-type'] = BINARY_TYPE;
@@ -82,7 +88,7 @@ export class RuntimeClient {
       body = Buffer.from(JSON.stringify(toJsonBody(input)));
     }
     const started = performance.now();
-    const res = await this.send('POST', PATHS.infer, headers, body, options.signal);
+    const res = await this.send('POST', PATHS.infer, headers, body, options.signal, options.timeoutMs);
     const roundTripMs = performance.now() - started;
     if (res.status !== 200) throw errorOf(res, 'runtime');
     const outputs = binary
@@ -105,10 +111,18 @@ export class RuntimeClient {
 
   /** True when /readyz answers 200; false when not ready or unreachable. */
   async ready(): Promise<boolean> {
+    return (await this.readiness()) === 'ready';
+  }
+
+  /**
+   * What /readyz says within `timeoutMs` (default the client's): ready; not ready (or refused, so
+   * surely not running); or silent (no answer in time: frozen, or just too busy to answer).
+   */
+  async readiness(timeoutMs?: number): Promise<'ready' | 'not-ready' | 'silent'> {
     try {
-      return (await this.send('GET', PATHS.readyz, { accept: JSON_TYPE })).status === 200;
-    } catch {
-      return false;
+      return (await this.send('GET', PATHS.readyz, { accept: JSON_TYPE }, undefined, undefined, timeoutMs)).status === 200 ? 'ready' : 'not-ready';
+    } catch (err) {
+      return err instanceof CrimeError && err.code === 'TIMEOUT' ? 'silent' : 'not-ready';
     }
   }
 

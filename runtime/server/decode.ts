@@ -17,6 +17,24 @@ function assertSteps(steps: number, maxSteps: number): void {
   if (steps > maxSteps) throw new CrimeError('INPUT_TOO_LONG', `the sequence has ${steps} steps; this model accepts at most ${maxSteps}`);
 }
 
+/**
+ * Bytes one number may take in a JSON body: 17 significant digits, sign, point and exponent
+ * ("-1.2345678901234567e-300") with a separator and pretty-printing room to spare.
+ */
+const JSON_BYTES_PER_NUMBER = 48;
+/** Room for the object around the numbers and for whitespace between rows. */
+const JSON_SLACK_BYTES = 64 * 1024;
+
+/**
+ * The largest body a valid request for this model can take: maxSteps steps of the model's width,
+ * exactly for binary, generously for JSON. A larger body cannot decode into a valid input, so it
+ * can be refused before it is read (and before it takes memory).
+ */
+export function largestBody(info: ModelInfo, maxSteps: number, binary: boolean): number {
+  const numbers = maxSteps * (info.inputKind === 'tokens' ? 1 : info.featureSize);
+  return binary ? numbers * 4 : numbers * JSON_BYTES_PER_NUMBER + JSON_SLACK_BYTES;
+}
+
 export function decodeJson(body: unknown, info: ModelInfo, maxSteps: number): ModelInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalid('body must be a JSON object with "inputs" or "tokens"');
@@ -25,9 +43,12 @@ export function decodeJson(body: unknown, info: ModelInfo, maxSteps: number): Mo
   if (info.inputKind === 'tokens') {
     if (!Array.isArray(tokens)) throw invalid(`model "${info.name}" takes {"tokens": [ids]}`);
     assertSteps(tokens.length, maxSteps);
+    // Checked before the store: an Int32Array wraps 2^32 + 5 to 5 and 1e300 to 0 silently.
+    const limit = info.vocabSize ?? 2 ** 31;
     const data = new Int32Array(tokens.length);
     tokens.forEach((id: unknown, k) => {
       if (typeof id !== 'number' || !Number.isInteger(id)) throw invalid(`token ${k} is not an integer`);
+      if (id < 0 || id >= limit) throw invalid(`token ${k} (${id}) is outside [0, ${limit})`);
       data[k] = id;
     });
     const input: ModelInput = { kind: 'tokens', data, steps: tokens.length };

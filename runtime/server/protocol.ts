@@ -22,6 +22,11 @@ export const HEADERS = {
   queueMs: 'crime-queue-ms',
   /** The runtime's own elapsed time for the request, from body received to response written. */
   remoteMs: 'crime-remote-ms',
+  /**
+   * Request: ms left until the caller gives up on the request. A request still waiting for its turn
+   * when they have passed is answered 504 TIMEOUT without running (the caller is gone).
+   */
+  deadline: 'crime-deadline-ms',
 } as const;
 
 export const BINARY_TYPE = 'application/octet-stream';

@@ -54,7 +54,12 @@ export class InferenceQueue {
     return (this.meanServiceMs * (this.waiting.length + this.running)) / this.concurrency;
   }
 
-  async run<T>(task: () => Promise<T>): Promise<Queued<T>> {
+  /**
+   * Runs `task` when a slot is free. `deadline` (the queue's clock): a task whose caller has given up
+   * by the time its turn comes is not run (TIMEOUT), so a backlog of abandoned requests drains at
+   * once instead of delaying the live ones behind it.
+   */
+  async run<T>(task: () => Promise<T>, options: { deadline?: number } = {}): Promise<Queued<T>> {
     const enqueued = this.clock();
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.maxQueue) {
@@ -67,6 +72,10 @@ export class InferenceQueue {
       this.running++;
     }
     const started = this.clock();
+    if (options.deadline !== undefined && started >= options.deadline) {
+      this.release();
+      throw new CrimeError('TIMEOUT', `the request waited ${Math.round(started - enqueued)} ms, past its deadline`);
+    }
     try {
       return { value: await task(), queueMs: started - enqueued };
     } finally {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sampleInput } from '../backends/input.js';
 import { fixtureModel, removeFixtures } from '../testing/fixtures.js';
+import { rawExchange } from '../testing/raw-http.js';
 import { RuntimeClient } from './client.js';
 import { HEADERS, type RuntimeModelInfo } from './protocol.js';
 import { startRuntimeServer, type RuntimeServer } from './server.js';
@@ -110,6 +111,31 @@ describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
     assert.equal((await postJson(server.url, { inputs: [row()] })).status, 200);
   });
 
+  test('parser errors, wrong methods and charsets get coded JSON errors too', async () => {
+    const wrongMethod = await fetch(`${server.url}/v1/infer`);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    assert.equal(((await wrongMethod.json()) as Reply['json'])?.error?.code, 'METHOD_NOT_ALLOWED');
+    const postHealth = await fetch(`${server.url}/healthz`, { method: 'POST' });
+    assert.equal(postHealth.status, 405);
+    assert.equal(postHealth.headers.get('allow'), 'GET, HEAD');
+    const utf16 = await post(server.url, Buffer.from(JSON.stringify({ inputs: [row()] }), 'utf16le'), { 'content-type': 'application/json; charset=utf-16' });
+    assert.equal(utf16.status, 415);
+    assert.equal(utf16.json?.error?.code, 'UNSUPPORTED_MEDIA_TYPE');
+    const cases: Array<[string, string, number, string]> = [
+      ['malformed request line', 'GARBAGE\r\n\r\n', 400, 'INVALID_INPUT'],
+      ['headers too large', `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ['unsupported Expect', 'POST /v1/infer HTTP/1.1\r\nhost: x\r\nexpect: magic\r\ncontent-length: 0\r\n\r\n', 417, 'EXPECTATION_FAILED'],
+    ];
+    for (const [what, request, status, code] of cases) {
+      const reply = await rawExchange(server.url, request);
+      assert.equal(reply.status, status, what);
+      assert.match(reply.headers['content-type'] ?? '', /^application\/json/, what);
+      assert.equal((JSON.parse(reply.body) as { error: { code: string } }).error.code, code, what);
+    }
+    assert.equal((await postJson(server.url, { inputs: [row()] })).status, 200);
+  });
+
   test('client errors are typed CrimeErrors', async () => {
     await assert.rejects(client.infer({ kind: 'floats', data: new Float32Array(16 * 51), steps: 51 }), { code: 'INPUT_TOO_LONG' });
     const gone = new RuntimeClient({ baseUrl: 'http://127.0.0.1:1' });
@@ -123,7 +149,7 @@ describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
     assert.match(text, /crime_runtime_requests_total\{outcome="ok",encoding="binary"\} \d+/);
     assert.match(text, /crime_runtime_requests_total\{outcome="INVALID_INPUT",encoding="json"\} \d+/);
     assert.match(text, /crime_runtime_requests_total\{outcome="PAYLOAD_TOO_LARGE",encoding="binary"\} 1/);
-    assert.match(text, /crime_runtime_requests_total\{outcome="UNSUPPORTED_MEDIA_TYPE",encoding="json"\} 2/);
+    assert.match(text, /crime_runtime_requests_total\{outcome="UNSUPPORTED_MEDIA_TYPE",encoding="json"\} 3/);
     assert.match(text, /crime_runtime_model_info\{model="tiny2x24",format="onnx",backend="onnx-cpu",input_kind="floats"\} 1/);
     assert.match(text, /crime_runtime_ready 1/);
     assert.match(text, /crime_runtime_queue_depth 0/);
@@ -159,6 +185,17 @@ describe('runtime server on a tokens model (imdb1x128, tfjs)', () => {
     for (const tokens of [[1, 1000], [-1], [1.5], ['3'], []]) {
       const reply = await postJson(server.url, { tokens });
       assert.equal(reply.status, 400, JSON.stringify(tokens));
+      assert.equal(reply.json?.error?.code, 'INVALID_INPUT');
+    }
+    // 2^32 + 5 and 1e300 would wrap to valid ids in an Int32Array (5 and 0); -2^31 is an int32 but no id.
+    for (const id of [2 ** 32 + 5, 1e300, -(2 ** 31)]) {
+      const reply = await postJson(server.url, { tokens: [id] });
+      assert.equal(reply.status, 400, String(id));
+      assert.match(reply.json?.error?.message ?? '', /token 0 \(.*\) is outside \[0, 1000\)/);
+    }
+    for (const ids of [[1000], [-1], [-(2 ** 31)], [2 ** 31 - 1]]) {
+      const reply = await post(server.url, new Uint8Array(Int32Array.from(ids).buffer), { 'content-type': 'application/octet-stream', 'crime-shape': '1', 'crime-dtype': 'int32' });
+      assert.equal(reply.status, 400, `binary ${ids[0]}`);
       assert.equal(reply.json?.error?.code, 'INVALID_INPUT');
     }
     assert.equal((await postJson(server.url, { inputs: [[1]] })).json?.error?.code, 'INVALID_INPUT');

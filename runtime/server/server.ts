@@ -8,6 +8,8 @@ import { createBackend, type CreateBackendOptions } from '../backends/select.js'
 import { emulateProfile, type EmulatedProfile } from '../backends/emulated.js';
 import { warmUp, type WarmUpOptions } from '../backends/warmup.js';
 import type { Backend } from '../backends/types.js';
+import { answerClientErrors } from '../http/client-errors.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createRuntimeApp, type RuntimeState } from './app.js';
 import { RuntimeMetrics } from './metrics.js';
@@ -55,6 +57,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
   });
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, app);
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -66,6 +69,10 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const host = options.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info('runtime listening', { url, maxSteps: options.maxSteps, concurrency: queue.concurrency, maxQueue: queue.maxQueue });
+  if (!isLoopbackHost(host)) {
+    // The runtime has no authentication of its own: only its mapper, on the same machine, should reach it.
+    logger.warn('the runtime listens beyond loopback and answers anyone who reaches it; bind it to 127.0.0.1 behind its mapper', { host });
+  }
 
   let closed = false;
   const ready = (async () => {

@@ -32,7 +32,8 @@ test('neighbours, mapping settings and limits come from the topology, the addres
   assert.deepEqual(gateway.neighbours, [{ name: 'cloud', url: 'http://cloud.crime.svc:8080' }]);
   assert.deepEqual(gateway.mapping, { pingIdleSeconds: 2, forgetting: 0.98, requestTimeoutMs: 5000 });
   assert.equal(gateway.maxSteps, 1000);
-  assert.deepEqual(gateway.limits, { maxBodyBytes: MAPPER_DEFAULTS.maxBodyBytes, maxInFlight: MAPPER_DEFAULTS.maxInFlight });
+  const { port: _port, ...limits } = MAPPER_DEFAULTS;
+  assert.deepEqual(gateway.limits, limits);
   assert.deepEqual(renderMapperConfig(topology, 'cloud', addresses).neighbours, []);
 });
 
@@ -41,6 +42,13 @@ test('a rendered configuration survives its file format unchanged', () => {
     const config = renderMapperConfig({ ...topology, model: { ...topology.model, stepBytes: 512, outputBytes: 8 } }, d.name, addresses);
     assert.deepEqual(parseMapperConfig(formatMapperConfig(config)), config);
   }
+});
+
+test('the runtime must be on loopback: it answers anyone who reaches it', () => {
+  for (const runtimeUrl of ['http://127.0.0.1:8081', 'http://localhost:8081', 'http://[::1]:8081']) {
+    assert.equal(renderMapperConfig(topology, 'cloud', { ...addresses, runtimeUrl }).runtimeUrl, runtimeUrl);
+  }
+  assert.throws(() => renderMapperConfig(topology, 'cloud', { ...addresses, runtimeUrl: 'http://10.1.2.3:8081' }), /runtimeUrl: .*loopback/);
 });
 
 test('an unknown device is an invalid input naming it', () => {

@@ -1,4 +1,5 @@
 import { MAPPER_DEFAULTS } from '../defaults.js';
+import { isLoopbackUrl } from '../http/loopback.js';
 import type { MapperConfig } from '../mapper/config.js';
 import { InvalidInputError } from '../validate.js';
 import type { Topology } from './topology.js';
@@ -23,6 +24,9 @@ export interface DeviceAddresses {
 export function renderMapperConfig(topology: Topology, deviceName: string, addresses: DeviceAddresses): MapperConfig {
   const device = topology.devices.find((d) => d.name === deviceName);
   if (!device) throw new InvalidInputError('device', `no device "${deviceName}" in topology ${topology.name}`);
+  if (!isLoopbackUrl(addresses.runtimeUrl)) {
+    throw new InvalidInputError('runtimeUrl', `${addresses.runtimeUrl}: the runtime answers anyone who reaches it, so its mapper must reach it on loopback`);
+  }
   const { stepBytes, outputBytes } = topology.model;
   return {
     device: device.name,
@@ -36,6 +40,14 @@ export function renderMapperConfig(topology: Topology, deviceName: string, addre
     ...(device.power ? { power: device.power } : {}),
     ...(device.profile ? { profile: device.profile } : {}),
     auth: { tokenFile: addresses.tokenFile, clients: !device.entry },
-    limits: { maxBodyBytes: MAPPER_DEFAULTS.maxBodyBytes, maxInFlight: MAPPER_DEFAULTS.maxInFlight },
+    limits: {
+      maxBodyBytes: MAPPER_DEFAULTS.maxBodyBytes,
+      maxBodyBytesInFlight: MAPPER_DEFAULTS.maxBodyBytesInFlight,
+      maxInFlight: MAPPER_DEFAULTS.maxInFlight,
+      maxConnectionsPerClient: MAPPER_DEFAULTS.maxConnectionsPerClient,
+      headersTimeoutMs: MAPPER_DEFAULTS.headersTimeoutMs,
+      bodyTimeoutMs: MAPPER_DEFAULTS.bodyTimeoutMs,
+      idleTimeoutMs: MAPPER_DEFAULTS.idleTimeoutMs,
+    },
   };
 }
