@@ -1,5 +1,6 @@
 import { EventQueue } from './event-queue.js';
-import { noiseFor, type TraceRequest } from './trace.js';
+import type { TraceRequest } from './trace.js';
+import { Noise } from './noise.js';
 import { World } from './world.js';
 import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
@@ -64,16 +65,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
   const { stepBytes, outputBytes } = scenario.payload;
   const entry = world.entry;
   const entryPower = scenario.devices.find((d) => d.name === entry)?.power;
-  const salts = new Map<string, number>();
-  const salt = (key: string): number => {
-    let s = salts.get(key);
-    if (s === undefined) {
-      s = salts.size + 1;
-      salts.set(key, s);
-    }
-    return s;
-  };
-  const z = (req: SimRequest, key: string): number => noiseFor(scenario.seed, req.id, salt(key));
+  const noise = new Noise(scenario.seed);
 
   const start = (d: SimDevice): void => {
     const agent = makeAgent(world, d, clock);
@@ -134,7 +126,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
           expectedMs: piece.slope * req.n + piece.intercept,
           start: () => {
             tally(req.id).queueMs += q.now - enqueuedAt;
-            return world.computeMs(d, req.n, z(req, `compute|${d}`));
+            return world.computeMs(d, req.n, noise.compute(req.id, d));
           },
           done: (computeMs) => {
             agent.localEnd(ticket, computeMs);
@@ -164,9 +156,9 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         tryNext();
       };
       const transit = world.departed(target, req.n);
-      q.after(world.oneWayMs(d, target, reqBytes, z(req, `up|${d}|${target}`)), () => {
+      q.after(world.oneWayMs(d, target, reqBytes, noise.up(req.id, d, target)), () => {
         world.arrived(target, transit);
-        const back = (bytes: number): number => world.oneWayMs(d, target, bytes, z(req, `down|${d}|${target}`));
+        const back = (bytes: number): number => world.oneWayMs(d, target, bytes, noise.down(req.id, d, target));
         if (world.isDown(target)) {
           q.after(back(0), failed); // connection refused
           return;
