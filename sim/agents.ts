@@ -41,7 +41,7 @@ export interface Agent {
 const EMPTY: Advertisement = { local: null, queueMs: 0, remote: [] };
 
 /** An agent that learns nothing; policies override plan(). */
-abstract class StaticAgent implements Agent {
+export abstract class StaticAgent implements Agent {
   readonly learns = false;
   abstract plan(req: SimRequest, origin: Origin): string[];
   calibrate(): void {}
@@ -126,7 +126,10 @@ export class CrimeAgent implements Agent {
   }
 }
 
-/** The same decision rule fed with the true current parameters, queues and device states. */
+/**
+ * The same decision rule fed with the true current parameters, queues and device states: a greedy
+ * rule with perfect current information, not a bound (see HindsightAgent for a stronger reference).
+ */
 export class OracleAgent extends StaticAgent {
   constructor(
     private readonly world: World,

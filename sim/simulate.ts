@@ -1,6 +1,5 @@
 import { EventQueue } from './event-queue.js';
 import type { TraceRequest } from './trace.js';
-import { Noise } from './noise.js';
 import { World } from './world.js';
 import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
@@ -21,6 +20,23 @@ export interface RequestRecord {
   /** the device that computed it, or null if it failed */
   servedBy: string | null;
   path: string[];
+}
+
+/** What a run cost beyond its requests, and how busy it kept each device. */
+export interface RunStats {
+  /** per device: ms spent computing (requests and self-calibration runs) */
+  busyMs: Record<string, number>;
+  /** the time requests arrived over: first to last arrival (open loop), or the whole run (closed loop) */
+  spanMs: number;
+  /** pings sent by every device */
+  pings: number;
+  /** end-node energy spent outside requests: the radio time of its pings, J */
+  overheadEnergyJ: number;
+}
+
+export interface SimOutput {
+  records: RequestRecord[];
+  stats: RunStats;
 }
 
 export type AgentFactory = (world: World, device: SimDevice, clock: () => number) => Agent;
@@ -53,7 +69,7 @@ const TICK_MS = 100;
  * in the mapper, with the mapper's own fallback rules (runtime/mapper/fallback.ts): plan, try
  * candidates in order, fall back on failure, learn from timestamps.
  */
-export function simulate(options: SimulateOptions): RequestRecord[] {
+export function simulate(options: SimulateOptions): SimOutput {
   const { scenario, trace, makeAgent } = options;
   const q = new EventQueue();
   const world = new World(scenario, q, options.startMs);
@@ -65,7 +81,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
   const { stepBytes, outputBytes } = scenario.payload;
   const entry = world.entry;
   const entryPower = scenario.devices.find((d) => d.name === entry)?.power;
-  const noise = new Noise(scenario.seed);
+  const noise = world.noise;
 
   const start = (d: SimDevice): void => {
     const agent = makeAgent(world, d, clock);
@@ -122,11 +138,13 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         const ticket = agent.localStart(req.n);
         const piece = world.computePiece(d);
         const enqueuedAt = q.now;
+        const z = noise.compute(req.id, d);
         world.submit(d, {
           expectedMs: piece.slope * req.n + piece.intercept,
+          realisedMs: world.computeMs(d, req.n, z),
           start: () => {
             tally(req.id).queueMs += q.now - enqueuedAt;
-            return world.computeMs(d, req.n, noise.compute(req.id, d));
+            return world.computeMs(d, req.n, z);
           },
           done: (computeMs) => {
             agent.localEnd(ticket, computeMs);
@@ -183,9 +201,20 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     tryNext();
   }
 
+  let pings = 0;
+  let overheadEnergyJ = 0;
+  /** The entry's radio is on while a ping goes out and while its reply comes in. */
+  const chargeRadio = (from: string, to: string, txBytes: number, rxBytes: number): void => {
+    if (from !== entry || !entryPower) return;
+    const msPerByte = world.linkParams(from, to).msPerByte;
+    overheadEnergyJ += (entryPower.txW * txBytes * msPerByte + entryPower.rxW * rxBytes * msPerByte) / 1000;
+  };
+
   function ping(from: string, to: string, bytes: number): void {
     const agent = agentOf(from);
     agent.pingSent(to);
+    pings++;
+    chargeRadio(from, to, bytes, 0);
     const sentAt = q.now;
     const back = (): number => world.oneWayMs(from, to, PING_REPLY_BYTES, pingRnd.normal());
     q.after(world.oneWayMs(from, to, bytes, pingRnd.normal()), () => {
@@ -199,6 +228,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
       }
       const adv = agentOf(to).advertise();
       q.after(back(), () => {
+        chargeRadio(from, to, 0, PING_REPLY_BYTES);
         if (current()) agent.pingResult(to, q.now - sentAt, bytes, adv);
       });
     });
@@ -261,5 +291,18 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     for (let c = 0; c < clients; c++) q.at(options.startMs, client);
   }
   q.run();
-  return records.sort((a, b) => a.id - b.id);
+  records.sort((a, b) => a.id - b.id);
+  const first = trace[0];
+  const last = trace[trace.length - 1];
+  const openSpan = first && last && Number.isFinite(last.arrivalMs) ? last.arrivalMs - first.arrivalMs : Number.NaN;
+  return {
+    records,
+    stats: {
+      busyMs: Object.fromEntries(scenario.devices.map((d) => [d.name, world.busyMs(d.name)])),
+      // A single request (or a closed loop) has no arrival span: the run's own length stands in.
+      spanMs: openSpan > 0 ? openSpan : Math.max(1, q.now - options.startMs),
+      pings,
+      overheadEnergyJ,
+    },
+  };
 }

@@ -2,11 +2,14 @@ import { evalCurve, evalPiece, type Piece } from '../runtime/engine/cost-curve.j
 import { buildAdvertisement, type NeighbourView } from '../runtime/engine/rank.js';
 import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../runtime/engine/types.js';
 import type { EventQueue } from './event-queue.js';
+import { Noise } from './noise.js';
 import type { Scenario, SimDevice, SimEvent } from './scenario.js';
 
 /** A request being computed or waiting at one device's runtime. */
 export interface Job {
   expectedMs: number;
+  /** the compute time the job will really take if it starts at the current speed (for the hindsight reference) */
+  realisedMs: number;
   /** called when the job starts; returns its true compute time */
   start: () => number;
   done: (computeMs: number) => void;
@@ -24,6 +27,8 @@ interface DeviceState {
   busyUntil: number;
   /** the device's generation: bumped when it goes down, so work of a dead incarnation is dropped */
   epoch: number;
+  /** ms spent computing finished jobs, for utilisation */
+  busyMs: number;
 }
 
 interface LinkState {
@@ -39,13 +44,16 @@ interface LinkState {
 export class World {
   readonly scenario: Scenario;
   readonly entry: string;
+  /** the noise of every request at every device and link, the same for every policy */
+  readonly noise: Noise;
   private readonly devices = new Map<string, DeviceState>();
   private readonly links = new Map<string, LinkState>();
   private readonly listeners: Array<(e: SimEvent) => void> = [];
 
   constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
     this.scenario = scenario;
-    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0 });
+    this.noise = new Noise(scenario.seed);
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0, busyMs: 0 });
     for (const l of scenario.links) {
       this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
     }
@@ -115,12 +123,20 @@ export class World {
     d.inTransitMs = Math.max(0, d.inTransitMs - ms);
   }
 
-  /** Work ahead of a new job at this device: the rest of the current job, the queue, and work in transit to it. */
-  backlogMs(name: string): number {
+  /**
+   * Work ahead of a new job at this device: the rest of the current job, the queue, and work in
+   * transit to it. `realised`: count queued jobs at the time they will really take, not expected.
+   */
+  backlogMs(name: string, realised = false): number {
     const d = this.device(name);
     let ms = d.inTransitMs + (d.busy ? Math.max(0, d.busyUntil - this.q.now) : 0);
-    for (const j of d.queue) ms += j.expectedMs;
+    for (const j of d.queue) ms += realised ? j.realisedMs : j.expectedMs;
     return ms;
+  }
+
+  /** ms the device spent on jobs that finished (requests and self-calibration runs). */
+  busyMs(name: string): number {
+    return this.device(name).busyMs;
   }
 
   /** Queues a job on the device's runtime. */
@@ -142,6 +158,7 @@ export class World {
     d.busyUntil = this.q.now + computeMs;
     this.q.at(d.busyUntil, () => {
       if (d.epoch !== epoch) return;
+      d.busyMs += computeMs;
       job.done(computeMs);
       this.startNext(d);
     });
