@@ -58,6 +58,24 @@ sweep: { link: "end -> gw", rttMs: [1, 10] }
   assert.deepEqual(s.sweep, { link: 'end -> gw', rttMs: [1, 10] });
 });
 
+test('repeating events expand in time order, cycling through listed values', () => {
+  const s = parseScenario(
+    `${BASE}events:
+  - { atSec: 10, everySec: 2, untilSec: 16, link: gw->cloud, rttMs: [150, 20] }
+  - { atSec: 11, device: cloud, slowdown: 2 }
+  - { atSec: 0, everySec: 5, untilSec: 10, device: gw, slowdown: [1.5, 2, 3] }
+`,
+  );
+  assert.deepEqual(
+    s.events.map((e) => [e.atSec, e.kind === 'link' ? e.rttMs : e.slowdown]),
+    [[0, 1.5], [5, 2], [10, 150], [10, 3], [11, 2], [12, 20], [14, 150], [16, 20]],
+  );
+  rejects(`${BASE}events:\n  - { atSec: 1, link: gw->cloud, rttMs: [1, 2] }\n`, 'events[0].rttMs', /needs everySec and untilSec/);
+  rejects(`${BASE}events:\n  - { atSec: 1, everySec: 1, link: gw->cloud, rttMs: 2 }\n`, 'events[0].untilSec', /is required/);
+  rejects(`${BASE}events:\n  - { atSec: 0, everySec: 0.001, untilSec: 1000, link: gw->cloud, rttMs: 2 }\n`, 'events[0]', /at most 100000/);
+  rejects(`${BASE}events:\n  - { atSec: 0, everySec: 1, untilSec: 3, device: nope, slowdown: [1, 2] }\n`, 'events[0].device', /unknown device "nope"/);
+});
+
 test('bad YAML is reported with its line, not a stack trace', () => {
   rejects('name: [unclosed\nrequests: 3', '', /not valid YAML/);
 });
