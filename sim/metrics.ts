@@ -20,6 +20,10 @@ export interface PolicySummary {
   utilisation: Record<string, number>;
   /** pings sent by every device */
   pings: number;
+  /** self-calibration runs of every device */
+  selfCalibrations: number;
+  /** per device: the share of the arrival span it spent on self-calibration */
+  selfCalibrationShare: Record<string, number>;
   /** the part of energyJ spent outside requests, J */
   overheadEnergyJ: number;
 }
@@ -52,6 +56,8 @@ export function summarize(records: readonly RequestRecord[], devices: readonly s
     failed,
     utilisation: Object.fromEntries(devices.map((d) => [d, round((stats.busyMs[d] ?? 0) / stats.spanMs, 3)])),
     pings: stats.pings,
+    selfCalibrations: Object.values(stats.calibrations).reduce((a, b) => a + b, 0),
+    selfCalibrationShare: Object.fromEntries(devices.map((d) => [d, round((stats.calibrationMs[d] ?? 0) / stats.spanMs, 5)])),
     overheadEnergyJ: round(stats.overheadEnergyJ, 6),
   };
 }

@@ -14,6 +14,7 @@ function table(rows: string[][], rightAlign: (col: number) => boolean): string {
 /** The comparison in the shape of the CRIME slides: reductions vs each single device, increase vs oracle. */
 export function formatResult(r: SimResult): string {
   const devices = Object.keys(r.policies.crime?.served ?? {});
+  const crime = r.policies.crime;
   const energy = r.objective === 'energy';
   const header = ['policy', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'energy mJ/req', 'failed', `served (${devices.join(' / ')})`, 'utilisation'];
   const rows = [header];
@@ -42,6 +43,7 @@ export function formatResult(r: SimResult): string {
     `CRIME increase vs oracle (greedy, perfect current information; not a bound): ${fmt(r.crimeVsOraclePct, 3)}%`,
     `CRIME increase vs hindsight (greedy, also knows each request's real compute and link times): ${fmt(r.crimeVsHindsightPct, 3)}%`,
     `utilisation: each device's busy time over the ${fmt(r.spanSec, 0)} s requests arrived in; above 1 it could not keep up`,
+    `CRIME overheads: ${crime?.pings ?? 0} pings, ${crime?.selfCalibrations ?? 0} self-calibration runs taking ${devices.map((d) => `${fmt(100 * (crime?.selfCalibrationShare[d] ?? 0), 3)}%`).join(' / ')} of device time, ${fmt(1000 * (crime?.overheadEnergyJ ?? 0) / Math.max(1, r.requests), 3)} mJ/req of end-node energy (counted in its totals)`,
     `static thresholds (tuned on the first 10%): ${r.staticThresholds.map((t) => `${t.fromSteps}-${t.toSteps} steps -> ${t.device}`).join(', ')}`,
   ];
   return lines.join('\n') + '\n';

@@ -35,7 +35,7 @@ test('a valid scenario gets its defaults', () => {
   assert.equal(s.objective, 'latency');
   assert.equal(s.seed, 1);
   assert.equal(s.payload.outputBytes, 8);
-  assert.deepEqual(s.mapping, { forgetting: 0.98, pingIdleSeconds: 5, maxSteps: 50 });
+  assert.deepEqual(s.mapping, { forgetting: 0.98, pingIdleSeconds: 5, maxSteps: 50, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 } });
   assert.equal(s.devices[1]!.fixedMs, 0);
   assert.equal(s.devices[1]!.noise, 0.05);
   assert.equal(s.links[0]!.jitter, 0.05);

@@ -30,7 +30,10 @@ export interface RunStats {
   spanMs: number;
   /** pings sent by every device */
   pings: number;
-  /** end-node energy spent outside requests: the radio time of its pings, J */
+  /** per device: self-calibration runs, and the ms they took */
+  calibrations: Record<string, number>;
+  calibrationMs: Record<string, number>;
+  /** end-node energy spent outside requests: the radio time of its pings, its self-calibration runs, J */
   overheadEnergyJ: number;
 }
 
@@ -203,6 +206,27 @@ export function simulate(options: SimulateOptions): SimOutput {
 
   let pings = 0;
   let overheadEnergyJ = 0;
+  const calibrations: Record<string, number> = Object.fromEntries(scenario.devices.map((d) => [d.name, 0]));
+  const calibrationMs: Record<string, number> = Object.fromEntries(scenario.devices.map((d) => [d.name, 0]));
+
+  /** A self-calibration run: it takes the device's runtime like a request, and the end node's energy. */
+  function calibrate(d: string, n: number): void {
+    const agent = agentOf(d);
+    const ticket = agent.calibrationStart(n);
+    const piece = world.computePiece(d);
+    const z = calibrationRnd.normal();
+    world.submit(d, {
+      expectedMs: piece.slope * n + piece.intercept,
+      realisedMs: world.computeMs(d, n, z),
+      start: () => world.computeMs(d, n, z),
+      done: (computeMs) => {
+        agent.calibrationEnd(ticket, computeMs);
+        calibrations[d] = (calibrations[d] ?? 0) + 1;
+        calibrationMs[d] = (calibrationMs[d] ?? 0) + computeMs;
+        if (d === entry && entryPower) overheadEnergyJ += (entryPower.activeW * computeMs) / 1000;
+      },
+    });
+  }
   /** The entry's radio is on while a ping goes out and while its reply comes in. */
   const chargeRadio = (from: string, to: string, txBytes: number, rxBytes: number): void => {
     if (from !== entry || !entryPower) return;
@@ -252,7 +276,10 @@ export function simulate(options: SimulateOptions): SimOutput {
   const tick = (): void => {
     for (const d of scenario.devices) {
       if (world.isDown(d.name)) continue;
-      for (const p of agentOf(d.name).duePings()) ping(d.name, p.name, p.bytes);
+      const agent = agentOf(d.name);
+      for (const p of agent.duePings()) ping(d.name, p.name, p.bytes);
+      const n = agent.dueCalibration();
+      if (n !== null) calibrate(d.name, n);
     }
     if (completed < total) q.after(TICK_MS, tick);
   };
@@ -302,6 +329,8 @@ export function simulate(options: SimulateOptions): SimOutput {
       // A single request (or a closed loop) has no arrival span: the run's own length stands in.
       spanMs: openSpan > 0 ? openSpan : Math.max(1, q.now - options.startMs),
       pings,
+      calibrations,
+      calibrationMs,
       overheadEnergyJ,
     },
   };

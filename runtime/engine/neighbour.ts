@@ -1,4 +1,4 @@
-import { AffineRls } from './affine-rls.js';
+import { TrackedFit } from './tracked-fit.js';
 import type { NeighbourView } from './rank.js';
 import { bandwidthToMsPerByte, type Advertisement } from './types.js';
 
@@ -20,7 +20,7 @@ const LINK_X_SCALE = 65536;
  */
 export class NeighbourState {
   readonly name: string;
-  readonly link: AffineRls;
+  readonly link: TrackedFit;
   private advertisement: Advertisement | null = null;
   /** when the neighbour made its last advertisement, in our clock (reply time − one way back) */
   private advertisedAt = 0;
@@ -37,13 +37,17 @@ export class NeighbourState {
   pingsSent = 0;
   /** a reply looked far off the link model: ping at once to tell a change from a one-off */
   confirmWanted = false;
+  /** pings to send at once after the link changed, one of each size, so RTT and bandwidth are both re-measured */
+  reprobe = 0;
+  /** when the link model last detected a change, or -Infinity */
+  lastChangeAt = -Infinity;
 
   constructor(options: NeighbourOptions, forgetting: number) {
     this.name = options.name;
     const prior = options.prior
       ? { slope: bandwidthToMsPerByte(options.prior.bandwidthMbps), intercept: options.prior.rttMs }
       : undefined;
-    this.link = new AffineRls({ forgetting, xScale: LINK_X_SCALE, ...(prior ? { prior } : {}) });
+    this.link = new TrackedFit({ forgetting, xScale: LINK_X_SCALE, ...(prior ? { prior } : {}) });
   }
 
   get hasAdvertisement(): boolean {
@@ -60,7 +64,12 @@ export class NeighbourState {
    * the request is no longer in flight.
    */
   heard(now: number, bytes: number, networkMs: number, advertisement: Advertisement | undefined, requestId?: number): void {
-    this.confirmWanted = this.link.update(bytes, Math.max(0, networkMs)) === 'outlier';
+    const verdict = this.link.update(bytes, Math.max(0, networkMs), now);
+    this.confirmWanted = verdict === 'suspect' || verdict === 'outlier';
+    if (verdict === 'change') {
+      this.reprobe = 2;
+      this.lastChangeAt = now;
+    }
     if (requestId !== undefined) this.inflight.delete(requestId);
     if (advertisement) {
       this.advertisement = advertisement;
