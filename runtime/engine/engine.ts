@@ -37,7 +37,7 @@ export interface EngineOptions {
   pingIdleMs: number;
   /** how often to retry a neighbour that failed (default min(pingIdleMs, 1000) ms) */
   downRetryMs?: number;
-  /** for changeWatchMs after its link changed, an idle neighbour is pinged this often (default pingIdleMs / 5) */
+  /** for changeWatchMs after its link changed, an idle neighbour is pinged this often (default pingIdleMs / 10) */
   pingAfterChangeMs?: number;
   /** how long a link that changed is watched closely (default 6 × pingIdleMs) */
   changeWatchMs?: number;
@@ -170,7 +170,7 @@ export class MappingEngine {
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
     this.pingIdleMs = options.pingIdleMs;
     this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
-    this.pingAfterChangeMs = options.pingAfterChangeMs ?? this.pingIdleMs / 5;
+    this.pingAfterChangeMs = options.pingAfterChangeMs ?? this.pingIdleMs / 10;
     this.changeWatchMs = options.changeWatchMs ?? 6 * this.pingIdleMs;
     // Large enough that the two ping sizes differ by milliseconds, not by noise, on a fast link.
     this.probeBytes = options.probeBytes ?? DEFAULT_PROBE_BYTES;
@@ -238,6 +238,7 @@ export class MappingEngine {
       idle: this.queue.length === 0,
       quietMs: now - this.lastComputeAt,
       confirm: this.computeSuspect,
+      changes: compute.changesDetected,
     });
   }
 

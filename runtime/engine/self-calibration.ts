@@ -12,7 +12,9 @@
  *   or after long forgetting at lengths no request brings); the most uncertain length is run;
  * - or nothing was learned for `idleMs`: a short run (cycling through the lengths that take at most
  *   IDLE_RUN_MS, or the shortest) tells whether the device's speed changed; if it did, the restarted
- *   model is unsure at the other lengths and the rule above spreads the next runs.
+ *   model is unsure at the other lengths and the rule above spreads the next runs. While such
+ *   checks find nothing new, the wait between them doubles, up to IDLE_BACKOFF × `idleMs`; a change
+ *   of the model sets it back to `idleMs`.
  *
  * Runs are paced by a token bucket: device time accrues at `budget` (a share of wall time) up to
  * `budget × BURST_MS`, and a run starts only if its predicted time is covered. So calibration never
@@ -40,6 +42,8 @@ export interface CalibratedModel {
 
 /** Idle checks use runs at most this long: a request arriving meanwhile waits for it. */
 const IDLE_RUN_MS = 50;
+/** Idle checks that find nothing back off to at most this many times idleMs. */
+const IDLE_BACKOFF = 4;
 /** The bucket holds at most this much wall time's worth of budget. */
 const BURST_MS = 60_000;
 
@@ -49,6 +53,9 @@ export class SelfCalibration {
   private next = 0;
   private runs = 0;
   private spentMs = 0;
+  /** how many times idleMs to wait before the next idle check */
+  private idleFactor = 1;
+  private changesSeen = 0;
 
   /** Runs finished so far. */
   get count(): number {
@@ -62,11 +69,22 @@ export class SelfCalibration {
 
   /**
    * The length to run now, or null. `idle`: the runtime has nothing to do; `quietMs`: time since
-   * the model last learned anything; `confirm`: its last sample was surprising.
+   * the model last learned anything; `confirm`: its last sample was surprising; `changes`: how many
+   * changes the model has detected so far.
    */
-  due(policy: SelfCalibrationPolicy, model: CalibratedModel, maxSteps: number, now: number, state: { idle: boolean; quietMs: number; confirm: boolean }): number | null {
+  due(
+    policy: SelfCalibrationPolicy,
+    model: CalibratedModel,
+    maxSteps: number,
+    now: number,
+    state: { idle: boolean; quietMs: number; confirm: boolean; changes: number },
+  ): number | null {
     if (!(policy.budget > 0)) return null;
     this.accrue(policy.budget, now);
+    if (state.changes !== this.changesSeen) {
+      this.changesSeen = state.changes;
+      this.idleFactor = 1;
+    }
     if (!state.idle) return null;
     const lengths = policy.lengths.filter((n) => n >= 1 && n <= maxSteps);
     if (lengths.length === 0) return null;
@@ -83,7 +101,8 @@ export class SelfCalibration {
       }
     }
     if (worst !== null) return worst;
-    if (state.confirm || state.quietMs >= policy.idleMs) {
+    const idleCheck = state.quietMs >= policy.idleMs * this.idleFactor;
+    if (state.confirm || idleCheck) {
       const shortest = Math.min(...lengths);
       const cheap = lengths.filter((n) => n === shortest || model.predict(n) <= IDLE_RUN_MS);
       // Cycle through them; skip (for now) one the budget does not cover yet.
@@ -91,6 +110,7 @@ export class SelfCalibration {
         const n = cheap[(this.next + i) % cheap.length] as number;
         if (affordable(n)) {
           this.next = (this.next + i + 1) % cheap.length;
+          if (idleCheck && !state.confirm) this.idleFactor = Math.min(IDLE_BACKOFF, this.idleFactor * 2);
           return n;
         }
       }

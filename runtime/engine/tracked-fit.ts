@@ -34,6 +34,12 @@ export interface TrackedFitOptions {
   relativeFloor?: number;
   /** ... and at least this much, in y units (default 0.01) */
   absoluteFloor?: number;
+  /**
+   * How much of the slope's part of the prediction the noise scales with (default 1): compute times
+   * scatter in proportion to the whole time; a network round trip's scatter is mostly the RTT's,
+   * far less the bytes' serialisation time.
+   */
+  slopeNoiseShare?: number;
 }
 
 export const TRACKED_FIT_DEFAULTS = { hedgeMemoryMs: 60_000, selectMemoryMs: 20_000 } as const;
@@ -47,6 +53,8 @@ export type SampleVerdict = 'ok' | 'outlier' | 'suspect' | 'change' | 'ignored';
 
 /** E|e| = σ·√(2/π) for Gaussian noise, so σ ≈ 1.2533 · mean absolute residual. */
 const MEAN_ABS_TO_SIGMA = 1.2533;
+/** The noise estimates average over about 1/SCALE_GAIN samples: steady, yet following a noisier world. */
+const SCALE_GAIN = 0.05;
 /** Innovations are clipped at this many σ when learned (Huber; 99% efficient on Gaussian noise). */
 const HUBER = 2.5;
 /** Record (squared σ-errors per memory) the hedge must have to keep serving through an alarm. */
@@ -63,6 +71,7 @@ export class TrackedFit {
   private readonly selectMemoryMs: number;
   private readonly relFloor: number;
   private readonly absFloor: number;
+  private readonly slopeNoiseShare: number;
   /** running mean of |residual| / prediction of each fit; starts at a guess of 8% noise */
   private fastScale = 0.08;
   private slowScale = 0.08;
@@ -86,6 +95,7 @@ export class TrackedFit {
     this.selectMemoryMs = options.selectMemoryMs ?? TRACKED_FIT_DEFAULTS.selectMemoryMs;
     this.relFloor = options.relativeFloor ?? 0.01;
     this.absFloor = options.absoluteFloor ?? 0.01;
+    this.slopeNoiseShare = options.slopeNoiseShare ?? 1;
   }
 
   private get chosen(): AffineRls {
@@ -119,14 +129,14 @@ export class TrackedFit {
     return this.hedged;
   }
 
-  /** The noise's standard deviation relative to the prediction. */
+  /** The noise's standard deviation relative to the noise level (the prediction, for compute). */
   get relativeNoise(): number {
     return this.fastScale * MEAN_ABS_TO_SIGMA;
   }
 
   /** The noise's standard deviation expected at x, in y units. */
   noiseAt(x: number): number {
-    return this.sigma(this.fast.predict(x), this.fastScale);
+    return this.sigma(this.noiseLevel(this.fast, x), this.fastScale);
   }
 
   /** How much less the tracking fit knows y(x) than one more sample there would tell (see AffineRls.uncertainty). */
@@ -140,7 +150,7 @@ export class TrackedFit {
    */
   relativeError(x: number): number {
     const level = Math.max(this.fast.predict(x), this.absFloor);
-    const sigma = this.sigma(level, this.fastScale);
+    const sigma = this.sigma(this.noiseLevel(this.fast, x), this.fastScale);
     // At least the noise expected at x: long inputs' parameters were learned from noisier samples
     // than the short ones the fit may see now.
     const pooled = Number.isNaN(this.meanSquare) ? sigma * sigma : Math.max(this.meanSquare, sigma * sigma);
@@ -159,13 +169,17 @@ export class TrackedFit {
       return 'ok';
     }
     const predicted = this.fast.predict(x);
-    const sigma = this.sigma(predicted, this.fastScale);
+    const noiseLevel = this.noiseLevel(this.fast, x);
+    const sigma = this.sigma(noiseLevel, this.fastScale);
     // The prediction's own error adds to the noise: φᵀPφ times the pooled squared residual (the fit
     // is unweighted, so its parameters carry the noise of every length it saw, not just of this one).
     const pooled = Number.isNaN(this.meanSquare) ? sigma * sigma : this.meanSquare;
     const predictive = Math.sqrt(sigma * sigma + this.fast.uncertainty(x) * pooled);
     const e = y - predicted;
-    this.compare(e, slowError, pooled, dt);
+    const known = this.fast.uncertainty(x) <= 1;
+    // Right after a restart the tracking fit's errors at lengths it has not seen are its missing
+    // data, not its tracking: only where it knows y(x) do its errors count against it.
+    if (known) this.compare(e, slowError, pooled, dt);
     const r = e / predictive;
     this.recent.push([x, y, r]);
     if (this.recent.length > RECENT) this.recent.shift();
@@ -182,14 +196,13 @@ export class TrackedFit {
       }
       return 'change';
     }
-    const known = this.fast.uncertainty(x) <= 1;
     this.fast.learn(x, y, { clip: HUBER * predictive });
     const outlier = Math.abs(r) > this.clip;
     // The noise is measured only where the fit knows y(x) better than one sample would: right after
     // a restart, errors are the fit's, not the noise's.
     if (!outlier && known) {
-      this.fastScale = 0.9 * this.fastScale + 0.1 * (Math.abs(e) / Math.max(predicted, this.absFloor));
-      this.meanSquare = Number.isNaN(this.meanSquare) ? e * e : 0.9 * this.meanSquare + 0.1 * e * e;
+      this.fastScale = (1 - SCALE_GAIN) * this.fastScale + SCALE_GAIN * (Math.abs(e) / noiseLevel);
+      this.meanSquare = Number.isNaN(this.meanSquare) ? e * e : (1 - SCALE_GAIN) * this.meanSquare + SCALE_GAIN * e * e;
     }
     if (outlier) return 'outlier';
     // Worth confirming at once only when this very sample surprised: noise alone drifts the
@@ -209,8 +222,13 @@ export class TrackedFit {
     return run.filter(([, , r]) => Math.sign(r) === Math.sign(last) && Math.abs(r) >= least).map(([x, y]) => [x, y]);
   }
 
-  private sigma(level: number, scale: number): number {
-    return Math.max(scale * MEAN_ABS_TO_SIGMA, this.relFloor) * Math.max(level, this.absFloor);
+  private sigma(noiseLevel: number, scale: number): number {
+    return Math.max(scale * MEAN_ABS_TO_SIGMA, this.relFloor) * noiseLevel;
+  }
+
+  /** The size the noise at x scales with: the intercept and slopeNoiseShare of the slope's part. */
+  private noiseLevel(fit: AffineRls, x: number): number {
+    return Math.max(fit.intercept + this.slopeNoiseShare * fit.slope * x, this.absFloor);
   }
 
   /** The hedging fit: weighted by the time each sample stood for, forgetting over time, never restarted. */
@@ -218,10 +236,11 @@ export class TrackedFit {
     const memory = this.hedgeMemoryMs;
     const weight = Math.min(Math.max(dt, memory / 1000), memory) / memory;
     const predicted = this.slow.predict(x);
+    const level = this.noiseLevel(this.slow, x);
     const warm = this.slow.uninformed && this.slow.samples < 2;
-    const sigma = this.sigma(predicted, this.slowScale);
+    const sigma = this.sigma(level, this.slowScale);
     this.slow.learn(x, y, warm ? { weight } : { weight, forgetting: Math.exp(-dt / memory), clip: HUBER * sigma });
-    if (!warm) this.slowScale = 0.95 * this.slowScale + 0.05 * Math.min(1, Math.abs(y - predicted) / Math.max(predicted, this.absFloor));
+    if (!warm) this.slowScale = 0.95 * this.slowScale + 0.05 * Math.min(1, Math.abs(y - predicted) / level);
   }
 
   /**
