@@ -25,7 +25,7 @@ if (files.length === 0) {
 
 const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 const row = (cells) => console.log(cells.map((c, i) => (i === 0 ? String(c).padEnd(34) : String(c).padStart(9))).join(' '));
-row(['scenario', 'seed', 'vsOracle', 'vsHindsi', 'bestOnly', 'vsBest%', 'vsStatic%', 'maxUtil']);
+row(['scenario', 'seed', 'vsOracle', 'vsHindsi', 'bestOnly', 'vsBest%', 'vsStatic%', 'peakUtil']);
 for (const file of files) {
   const base = parseScenario(readFileSync(file, 'utf8'));
   for (const seed of seeds ?? [base.seed]) {
@@ -35,7 +35,7 @@ for (const file of files) {
     for (const r of results) {
       const singles = Object.entries(r.crimeReductionPct).filter(([p]) => p.startsWith('only-'));
       const [best, saving] = singles.reduce((a, b) => (b[1] < a[1] ? b : a));
-      const util = Math.max(...Object.values(r.policies).flatMap((p) => Object.values(p.utilisation ?? {})));
+      const util = Math.max(...Object.values(r.policies).flatMap((p) => Object.values(p.peakUtilisation ?? {})));
       const label = basename(file, '.yaml') + (r.rttMs !== undefined ? ` @${r.rttMs}ms` : '');
       row([label, seed, fmt(r.crimeVsOraclePct, 3), fmt(r.crimeVsHindsightPct ?? Number.NaN, 3), best.slice(5), fmt(saving), fmt(r.crimeReductionPct['static-threshold']), fmt(util)]);
     }

@@ -18,6 +18,8 @@ export interface PolicySummary {
    * device could not keep up and its queue grew for the whole run
    */
   utilisation: Record<string, number>;
+  /** per device: the busy share of its busiest minute; near 1 the device was saturated for a while */
+  peakUtilisation: Record<string, number>;
   /** pings sent by every device */
   pings: number;
   /** self-calibration runs of every device */
@@ -55,6 +57,7 @@ export function summarize(records: readonly RequestRecord[], devices: readonly s
     served,
     failed,
     utilisation: Object.fromEntries(devices.map((d) => [d, round((stats.busyMs[d] ?? 0) / stats.spanMs, 3)])),
+    peakUtilisation: Object.fromEntries(devices.map((d) => [d, round(stats.peakUtilisation[d] ?? 0, 3)])),
     pings: stats.pings,
     selfCalibrations: Object.values(stats.calibrations).reduce((a, b) => a + b, 0),
     selfCalibrationShare: Object.fromEntries(devices.map((d) => [d, round((stats.calibrationMs[d] ?? 0) / stats.spanMs, 5)])),

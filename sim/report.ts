@@ -16,7 +16,7 @@ export function formatResult(r: SimResult): string {
   const devices = Object.keys(r.policies.crime?.served ?? {});
   const crime = r.policies.crime;
   const energy = r.objective === 'energy';
-  const header = ['policy', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'energy mJ/req', 'failed', `served (${devices.join(' / ')})`, 'utilisation'];
+  const header = ['policy', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'energy mJ/req', 'failed', `served (${devices.join(' / ')})`, 'utilisation', 'busiest minute'];
   const rows = [header];
   for (const [name, p] of Object.entries(r.policies)) {
     rows.push([
@@ -29,6 +29,7 @@ export function formatResult(r: SimResult): string {
       String(p.failed),
       devices.map((d) => p.served[d] ?? 0).join(' / '),
       devices.map((d) => fmt(p.utilisation[d] ?? 0)).join(' / '),
+      devices.map((d) => fmt(p.peakUtilisation[d] ?? 0)).join(' / '),
     ]);
   }
   const singles = Object.entries(r.crimeReductionPct).filter(([p]) => p.startsWith('only-'));
@@ -42,7 +43,7 @@ export function formatResult(r: SimResult): string {
     `CRIME reduction vs static thresholds: ${fmt(r.crimeReductionPct['static-threshold'] ?? Number.NaN)}%`,
     `CRIME increase vs oracle (greedy, perfect current information; not a bound): ${fmt(r.crimeVsOraclePct, 3)}%`,
     `CRIME increase vs hindsight (greedy, also knows each request's real compute and link times): ${fmt(r.crimeVsHindsightPct, 3)}%`,
-    `utilisation: each device's busy time over the ${fmt(r.spanSec, 0)} s requests arrived in; above 1 it could not keep up`,
+    `utilisation: each device's busy time over the ${fmt(r.spanSec, 0)} s requests arrived in (above 1 it could not keep up), and in its busiest minute (near 1: saturated for a while)`,
     `CRIME overheads: ${crime?.pings ?? 0} pings, ${crime?.selfCalibrations ?? 0} self-calibration runs taking ${devices.map((d) => `${fmt(100 * (crime?.selfCalibrationShare[d] ?? 0), 3)}%`).join(' / ')} of device time, ${fmt(1000 * (crime?.overheadEnergyJ ?? 0) / Math.max(1, r.requests), 3)} mJ/req of end-node energy (counted in its totals)`,
     `static thresholds (tuned on the first 10%): ${r.staticThresholds.map((t) => `${t.fromSteps}-${t.toSteps} steps -> ${t.device}`).join(', ')}`,
   ];

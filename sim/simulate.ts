@@ -26,6 +26,8 @@ export interface RequestRecord {
 export interface RunStats {
   /** per device: ms spent computing (requests and self-calibration runs) */
   busyMs: Record<string, number>;
+  /** per device: the busy share of its busiest minute */
+  peakUtilisation: Record<string, number>;
   /** the time requests arrived over: first to last arrival (open loop), or the whole run (closed loop) */
   spanMs: number;
   /** pings sent by every device */
@@ -326,6 +328,7 @@ export function simulate(options: SimulateOptions): SimOutput {
     records,
     stats: {
       busyMs: Object.fromEntries(scenario.devices.map((d) => [d.name, world.busyMs(d.name)])),
+      peakUtilisation: Object.fromEntries(scenario.devices.map((d) => [d.name, world.peakUtilisation(d.name)])),
       // A single request (or a closed loop) has no arrival span: the run's own length stands in.
       spanMs: openSpan > 0 ? openSpan : Math.max(1, q.now - options.startMs),
       pings,

@@ -29,7 +29,12 @@ interface DeviceState {
   epoch: number;
   /** ms spent computing finished jobs, for utilisation */
   busyMs: number;
+  /** the same, per UTILISATION_WINDOW_MS window of simulated time */
+  busyByWindow: Map<number, number>;
 }
+
+/** Utilisation is also reported per window this long, so a transient overload shows. */
+export const UTILISATION_WINDOW_MS = 60_000;
 
 interface LinkState {
   rttMs: number;
@@ -53,7 +58,7 @@ export class World {
   constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
     this.scenario = scenario;
     this.noise = new Noise(scenario.seed);
-    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0, busyMs: 0 });
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0, busyMs: 0, busyByWindow: new Map() });
     for (const l of scenario.links) {
       this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
     }
@@ -139,6 +144,13 @@ export class World {
     return this.device(name).busyMs;
   }
 
+  /** The busiest window's busy share (0..1): 1 means the device was saturated for a whole window. */
+  peakUtilisation(name: string): number {
+    let peak = 0;
+    for (const ms of this.device(name).busyByWindow.values()) peak = Math.max(peak, ms / UTILISATION_WINDOW_MS);
+    return peak;
+  }
+
   /** Queues a job on the device's runtime. */
   submit(name: string, job: Job): void {
     const d = this.device(name);
@@ -159,6 +171,7 @@ export class World {
     this.q.at(d.busyUntil, () => {
       if (d.epoch !== epoch) return;
       d.busyMs += computeMs;
+      addBusy(d.busyByWindow, this.q.now - computeMs, this.q.now);
       job.done(computeMs);
       this.startNext(d);
     });
@@ -202,5 +215,14 @@ export class World {
       maxSteps: this.scenario.mapping.maxSteps,
       maxPieces: 16,
     });
+  }
+}
+
+/** Adds the busy interval [from, to) to the windows it overlaps. */
+function addBusy(windows: Map<number, number>, from: number, to: number): void {
+  for (let w = Math.floor(from / UTILISATION_WINDOW_MS); w * UTILISATION_WINDOW_MS < to; w++) {
+    const start = Math.max(from, w * UTILISATION_WINDOW_MS);
+    const end = Math.min(to, (w + 1) * UTILISATION_WINDOW_MS);
+    if (end > start) windows.set(w, (windows.get(w) ?? 0) + end - start);
   }
 }

@@ -16,6 +16,7 @@ import { createMapperApp } from './app.js';
 import { buildPipeline } from './build.js';
 import { loadMapperConfig, loadToken, type MapperConfig } from './config.js';
 import { MapperMetrics } from './metrics.js';
+import { startSelfCalibration } from './self-calibration.js';
 import type { PeerClient } from './peer-client.js';
 import type { Pipeline } from './pipeline.js';
 import type { MapperState } from './state.js';
@@ -111,6 +112,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
 
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
+  let selfCalibration: { stop: () => void } | undefined;
 
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
@@ -131,6 +133,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
     pingDue();
+    if (!closed) selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
   })();
@@ -177,6 +180,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       closed = true;
       unwatchFile(options.configFile);
       for (const t of timers) clearInterval(t);
+      selfCalibration?.stop();
       await drain(server);
       peers.forEach((p) => p.close());
       runtime.close();
