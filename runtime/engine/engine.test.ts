@@ -395,8 +395,8 @@ test('when only short inputs come, the model is re-checked at a long length befo
   assert.ok(served > 50, `asked too early, after ${served}`);
 });
 
-test('a detected link change re-probes both ping sizes at once, then watches the link closely', () => {
-  const { e, clock, cloud } = twoLevel({ pingIdleMs: 5000 });
+test('a detected link change re-probes both ping sizes at once; a link that flaps is watched closely', () => {
+  const { e, clock, cloud, link } = twoLevel({ pingIdleMs: 5000 });
   const slow: TrueLink = { rttMs: 200, bandwidthMbps: 20 };
   offload(e, 'cloud', 40, slow, cloud);
   // One surprising reply: decisions take it at its word until a probe-size ping confirms it.
@@ -420,7 +420,19 @@ test('a detected link change re-probes both ping sizes at once, then watches the
   assert.ok(sizes[1]! > 0);
   const nb = e.snapshot().neighbours[0]!;
   assert.ok(Math.abs(nb.rttMs - 200) < 20 && Math.abs(nb.bandwidthMbps - 20) < 4, JSON.stringify(nb));
-  // For a while the idle link is pinged every half second rather than every five.
+  // An isolated change is not watched: the idle link is pinged after the usual five seconds.
+  clock.advance(500);
+  assert.equal(e.duePings().length, 0);
+  // A second change within a minute shows the link flaps: now it is pinged every half second.
+  clock.advance(10_000);
+  offload(e, 'cloud', 40, link, cloud);
+  for (let i = 0; i < 4 && e.snapshot().neighbours[0]!.rttMs > 40; i++) {
+    for (const due of e.duePings()) {
+      e.pingSent('cloud');
+      e.pingResult('cloud', { roundTripMs: networkMs(link, due.bytes + 256), calleeElapsedMs: 0, bytes: due.bytes, advertisement: cloud });
+    }
+  }
+  assert.ok(e.snapshot().neighbours[0]!.rttMs < 40, 'back to the fast link');
   clock.advance(500);
   assert.equal(e.duePings().length, 1);
 });

@@ -37,7 +37,7 @@ export interface EngineOptions {
   pingIdleMs: number;
   /** how often to retry a neighbour that failed (default min(pingIdleMs, 1000) ms) */
   downRetryMs?: number;
-  /** for changeWatchMs after its link changed, an idle neighbour is pinged this often (default pingIdleMs / 10) */
+  /** for changeWatchMs after its link changed (the second time within 2 × changeWatchMs), an idle neighbour is pinged this often (default pingIdleMs / 10) */
   pingAfterChangeMs?: number;
   /** how long a link that changed is watched closely (default 6 × pingIdleMs) */
   changeWatchMs?: number;
@@ -273,8 +273,8 @@ export class MappingEngine {
 
   /**
    * Neighbours due a ping: not yet probed twice, re-probing after a detected link change, with a
-   * surprising last reply, idle for pingIdleMs (pingAfterChangeMs while a recent change is watched:
-   * a link that just changed may change back), or down for downRetryMs. The payload alternates
+   * surprising last reply, idle for pingIdleMs (pingAfterChangeMs while a link that flaps is
+   * watched: it may change back), or down for downRetryMs. The payload alternates
    * between empty and probeBytes so pings measure bandwidth as well as RTT.
    */
   duePings(): PlannedPing[] {
@@ -283,7 +283,9 @@ export class MappingEngine {
     for (const nb of this.neighbours) {
       if (nb.pingInFlight) continue;
       const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
-      const watched = now - nb.lastChangeAt < this.changeWatchMs;
+      // A link is watched closely only once it has shown it flaps (two changes within twice the
+      // watch): an isolated change is re-probed once, not paid for with half a minute of pings.
+      const watched = now - nb.lastChangeAt < this.changeWatchMs && nb.lastChangeAt - nb.previousChangeAt < 2 * this.changeWatchMs;
       const wait = nb.down ? this.downRetryMs : watched ? this.pingAfterChangeMs : this.pingIdleMs;
       // The first two pings go out back to back: RTT and bandwidth are both known before traffic.
       // After a detected change, two more (one of each size) re-measure both at once.

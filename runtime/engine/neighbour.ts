@@ -50,8 +50,9 @@ export class NeighbourState {
   private surprise = 1;
   /** pings to send at once after the link changed, one of each size, so RTT and bandwidth are both re-measured */
   reprobe = 0;
-  /** when the link model last detected a change, or -Infinity */
+  /** when the link model last detected a change, and the change before, or -Infinity */
   lastChangeAt = -Infinity;
+  previousChangeAt = -Infinity;
 
 
   constructor(options: NeighbourOptions, forgetting: number) {
@@ -82,6 +83,7 @@ export class NeighbourState {
     this.surprise = this.confirmWanted && predicted > 0 ? Math.max(0, networkMs) / predicted : 1;
     if (verdict === 'change') {
       this.reprobe = 2;
+      this.previousChangeAt = this.lastChangeAt;
       this.lastChangeAt = now;
     }
     if (requestId !== undefined) this.inflight.delete(requestId);

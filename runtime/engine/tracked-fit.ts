@@ -58,7 +58,7 @@ const SCALE_GAIN = 0.05;
 /** Innovations are clipped at this many σ when learned (Huber; 99% efficient on Gaussian noise). */
 const HUBER = 2.5;
 /** Record (squared σ-errors per memory) the hedge must have to keep serving through an alarm. */
-const HEDGE_EVIDENCE = 1;
+const HEDGE_EVIDENCE = 20;
 /** Samples kept to restart from after an alarm. */
 const RECENT = 8;
 
