@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs scenario files over several seeds and prints, per run, CRIME's gap to the references and
-// its saving against the best single device: the numbers docs/scenarios.md reports.
+// Runs scenario files over several seeds and prints, per run, CRIME's gap to the oracle and to the
+// hindsight reference, its saving against the best single device and the static thresholds, the
+// busiest minute of any device under any policy, and the largest share of a device's time CRIME
+// spent on self-calibration: the numbers docs/scenarios.md reports.
 //   node scripts/sim-seeds.mjs [--seeds 1,2,3,4,5] [--rate-scale 0.1] FILE.yaml...
 // Needs `npm run build` first. Seeds replace the file's own seed (sweeps report their worst point).
 import { readFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ if (files.length === 0) {
 
 const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 const row = (cells) => console.log(cells.map((c, i) => (i === 0 ? String(c).padEnd(34) : String(c).padStart(9))).join(' '));
-row(['scenario', 'seed', 'vsOracle', 'vsHindsi', 'bestOnly', 'vsBest%', 'vsStatic%', 'peakUtil']);
+row(['scenario', 'seed', 'vsOracle', 'vsHindsi', 'bestOnly', 'vsBest%', 'vsStatic%', 'peakUtil', 'selfCal%']);
 for (const file of files) {
   const base = parseScenario(readFileSync(file, 'utf8'));
   for (const seed of seeds ?? [base.seed]) {
@@ -36,8 +38,9 @@ for (const file of files) {
       const singles = Object.entries(r.crimeReductionPct).filter(([p]) => p.startsWith('only-'));
       const [best, saving] = singles.reduce((a, b) => (b[1] < a[1] ? b : a));
       const util = Math.max(...Object.values(r.policies).flatMap((p) => Object.values(p.peakUtilisation ?? {})));
+      const selfCal = Math.max(0, ...Object.values(r.policies.crime?.selfCalibrationShare ?? {})) * 100;
       const label = basename(file, '.yaml') + (r.rttMs !== undefined ? ` @${r.rttMs}ms` : '');
-      row([label, seed, fmt(r.crimeVsOraclePct, 3), fmt(r.crimeVsHindsightPct ?? Number.NaN, 3), best.slice(5), fmt(saving), fmt(r.crimeReductionPct['static-threshold']), fmt(util)]);
+      row([label, seed, fmt(r.crimeVsOraclePct, 3), fmt(r.crimeVsHindsightPct ?? Number.NaN, 3), best.slice(5), fmt(saving), fmt(r.crimeReductionPct['static-threshold']), fmt(util), fmt(selfCal, 3)]);
     }
   }
 }
