@@ -5,17 +5,18 @@ import { Cusum, type CusumOptions } from './cusum.js';
  * An affine model y = slope·x + intercept learned from live timings, as the engine keeps one for
  * its own compute time (x = input steps) and one per link (x = bytes on the wire). It combines:
  *
- * - a tracking fit: RLS with the configured forgetting factor, Huber-clipped at `clip` σ, restarted
+ * - a tracking fit: RLS with the configured forgetting factor, Huber-clipped at 2.5σ, restarted
  *   from the new regime's samples when the CUSUM detector on its standardized residuals raises an
- *   alarm (a real step is followed within two samples; noise is not chased);
+ *   alarm (a large step is followed after two samples; noise is not chased);
  * - a hedging fit: RLS over time (each sample weighted by the time since the previous one, memory
  *   `hedgeMemoryMs`) that never restarts, so it estimates the time-average of whatever the
  *   tracking fit cannot follow (a link flapping faster than samples arrive);
  * - a choice between them by their recent time-weighted squared prediction errors (memory
  *   `selectMemoryMs`): the estimate whose past predictions were closer serves decisions now.
  *
- * The noise is tracked relative to the prediction (timings scatter in proportion to their size),
- * robustly, from samples within the clip.
+ * The noise is tracked relative to its level (the prediction for compute times, which scatter in
+ * proportion to their size; mostly the RTT for links), from samples within the clip where the
+ * tracking fit knows y(x).
  */
 export interface TrackedFitOptions {
   /** per-sample forgetting factor of the tracking fit, in (0, 1] */
@@ -57,7 +58,11 @@ const MEAN_ABS_TO_SIGMA = 1.2533;
 const SCALE_GAIN = 0.05;
 /** Innovations are clipped at this many σ when learned (Huber; 99% efficient on Gaussian noise). */
 const HUBER = 2.5;
-/** Record (squared σ-errors per memory) the hedge must have to keep serving through an alarm. */
+/**
+ * The record (time-weighted squared errors over the comparison's memory, in mean squared residuals)
+ * the hedge must have to keep serving through an alarm: calm conditions stay within a few units,
+ * an RTT flipping every 2 s gives 60-200.
+ */
 const HEDGE_EVIDENCE = 20;
 /** Samples kept to restart from after an alarm. */
 const RECENT = 8;
@@ -72,7 +77,7 @@ export class TrackedFit {
   private readonly relFloor: number;
   private readonly absFloor: number;
   private readonly slopeNoiseShare: number;
-  /** running mean of |residual| / prediction of each fit; starts at a guess of 8% noise */
+  /** running mean of |residual| / noise level of each fit; starts at a guess of 8% noise */
   private fastScale = 0.08;
   private slowScale = 0.08;
   /** running mean of the tracking fit's squared residual, y units² (NaN until the first) */
@@ -80,7 +85,7 @@ export class TrackedFit {
   /** the latest samples, each with its standardized residual against the tracking fit when it came */
   private readonly recent: Array<[number, number, number]> = [];
   private lastAt = Number.NaN;
-  /** decayed, time-weighted sum of (fast error² − slow error²) / σ²: positive when the hedge predicted better */
+  /** decayed, time-weighted sum of (fast error² − slow error²) / mean square: positive when the hedge predicted better */
   private advantage = 0;
   private hedged = false;
   private changes = 0;
