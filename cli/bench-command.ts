@@ -117,8 +117,44 @@ Options:
   },
 };
 
+const operator: Command = {
+  name: 'operator',
+  summary: 'the operator on the dev control plane: apply latency, a burst to Ready, memory, idle writes',
+  usage: `Usage: crime bench operator [--json] [--sequential N] [--burst N] [--resync-seconds N]
+
+Starts the dev control plane (as crime cluster up does) and the operator as its own process, then
+measures: apply → all children exist, one topology at a time, against the API server's own
+create → watch latency in the same run (the baseline); a burst of topologies applied at once until
+all are Ready, and how long after kwok marked the last pod Ready; the operator's RSS; API writes
+while it resyncs an idle cluster. Takes a few minutes with the defaults.
+
+Options:
+  --json              print one JSON object instead of the summary
+  --sequential N      topologies applied one at a time (default 30)
+  --burst N           topologies of 3 devices applied at once (default 200)
+  --resync-seconds N  the operator's resync period during the idle phase (default 10)`,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: { json: { type: 'boolean' }, sequential: { type: 'string' }, burst: { type: 'string' }, 'resync-seconds': { type: 'string' } },
+    });
+    const { runOperatorBench, formatOperatorBench } = await import('../bench/operator-bench.js');
+    const bar = progressBar(io.stderr);
+    const report = await runOperatorBench({
+      sequential: intOption(values.sequential, 'sequential', 30, 1),
+      burst: intOption(values.burst, 'burst', 200, 1),
+      resyncSeconds: intOption(values['resync-seconds'], 'resync-seconds', 10, 1),
+      onProgress: (f, label) => bar.update(f, label),
+    });
+    bar.done();
+    io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatOperatorBench(report));
+    return 0;
+  },
+};
+
 /** Each `crime bench <name>` prints its figures against a baseline run in the same process. */
-const benchmarks: readonly Command[] = [decide, infer, hop];
+const benchmarks: readonly Command[] = [decide, infer, hop, operator];
 
 export const benchCommand: Command = {
   name: 'bench',

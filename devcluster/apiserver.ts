@@ -67,7 +67,7 @@ export class ApiServer {
       `--secure-port=${String(options.port)}`,
       // The "kubernetes" service would get 127.0.0.1 as endpoint, which Endpoints reject.
       '--endpoint-reconciler-type=none',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-cluster-ip-range=10.96.0.0/16',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${files.serviceAccountKey}`,
       `--service-account-signing-key-file=${files.serviceAccountKey}`,

@@ -52,7 +52,7 @@ export function assetsDir(needed: readonly Binary[]): string {
 }
 
 function runSetup(): string {
-  const script = join(repoRoot(), 'test', 'cluster', 'setup');
+  const script = join(repoRoot(), 'devcluster', 'setup');
   const result = spawnSync(script, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${script} failed (exit ${String(result.status)})`);
   const last = result.stdout.trimEnd().split('\n').pop() ?? '';

@@ -33,6 +33,7 @@ export class ProcessRegistry {
   private watchdog: ChildProcess | undefined;
   private readonly groupsFile: string | undefined;
   private readonly workDir: string | undefined;
+  private closed = false;
 
   /**
    * @param watch when given, a watchdog kills the registered groups and removes `workDir` if this
@@ -66,6 +67,8 @@ export class ProcessRegistry {
   /** Ends the watchdog; call after every process was stopped and the work folder removed. */
   close(): void {
     this.killAllSync();
+    // Exit events of what was just killed arrive later, when the folder may be gone.
+    this.closed = true;
     if (this.watchdog?.pid !== undefined) killGroup(this.watchdog.pid, 'SIGKILL');
     this.watchdog = undefined;
     allRegistries.delete(this);
@@ -79,7 +82,7 @@ export class ProcessRegistry {
   }
 
   private persist(): void {
-    if (this.groupsFile !== undefined) writeFileSync(this.groupsFile, [...this.groups].join('\n') + '\n');
+    if (this.groupsFile !== undefined && !this.closed) writeFileSync(this.groupsFile, [...this.groups].join('\n') + '\n');
   }
 
   private startWatchdog(): void {

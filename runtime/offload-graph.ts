@@ -31,13 +31,20 @@ export function checkOffloadGraph(nodes: readonly GraphNode[], field: string): v
   assertAcyclic(nodes, field);
 }
 
-/** Throws an InvalidInputError at `field` naming a cycle of the offload graph, if there is one. */
+/** A cycle of the offload graph: the CRD cannot see one longer than a self-loop, so the operator reports it by this type. */
+export class OffloadCycleError extends InvalidInputError {
+  constructor(field: string, readonly cycle: string[]) {
+    super(field, `the offload graph has a cycle: ${cycle.join(' -> ')}`);
+  }
+}
+
+/** Throws an OffloadCycleError at `field` naming a cycle of the offload graph, if there is one. */
 function assertAcyclic(nodes: readonly GraphNode[], field: string): void {
   const byName = new Map(nodes.map((d) => [d.name, d]));
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]): void => {
     if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new InvalidInputError(field, `the offload graph has a cycle: ${[...trail, name].join(' -> ')}`);
+    if (state.get(name) === 'visiting') throw new OffloadCycleError(field, [...trail, name]);
     state.set(name, 'visiting');
     for (const next of byName.get(name)?.offloadTo ?? []) visit(next, [...trail, name]);
     state.set(name, 'done');

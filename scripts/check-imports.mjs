@@ -22,7 +22,7 @@ const LAYERS = {
   local: ['runtime'],
   operator: ['runtime'],
   devcluster: ['operator', 'runtime'],
-  bench: ['runtime', 'local', 'stats'],
+  bench: ['runtime', 'local', 'stats', 'operator', 'devcluster'],
   test: ['*'],
   cli: ['*'],
 };

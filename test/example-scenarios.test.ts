@@ -10,7 +10,7 @@ import { runScenario, runSweep, type SimResult } from '../sim/run.js';
 // - CRIME within 0.3 % of the oracle (the energy scenario: see ORACLE_BOUND), nothing failed;
 // - physically plausible: no device of any policy busier than 85 % in its busiest minute, so no
 //   saving comes from a saturated baseline;
-// - where a scenario mirrors a row of the CRIME results table (../shared/reference/README.md), its
+// - where a scenario mirrors a row of the CRIME results table (docs/reference.md), its
 //   savings against the single devices within TOLERANCE points of the slides', both ways; the
 //   columns it cannot mirror (the clouds of SNLI_200, see its file) at least the slides';
 // - and a low-load variant of each (a fifth of the arrival rate): CRIME still within 0.3 % of the

@@ -86,6 +86,11 @@ export function parseTopology(text: string): Topology {
   } catch (err) {
     throw new InvalidInputError('', `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
+  return topologyFromObject(doc);
+}
+
+/** Validates an RnnTopology already parsed (from YAML, or as the API server returns it). */
+export function topologyFromObject(doc: unknown): Topology {
   const root = obj(doc, '(topology)');
   if (root.apiVersion !== 'crime.dev/v1alpha1' || root.kind !== 'RnnTopology') {
     throw new InvalidInputError('kind', `expected apiVersion crime.dev/v1alpha1 and kind RnnTopology, got ${String(root.apiVersion)} ${String(root.kind)}`);

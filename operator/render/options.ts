@@ -1,0 +1,27 @@
+/** What the operator's installation decides about every pod it renders (the chart's values). */
+export interface RenderOptions {
+  images: {
+    /** runs the runtime and the mapper (one image holds the `crime` CLI) */
+    default: string;
+    /** for devices with `gpus > 0` (onnxruntime with the CUDA provider); default: `default` */
+    gpu?: string;
+    pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  };
+  /** how the image runs the CLI (default ["crime"]) */
+  command?: string[];
+}
+
+export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
+  images: { default: 'ghcr.io/crime-k8s/crime:0.1.0', pullPolicy: 'IfNotPresent' },
+};
+
+/** Ports and paths inside a device's pod. */
+export const POD = {
+  mapperPort: 8080,
+  runtimePort: 8081,
+  modelDir: '/models',
+  configDir: '/etc/crime/config',
+  tokenDir: '/var/run/crime',
+  tokenKey: 'token',
+  uid: 65532,
+} as const;

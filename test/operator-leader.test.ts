@@ -1,0 +1,124 @@
+/**
+ * Two `crime operator --leader-elect` processes on a real API server: one leads and reconciles, the
+ * other stands by; when the leader is killed (SIGKILL, no goodbye), the other takes the Lease over
+ * and reconciles; a leader stopped with SIGTERM hands the Lease over at once.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ControlPlane } from '../devcluster/controlplane.js';
+import { installCrd, readCrdFile } from '../devcluster/crds.js';
+import { createNamespace } from '../devcluster/namespaces.js';
+import { operatorServiceAccount } from '../devcluster/rbac.js';
+import { waitFor } from '../devcluster/wait.js';
+import { pathOf, RESOURCES } from '../operator/kube/resources.js';
+import { KubeRest } from '../operator/kube/rest.js';
+
+const NS = 'leader';
+const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const CLI = root('dist/cli/main.js');
+
+interface Replica {
+  child: ChildProcess;
+  metrics: string;
+  identity: string;
+}
+
+function topology(name: string): unknown {
+  return {
+    apiVersion: 'crime.dev/v1alpha1',
+    kind: 'RnnTopology',
+    metadata: { name, namespace: NS },
+    spec: { model: { format: 'onnx', uri: 'http://models.invalid/m.onnx' }, devices: [{ name: 'edge', entry: true }] },
+  };
+}
+
+describe('leader election between two operator processes (real API server)', () => {
+  let cp: ControlPlane;
+  let admin: KubeRest;
+  let dir: string;
+  let kubeconfig: string;
+  const replicas: Replica[] = [];
+
+  const start = (): Promise<Replica> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'operator', '--kubeconfig', kubeconfig, '--namespace', NS, '--leader-elect', '--leader-election-namespace', NS, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /^metrics (http:\S+)$/m.exec(out);
+        if (m?.[1]) resolve({ child, metrics: m[1], identity: '' });
+      });
+      child.once('exit', (code) => reject(new Error(`operator exited early (${String(code)})`)));
+    });
+
+  const holder = async (): Promise<string> => {
+    const lease = await admin.request<{ spec?: { holderIdentity?: string } }>({ method: 'GET', path: pathOf(RESOURCES.lease, NS, 'crime-operator') });
+    return lease.spec?.holderIdentity ?? '';
+  };
+  const reconciled = async (r: Replica): Promise<number> => {
+    const text = await (await fetch(`${r.metrics}/metrics`)).text();
+    return [...text.matchAll(/^crime_operator_reconciles_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  const configMapOf = (name: string): Promise<unknown> => waitFor(() => admin.request({ method: 'GET', path: pathOf(RESOURCES.configMap, NS, `${name}-mappers`) }), { what: `${name} reconciled`, timeoutMs: 40_000 });
+  const create = (name: string): Promise<unknown> => admin.request({ method: 'POST', path: pathOf(RESOURCES.topology, NS), body: topology(name) });
+
+  before(async () => {
+    cp = await ControlPlane.start();
+    const kc = cp.admin();
+    admin = new KubeRest(kc);
+    await installCrd(kc, readCrdFile(root('crds/crime.dev_rnntopologies.yaml')));
+    await createNamespace(kc, NS);
+    dir = mkdtempSync(join(tmpdir(), 'crime-leader-'));
+    kubeconfig = join(dir, 'operator.kubeconfig');
+    writeFileSync(kubeconfig, (await operatorServiceAccount(cp, NS)).exportConfig(), { mode: 0o600 });
+    for (let i = 0; i < 2; i++) {
+      const r = await start();
+      r.identity = `${hostname()}_${String(r.child.pid)}`;
+      replicas.push(r);
+    }
+  });
+  after(async () => {
+    for (const r of replicas) r.child.kill('SIGKILL');
+    admin?.close();
+    await cp?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('one replica leads and reconciles; the other stands by', async () => {
+    const leader = await waitFor(async () => (await holder()) || undefined, { what: 'a lease holder' });
+    assert.ok(replicas.some((r) => r.identity === leader), `the holder ${leader} is one of ours`);
+    await create('first');
+    await configMapOf('first');
+    const lead = replicas.find((r) => r.identity === leader) as Replica;
+    const standby = replicas.find((r) => r.identity !== leader) as Replica;
+    assert.ok((await reconciled(lead)) > 0);
+    assert.equal(await reconciled(standby), 0, 'the standby reconciles nothing');
+    for (const r of replicas) assert.equal((await fetch(`${r.metrics}/readyz`)).status, 200);
+  });
+
+  it('a killed leader is replaced within the lease duration, and the new leader reconciles', async () => {
+    const old = await holder();
+    const lead = replicas.find((r) => r.identity === old) as Replica;
+    const next = replicas.find((r) => r.identity !== old) as Replica;
+    lead.child.kill('SIGKILL');
+    const t0 = Date.now();
+    await waitFor(async () => ((await holder()) === next.identity ? true : undefined), { what: 'the standby to take the lease', timeoutMs: 30_000 });
+    const tookMs = Date.now() - t0;
+    assert.ok(tookMs < 25_000, `took over in ${tookMs} ms`);
+    await create('second');
+    await configMapOf('second');
+  });
+
+  it('a leader stopped with SIGTERM exits 0 and gives the Lease up', async () => {
+    const lead = replicas.find((r) => r.child.exitCode === null && r.child.signalCode === null) as Replica;
+    const exited = new Promise<number | null>((resolve) => lead.child.once('exit', (code) => resolve(code)));
+    lead.child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(await holder(), '');
+  });
+});
