@@ -35,11 +35,17 @@ test('--json prints exactly one JSON object with the documented shape', async ()
   const out = JSON.parse(lines[0]!) as Record<string, unknown>;
   assert.equal(out.scenario, 'cli-test');
   assert.equal(typeof out.crimeVsOraclePct, 'number');
+  assert.equal(typeof out.crimeVsHindsightPct, 'number');
   const policies = out.policies as Record<string, Record<string, unknown>>;
-  assert.deepEqual(Object.keys(policies), ['crime', 'oracle', 'static-threshold', 'only-end', 'only-cloud']);
+  assert.deepEqual(Object.keys(policies), ['crime', 'oracle', 'hindsight', 'static-threshold', 'only-end', 'only-cloud']);
   for (const p of Object.values(policies)) {
-    for (const key of ['meanMs', 'p50Ms', 'p95Ms', 'p99Ms', 'energyJ', 'served', 'failed']) assert.ok(key in p, key);
+    for (const key of ['meanMs', 'p50Ms', 'p95Ms', 'p99Ms', 'energyJ', 'served', 'failed', 'utilisation', 'pings']) assert.ok(key in p, key);
   }
+  const only = policies['only-end'] as { utilisation: Record<string, number> };
+  // This trace draws 58 steps on average: 5 requests/s of 3·58 + 2 ms keep the end node alone busy
+  // about 95% of the time; the cloud does nothing.
+  assert.ok(only.utilisation.end! > 0.85 && only.utilisation.end! < 1.05, JSON.stringify(only.utilisation));
+  assert.equal(only.utilisation.cloud, 0);
 });
 
 test('the table mirrors the slides: reductions vs each device and the increase vs oracle', async () => {
@@ -47,7 +53,8 @@ test('the table mirrors the slides: reductions vs each device and the increase v
   assert.equal(code, 0);
   assert.match(stdout, /^cli-test: 300 requests, objective latency/);
   assert.match(stdout, /CRIME reduction of mean latency vs single-device policies: end -?\d+\.\d\d%, cloud -?\d+\.\d\d%/);
-  assert.match(stdout, /CRIME increase vs oracle: -?\d+\.\d{3}%/);
+  assert.match(stdout, /CRIME increase vs oracle \(greedy, perfect current information; not a bound\): -?\d+\.\d{3}%/);
+  assert.match(stdout, /CRIME increase vs hindsight .*: -?\d+\.\d{3}%/);
   assert.match(stdout, /static thresholds \(tuned on the first 10%\): 1-\d+ steps -> end/);
 });
 

@@ -39,8 +39,21 @@ export const HOP_TIMEOUT = {
 /** How often a mapper asks its runtime whether it is ready, and how long it waits for the answer. */
 export const RUNTIME_PROBE_MS = 1000;
 
-/** Input lengths a mapper runs through its runtime at start-up to seed its compute model. */
+/** Input lengths a mapper runs through its runtime at start-up to seed its compute model (and later to keep it fresh). */
 export const CALIBRATION_STEPS: readonly number[] = [1, 8, 32, 128];
+
+/**
+ * Self-calibration: while its runtime is idle, a device times a few of its own inferences so its
+ * compute model stays right at lengths callers stopped sending it (runtime/engine/self-calibration.ts).
+ */
+export const SELF_CALIBRATION_DEFAULTS = {
+  /** most share of the device's time spent calibrating (0 turns it off) */
+  budget: 0.02,
+  /** time one run when the compute model learned nothing for this long */
+  idleSeconds: 5,
+  /** a length is worth a run when the model's own relative standard error there exceeds this */
+  tolerance: 0.2,
+} as const;
 
 export const MODEL_DEFAULTS = {
   /** longer inputs are refused with 413 INPUT_TOO_LONG */

@@ -2,6 +2,8 @@ import { MappingEngine, type OffloadTicket, type PlannedPing } from '../runtime/
 import { rankCandidates, type NeighbourView } from '../runtime/engine/rank.js';
 import type { LocalTicket } from '../runtime/engine/local-queue.js';
 import type { Advertisement, Objective } from '../runtime/engine/types.js';
+import type { SelfCalibrationPolicy } from '../runtime/engine/self-calibration.js';
+import { CALIBRATION_STEPS } from '../runtime/defaults.js';
 import type { Scenario, SimDevice } from './scenario.js';
 import type { World } from './world.js';
 
@@ -33,6 +35,10 @@ export interface Agent {
   /** `down`: the neighbour itself failed (see neighbourAtFault in runtime/mapper/fallback.ts) */
   offloadFail(ticket: OffloadTicket | null, down: boolean): void;
   duePings(): PlannedPing[];
+  /** The length of a self-calibration run to start now, or null. */
+  dueCalibration(): number | null;
+  calibrationStart(n: number): LocalTicket | null;
+  calibrationEnd(ticket: LocalTicket | null, computeMs: number): void;
   pingSent(name: string): void;
   pingResult(name: string, roundTripMs: number, bytes: number, adv: Advertisement): void;
   pingFailed(name: string): void;
@@ -42,7 +48,7 @@ export interface Agent {
 const EMPTY: Advertisement = { local: null, queueMs: 0, remote: [] };
 
 /** An agent that learns nothing; policies override plan(). */
-abstract class StaticAgent implements Agent {
+export abstract class StaticAgent implements Agent {
   readonly learns = false;
   abstract plan(req: SimRequest, origin: Origin): string[];
   calibrate(): void {}
@@ -59,6 +65,13 @@ abstract class StaticAgent implements Agent {
   duePings(): PlannedPing[] {
     return [];
   }
+  dueCalibration(): null {
+    return null;
+  }
+  calibrationStart(): null {
+    return null;
+  }
+  calibrationEnd(): void {}
   pingSent(): void {}
   pingResult(): void {}
   pingFailed(): void {}
@@ -71,8 +84,11 @@ abstract class StaticAgent implements Agent {
 export class CrimeAgent implements Agent {
   readonly learns = true;
   readonly engine: MappingEngine;
+  private readonly calibration: SelfCalibrationPolicy;
 
   constructor(scenario: Scenario, device: SimDevice, clock: () => number) {
+    const cal = scenario.mapping.selfCalibration;
+    this.calibration = { budget: cal.budget, idleMs: cal.idleSeconds * 1000, tolerance: cal.tolerance, lengths: CALIBRATION_STEPS };
     this.engine = new MappingEngine({
       device: device.name,
       neighbours: device.offloadTo.map((name) => ({ name })),
@@ -113,6 +129,15 @@ export class CrimeAgent implements Agent {
   duePings(): PlannedPing[] {
     return this.engine.duePings();
   }
+  dueCalibration(): number | null {
+    return this.engine.dueCalibration(this.calibration);
+  }
+  calibrationStart(n: number): LocalTicket {
+    return this.engine.startCalibration(n);
+  }
+  calibrationEnd(ticket: LocalTicket, computeMs: number): void {
+    this.engine.finishLocal(ticket, computeMs);
+  }
   pingSent(name: string): void {
     this.engine.pingSent(name);
   }
@@ -127,7 +152,10 @@ export class CrimeAgent implements Agent {
   }
 }
 
-/** The same decision rule fed with the true current parameters, queues and device states. */
+/**
+ * The same decision rule fed with the true current parameters, queues and device states: a greedy
+ * rule with perfect current information, not a bound (see HindsightAgent for a stronger reference).
+ */
 export class OracleAgent extends StaticAgent {
   constructor(
     private readonly world: World,

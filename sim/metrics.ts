@@ -1,25 +1,40 @@
 import type { Objective } from '../runtime/engine/types.js';
 import { quantile } from '../stats/quantile.js';
-import type { RequestRecord } from './simulate.js';
+import type { RequestRecord, RunStats } from './simulate.js';
 
 export interface PolicySummary {
   meanMs: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
-  /** total end-node energy over all requests, J */
+  /** total end-node energy: every request's, plus what the end node spent outside requests (pings), J */
   energyJ: number;
-  /** mean end-node energy per request, J */
+  /** energyJ per request, J */
   meanEnergyJ: number;
   served: Record<string, number>;
   failed: number;
+  /**
+   * per device: its busy time over the time requests arrived in (offered load ρ); above 1 the
+   * device could not keep up and its queue grew for the whole run
+   */
+  utilisation: Record<string, number>;
+  /** per device: the busy share of its busiest minute; near 1 the device was saturated for a while */
+  peakUtilisation: Record<string, number>;
+  /** pings sent by every device */
+  pings: number;
+  /** self-calibration runs of every device */
+  selfCalibrations: number;
+  /** per device: the share of the arrival span it spent on self-calibration */
+  selfCalibrationShare: Record<string, number>;
+  /** the part of energyJ spent outside requests, J */
+  overheadEnergyJ: number;
 }
 
 /** Latency statistics over the requests that were served; failures are counted apart. */
-export function summarize(records: readonly RequestRecord[], devices: readonly string[]): PolicySummary {
+export function summarize(records: readonly RequestRecord[], devices: readonly string[], stats: RunStats): PolicySummary {
   const served: Record<string, number> = Object.fromEntries(devices.map((d) => [d, 0]));
   const latencies: number[] = [];
-  let energy = 0;
+  let energy = stats.overheadEnergyJ;
   let failed = 0;
   for (const r of records) {
     energy += r.energyJ;
@@ -41,6 +56,12 @@ export function summarize(records: readonly RequestRecord[], devices: readonly s
     meanEnergyJ: round(energy / Math.max(1, records.length), 9),
     served,
     failed,
+    utilisation: Object.fromEntries(devices.map((d) => [d, round((stats.busyMs[d] ?? 0) / stats.spanMs, 3)])),
+    peakUtilisation: Object.fromEntries(devices.map((d) => [d, round(stats.peakUtilisation[d] ?? 0, 3)])),
+    pings: stats.pings,
+    selfCalibrations: Object.values(stats.calibrations).reduce((a, b) => a + b, 0),
+    selfCalibrationShare: Object.fromEntries(devices.map((d) => [d, round((stats.calibrationMs[d] ?? 0) / stats.spanMs, 5)])),
+    overheadEnergyJ: round(stats.overheadEnergyJ, 6),
   };
 }
 

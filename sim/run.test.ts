@@ -25,7 +25,7 @@ ${extra}`;
 
 test('every policy runs on the same trace and the summary has the documented shape', () => {
   const { result, records } = runScenario(scenario());
-  assert.deepEqual(Object.keys(result.policies), ['crime', 'oracle', 'static-threshold', 'only-end-node', 'only-gateway', 'only-cloud']);
+  assert.deepEqual(Object.keys(result.policies), ['crime', 'oracle', 'hindsight', 'static-threshold', 'only-end-node', 'only-gateway', 'only-cloud']);
   for (const [name, p] of Object.entries(result.policies)) {
     assert.equal(records[name]!.length, 600);
     assert.deepEqual(Object.keys(p.served), ['end-node', 'gateway', 'cloud']);
@@ -39,6 +39,12 @@ test('every policy runs on the same trace and the summary has the documented sha
     records['only-cloud']!.map((r) => r.n),
   );
   assert.equal(result.policies['only-end-node']!.served['end-node'], 600);
+  // The end node's pings keep its radio busy: their energy counts in CRIME's total, and only there.
+  const crime = result.policies.crime!;
+  const perRequest = records.crime!.reduce((sum, r) => sum + r.energyJ, 0);
+  assert.ok(crime.pings > 0 && crime.overheadEnergyJ > 0);
+  assert.ok(Math.abs(crime.energyJ - (perRequest + crime.overheadEnergyJ)) < 1e-5);
+  assert.equal(result.policies.oracle!.overheadEnergyJ, 0);
   assert.equal(result.policies['only-cloud']!.served.cloud, 600);
 });
 
@@ -49,6 +55,14 @@ test('crime is close to the oracle and beats every single device', () => {
   // Short inputs stay on the end node, the longest reach the cloud.
   assert.ok(result.policies.crime!.served['end-node']! > 0);
   assert.ok(result.policies.crime!.served.cloud! > 0);
+});
+
+test('the hindsight reference, knowing each request\'s real times, beats the oracle when noise is large', () => {
+  const noisy = { 'fixedMs: 2.0, offloadTo': 'fixedMs: 2.0, noise: 0.4, offloadTo', 'fixedMs: 5.0, offloadTo': 'fixedMs: 5.0, noise: 0.4, offloadTo' };
+  const { result } = runScenario(scenario('', noisy));
+  const { oracle, hindsight } = result.policies;
+  assert.ok(hindsight!.meanMs < oracle!.meanMs * 0.99, `hindsight ${hindsight!.meanMs} ms, oracle ${oracle!.meanMs} ms`);
+  assert.ok(result.crimeVsHindsightPct > result.crimeVsOraclePct);
 });
 
 test('the same seed gives the same results; another seed gives another trace', () => {

@@ -1,4 +1,5 @@
 import { CrimeAgent, OracleAgent, PinnedAgent, nextHops } from './agents.js';
+import { HindsightAgent } from './hindsight.js';
 import { meanCost, pctIncrease, round, summarize, type PolicySummary } from './metrics.js';
 import { withLinkRtt, type Scenario } from './scenario.js';
 import { simulate, type AgentFactory, type RequestRecord } from './simulate.js';
@@ -17,9 +18,13 @@ export interface SimResult {
   scenario: string;
   objective: Scenario['objective'];
   requests: number;
+  /** the time CRIME's requests arrived over, s: what utilisation is relative to */
+  spanSec: number;
   policies: Record<string, PolicySummary>;
-  /** 100·(crime − oracle)/oracle on the objective's mean cost */
+  /** 100·(crime − oracle)/oracle on the objective's mean cost (the oracle is greedy with perfect current information) */
   crimeVsOraclePct: number;
+  /** 100·(crime − hindsight)/hindsight: the hindsight reference also knows each request's real compute and link times */
+  crimeVsHindsightPct: number;
   /** 100·(policy − crime)/policy: how much crime saves against each other policy */
   crimeReductionPct: Record<string, number>;
   staticThresholds: ThresholdRange[];
@@ -57,7 +62,7 @@ function tuneStatic(s: Scenario, trace: ReturnType<typeof buildTrace>): (n: numb
   const tuning = trace.slice(0, Math.max(1, Math.floor(trace.length * TUNING_SHARE)));
   const fits: Array<{ device: string; slope: number; intercept: number }> = [];
   for (const device of reachable(s)) {
-    const records = simulate({ scenario: s, trace: tuning, startMs: START_MS, makeAgent: pinnedFactory(s, () => device) });
+    const { records } = simulate({ scenario: s, trace: tuning, startMs: START_MS, makeAgent: pinnedFactory(s, () => device) });
     const ok = records.filter((r) => r.servedBy === device);
     if (ok.length === 0) continue;
     // Queue waits depend on the single-device policy's own load, not on the device: leave them out.
@@ -112,21 +117,25 @@ export function runScenario(s: Scenario, options: RunOptions = {}): SimRun {
   const policies: Array<[string, AgentFactory]> = [
     ['crime', (_w, d, clock) => new CrimeAgent(s, d, clock)],
     ['oracle', (w, d) => new OracleAgent(w, d, s.objective)],
+    ['hindsight', (w, d) => new HindsightAgent(w, d, s.objective)],
     ['static-threshold', pinnedFactory(s, staticChoice)],
     ...reachable(s).map((d): [string, AgentFactory] => [`only-${d}`, pinnedFactory(s, () => d)]),
   ];
   const summaries: Record<string, PolicySummary> = {};
   const records: Record<string, RequestRecord[]> = {};
+  let spanMs = 0;
   policies.forEach(([name, makeAgent], i) => {
     const onProgress = options.onProgress;
-    records[name] = simulate({
+    const out = simulate({
       scenario: s,
       trace,
       startMs: START_MS,
       makeAgent,
       ...(onProgress ? { onProgress: (done: number, total: number) => onProgress((i + done / total) / policies.length, name) } : {}),
     });
-    summaries[name] = summarize(records[name], devices);
+    records[name] = out.records;
+    if (name === 'crime') spanMs = out.stats.spanMs;
+    summaries[name] = summarize(out.records, devices, out.stats);
   });
   const crime = meanCost(summaries.crime!, s.objective);
   const reduction: Record<string, number> = {};
@@ -140,8 +149,10 @@ export function runScenario(s: Scenario, options: RunOptions = {}): SimRun {
       scenario: s.name,
       objective: s.objective,
       requests: s.requests,
+      spanSec: round(spanMs / 1000, 1),
       policies: summaries,
       crimeVsOraclePct: pctIncrease(crime, meanCost(summaries.oracle!, s.objective)),
+      crimeVsHindsightPct: pctIncrease(crime, meanCost(summaries.hindsight!, s.objective)),
       crimeReductionPct: reduction,
       staticThresholds: ranges(staticChoice, s.mapping.maxSteps),
     },

@@ -35,7 +35,7 @@ test('a valid scenario gets its defaults', () => {
   assert.equal(s.objective, 'latency');
   assert.equal(s.seed, 1);
   assert.equal(s.payload.outputBytes, 8);
-  assert.deepEqual(s.mapping, { forgetting: 0.98, pingIdleSeconds: 5, maxSteps: 50 });
+  assert.deepEqual(s.mapping, { forgetting: 0.98, pingIdleSeconds: 5, maxSteps: 50, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 } });
   assert.equal(s.devices[1]!.fixedMs, 0);
   assert.equal(s.devices[1]!.noise, 0.05);
   assert.equal(s.links[0]!.jitter, 0.05);
@@ -56,6 +56,24 @@ sweep: { link: "end -> gw", rttMs: [1, 10] }
   assert.deepEqual(s.events[0], { atSec: 3, kind: 'link', from: 'gw', to: 'cloud', rttMs: 200 });
   assert.deepEqual(s.events[2], { atSec: 5, kind: 'device', device: 'cloud', down: true });
   assert.deepEqual(s.sweep, { link: 'end -> gw', rttMs: [1, 10] });
+});
+
+test('repeating events expand in time order, cycling through listed values', () => {
+  const s = parseScenario(
+    `${BASE}events:
+  - { atSec: 10, everySec: 2, untilSec: 16, link: gw->cloud, rttMs: [150, 20] }
+  - { atSec: 11, device: cloud, slowdown: 2 }
+  - { atSec: 0, everySec: 5, untilSec: 10, device: gw, slowdown: [1.5, 2, 3] }
+`,
+  );
+  assert.deepEqual(
+    s.events.map((e) => [e.atSec, e.kind === 'link' ? e.rttMs : e.slowdown]),
+    [[0, 1.5], [5, 2], [10, 150], [10, 3], [11, 2], [12, 20], [14, 150], [16, 20]],
+  );
+  rejects(`${BASE}events:\n  - { atSec: 1, link: gw->cloud, rttMs: [1, 2] }\n`, 'events[0].rttMs', /needs everySec and untilSec/);
+  rejects(`${BASE}events:\n  - { atSec: 1, everySec: 1, link: gw->cloud, rttMs: 2 }\n`, 'events[0].untilSec', /is required/);
+  rejects(`${BASE}events:\n  - { atSec: 0, everySec: 0.001, untilSec: 1000, link: gw->cloud, rttMs: 2 }\n`, 'events[0]', /at most 100000/);
+  rejects(`${BASE}events:\n  - { atSec: 0, everySec: 1, untilSec: 3, device: nope, slowdown: [1, 2] }\n`, 'events[0].device', /unknown device "nope"/);
 });
 
 test('bad YAML is reported with its line, not a stack trace', () => {

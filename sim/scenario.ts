@@ -19,7 +19,7 @@ import {
   strValue,
   type Obj,
 } from '../runtime/validate.js';
-import { MAPPING_DEFAULTS } from '../runtime/defaults.js';
+import { MAPPING_DEFAULTS, SELF_CALIBRATION_DEFAULTS } from '../runtime/defaults.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
 
@@ -62,7 +62,13 @@ export interface Scenario {
   arrival: Arrival;
   lengths: Lengths;
   payload: { stepBytes: number; outputBytes: number };
-  mapping: { forgetting: number; pingIdleSeconds: number; maxSteps: number };
+  mapping: {
+    forgetting: number;
+    pingIdleSeconds: number;
+    maxSteps: number;
+    /** CRIME's self-calibration (runtime/defaults.ts has the defaults; budget 0 turns it off) */
+    selfCalibration: { budget: number; idleSeconds: number; tolerance: number };
+  };
   devices: SimDevice[];
   links: SimLink[];
   events: SimEvent[];
@@ -96,11 +102,13 @@ export function parseScenario(text: string): Scenario {
     mapping: parseMapping(optObj(root, 'mapping', '') ?? {}, maxLength(lengths)),
     devices,
     links: root.links === undefined ? [] : list(root.links, 'links').map((l, i) => parseLink(l, at('links', i))),
-    events: root.events === undefined || root.events === null ? [] : list(root.events, 'events').map((e, i) => parseEvent(e, at('events', i))),
+    events: [],
   };
   const sweep = optObj(root, 'sweep', '');
   if (sweep) scenario.sweep = parseSweep(sweep);
-  checkTopology(scenario);
+  const events = parseEvents(root.events);
+  checkTopology(scenario, events);
+  scenario.events = flattenEvents(events);
   return scenario;
 }
 
@@ -152,13 +160,20 @@ function parsePayload(p: Obj): Scenario['payload'] {
 }
 
 function parseMapping(m: Obj, longest: number): Scenario['mapping'] {
-  known(m, 'mapping', ['forgetting', 'pingIdleSeconds', 'maxSteps']);
+  known(m, 'mapping', ['forgetting', 'pingIdleSeconds', 'maxSteps', 'selfCalibration']);
+  const cal = optObj(m, 'selfCalibration', 'mapping') ?? {};
+  known(cal, 'mapping.selfCalibration', ['budget', 'idleSeconds', 'tolerance']);
   const maxSteps = optNum(m, 'maxSteps', 'mapping', Math.max(longest, 1), { integer: true, min: 1 });
   if (maxSteps < longest) throw new InvalidInputError('mapping.maxSteps', `must be at least the longest input (${longest})`);
   return {
     forgetting: optNum(m, 'forgetting', 'mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
     pingIdleSeconds: optNum(m, 'pingIdleSeconds', 'mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0 }),
     maxSteps,
+    selfCalibration: {
+      budget: optNum(cal, 'budget', 'mapping.selfCalibration', SELF_CALIBRATION_DEFAULTS.budget, { min: 0, max: 1 }),
+      idleSeconds: optNum(cal, 'idleSeconds', 'mapping.selfCalibration', SELF_CALIBRATION_DEFAULTS.idleSeconds, { above: 0 }),
+      tolerance: optNum(cal, 'tolerance', 'mapping.selfCalibration', SELF_CALIBRATION_DEFAULTS.tolerance, { above: 0 }),
+    },
   };
 }
 
@@ -197,27 +212,81 @@ function parseLinkName(value: unknown, path: string): { from: string; to: string
   return { from: m[1] as string, to: m[2] as string };
 }
 
-function parseEvent(v: unknown, path: string): SimEvent {
+/** Most events a file may expand to with everySec (a 2 s flap over a day is 43 200). */
+const MAX_EVENTS = 100_000;
+
+/**
+ * One event, or a repeating one: with everySec and untilSec it recurs from atSec to untilSec, and
+ * each value given as a list is taken in turn (cycling), so `rttMs: [150, 20]` flaps a link and a
+ * list as long as the repetitions ramps a device's slowdown.
+ */
+function parseEvent(v: unknown, path: string): SimEvent[] {
   const e = obj(v, path);
   const atSec = num(e, 'atSec', path, { min: 0 });
+  const repeating = e.everySec !== undefined || e.untilSec !== undefined;
+  const everySec = repeating ? num(e, 'everySec', path, { above: 0 }) : 0;
+  const untilSec = repeating ? num(e, 'untilSec', path, { min: atSec }) : atSec;
+  const count = Math.floor((untilSec - atSec) / (everySec || 1) + 1e-9) + 1;
+  if (count > MAX_EVENTS) throw new InvalidInputError(path, `repeats ${count} times; at most ${MAX_EVENTS}`);
+  const values = <T>(key: string, parse: (x: unknown, field: string) => T): T[] | undefined => {
+    const raw = e[key];
+    if (raw === undefined) return undefined;
+    if (!Array.isArray(raw)) return [parse(raw, at(path, key))];
+    if (!repeating) throw new InvalidInputError(at(path, key), 'a list of values needs everySec and untilSec');
+    if (raw.length === 0) throw new InvalidInputError(at(path, key), 'must not be empty');
+    return raw.map((x, i) => parse(x, at(at(path, key), i)));
+  };
+  const times = Array.from({ length: count }, (_, k) => atSec + k * everySec);
+  const pick = <T>(list: T[] | undefined, k: number): T | undefined => (list ? (list[k % list.length] as T) : undefined);
   if (e.link !== undefined) {
-    known(e, path, ['atSec', 'link', 'rttMs', 'bandwidthMbps']);
+    known(e, path, ['atSec', 'everySec', 'untilSec', 'link', 'rttMs', 'bandwidthMbps']);
     const { from, to } = parseLinkName(e.link, at(path, 'link'));
-    const event: SimEvent = { atSec, kind: 'link', from, to };
-    if (e.rttMs !== undefined) event.rttMs = num(e, 'rttMs', path, { min: 0 });
-    if (e.bandwidthMbps !== undefined) event.bandwidthMbps = num(e, 'bandwidthMbps', path, { above: 0 });
-    if (event.rttMs === undefined && event.bandwidthMbps === undefined) throw new InvalidInputError(path, 'a link event needs rttMs or bandwidthMbps');
-    return event;
+    const rtts = values('rttMs', (x, f) => numValue(x, f, { min: 0 }));
+    const bws = values('bandwidthMbps', (x, f) => numValue(x, f, { above: 0 }));
+    if (rtts === undefined && bws === undefined) throw new InvalidInputError(path, 'a link event needs rttMs or bandwidthMbps');
+    return times.map((t, k) => {
+      const event: SimEvent = { atSec: t, kind: 'link', from, to };
+      const rtt = pick(rtts, k);
+      const bw = pick(bws, k);
+      if (rtt !== undefined) event.rttMs = rtt;
+      if (bw !== undefined) event.bandwidthMbps = bw;
+      return event;
+    });
   }
   if (e.device !== undefined) {
-    known(e, path, ['atSec', 'device', 'slowdown', 'down']);
-    const event: SimEvent = { atSec, kind: 'device', device: str(e, 'device', path) };
-    if (e.slowdown !== undefined) event.slowdown = num(e, 'slowdown', path, { above: 0 });
-    if (e.down !== undefined) event.down = bool(e, 'down', path, false);
-    if (event.slowdown === undefined && event.down === undefined) throw new InvalidInputError(path, 'a device event needs slowdown or down');
-    return event;
+    known(e, path, ['atSec', 'everySec', 'untilSec', 'device', 'slowdown', 'down']);
+    const device = str(e, 'device', path);
+    const slowdowns = values('slowdown', (x, f) => numValue(x, f, { above: 0 }));
+    const downs = values('down', (x, f) => {
+      if (typeof x !== 'boolean') throw new InvalidInputError(f, `must be true or false, got ${JSON.stringify(x)}`);
+      return x;
+    });
+    if (slowdowns === undefined && downs === undefined) throw new InvalidInputError(path, 'a device event needs slowdown or down');
+    return times.map((t, k) => {
+      const event: SimEvent = { atSec: t, kind: 'device', device };
+      const slowdown = pick(slowdowns, k);
+      const down = pick(downs, k);
+      if (slowdown !== undefined) event.slowdown = slowdown;
+      if (down !== undefined) event.down = down;
+      return event;
+    });
   }
   throw new InvalidInputError(path, 'an event needs either link or device');
+}
+
+/** Each entry of `events`, expanded: one list per entry, so errors can name the entry. */
+function parseEvents(v: unknown): SimEvent[][] {
+  if (v === undefined || v === null) return [];
+  const groups = list(v, 'events').map((e, i) => parseEvent(e, at('events', i)));
+  const total = groups.reduce((n, g) => n + g.length, 0);
+  if (total > MAX_EVENTS) throw new InvalidInputError('events', `${total} events after repetition; at most ${MAX_EVENTS}`);
+  return groups;
+}
+
+/** All events in time order; events at the same time keep the file's order. */
+function flattenEvents(groups: SimEvent[][]): SimEvent[] {
+  const events = groups.flatMap((g, i) => g.map((e) => ({ e, i })));
+  return events.sort((a, b) => a.e.atSec - b.e.atSec || a.i - b.i).map(({ e }) => e);
 }
 
 function parseSweep(s: Obj): Sweep {
@@ -228,7 +297,7 @@ function parseSweep(s: Obj): Sweep {
   return { link: s.link as string, rttMs: rtts };
 }
 
-function checkTopology(s: Scenario): void {
+function checkTopology(s: Scenario, events: SimEvent[][]): void {
   checkOffloadGraph(s.devices, 'devices');
   const names = new Set(s.devices.map((d) => d.name));
   const entry = s.devices.find((d) => d.entry) as SimDevice;
@@ -251,11 +320,12 @@ function checkTopology(s: Scenario): void {
     const from = s.devices.find((d) => d.name === l.from);
     if (!from?.offloadTo.includes(l.to)) throw new InvalidInputError(at('links', i), `${l.from} does not offload to ${l.to}: add it to offloadTo or drop the link`);
   });
-  s.events.forEach((e, i) => {
+  events.forEach((group, i) => {
+    const e = group[0] as SimEvent;
     const p = at('events', i);
     if (e.kind === 'device' && !names.has(e.device)) throw new InvalidInputError(at(p, 'device'), `unknown device "${e.device}"`);
     if (e.kind === 'link' && !links.has(linkKey(e.from, e.to))) throw new InvalidInputError(at(p, 'link'), `unknown link ${linkKey(e.from, e.to)}`);
-    if (e.kind === 'device' && e.down === true && entry.name === e.device) throw new InvalidInputError(at(p, 'down'), 'the entry device cannot go down: clients would have nowhere to send');
+    if (e.kind === 'device' && entry.name === e.device && group.some((g) => g.kind === 'device' && g.down === true)) throw new InvalidInputError(at(p, 'down'), 'the entry device cannot go down: clients would have nowhere to send');
   });
   if (s.sweep) {
     const { from, to } = parseLinkName(s.sweep.link, 'sweep.link');

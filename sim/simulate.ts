@@ -1,5 +1,5 @@
 import { EventQueue } from './event-queue.js';
-import { noiseFor, type TraceRequest } from './trace.js';
+import type { TraceRequest } from './trace.js';
 import { World } from './world.js';
 import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
@@ -20,6 +20,28 @@ export interface RequestRecord {
   /** the device that computed it, or null if it failed */
   servedBy: string | null;
   path: string[];
+}
+
+/** What a run cost beyond its requests, and how busy it kept each device. */
+export interface RunStats {
+  /** per device: ms spent computing (requests and self-calibration runs) */
+  busyMs: Record<string, number>;
+  /** per device: the busy share of its busiest minute */
+  peakUtilisation: Record<string, number>;
+  /** the time requests arrived over: first to last arrival (open loop), or the whole run (closed loop) */
+  spanMs: number;
+  /** pings sent by every device */
+  pings: number;
+  /** per device: self-calibration runs, and the ms they took */
+  calibrations: Record<string, number>;
+  calibrationMs: Record<string, number>;
+  /** end-node energy spent outside requests: the radio time of its pings, its self-calibration runs, J */
+  overheadEnergyJ: number;
+}
+
+export interface SimOutput {
+  records: RequestRecord[];
+  stats: RunStats;
 }
 
 export type AgentFactory = (world: World, device: SimDevice, clock: () => number) => Agent;
@@ -54,7 +76,7 @@ const TICK_MS = 100;
  * in the mapper, with the mapper's own fallback rules (runtime/mapper/fallback.ts): plan, try
  * candidates in order, fall back on failure, learn from timestamps.
  */
-export function simulate(options: SimulateOptions): RequestRecord[] {
+export function simulate(options: SimulateOptions): SimOutput {
   const { scenario, trace, makeAgent } = options;
   const q = new EventQueue();
   const world = new World(scenario, q, options.startMs);
@@ -66,16 +88,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
   const { stepBytes, outputBytes } = scenario.payload;
   const entry = world.entry;
   const entryPower = scenario.devices.find((d) => d.name === entry)?.power;
-  const salts = new Map<string, number>();
-  const salt = (key: string): number => {
-    let s = salts.get(key);
-    if (s === undefined) {
-      s = salts.size + 1;
-      salts.set(key, s);
-    }
-    return s;
-  };
-  const z = (req: SimRequest, key: string): number => noiseFor(scenario.seed, req.id, salt(key));
+  const noise = world.noise;
 
   const start = (d: SimDevice): void => {
     const agent = makeAgent(world, d, clock);
@@ -132,11 +145,13 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         const ticket = agent.localStart(req.n);
         const piece = world.computePiece(d);
         const enqueuedAt = q.now;
+        const z = noise.compute(req.id, d);
         world.submit(d, {
           expectedMs: piece.slope * req.n + piece.intercept,
+          realisedMs: world.computeMs(d, req.n, z),
           start: () => {
             tally(req.id).queueMs += q.now - enqueuedAt;
-            return world.computeMs(d, req.n, z(req, `compute|${d}`));
+            return world.computeMs(d, req.n, z);
           },
           done: (computeMs) => {
             agent.localEnd(ticket, computeMs);
@@ -167,9 +182,9 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
         tryNext();
       };
       const transit = world.departed(target, req.n);
-      q.after(world.oneWayMs(d, target, reqBytes, z(req, `up|${d}|${target}`)), () => {
+      q.after(world.oneWayMs(d, target, reqBytes, noise.up(req.id, d, target)), () => {
         world.arrived(target, transit);
-        const back = (bytes: number): number => world.oneWayMs(d, target, bytes, z(req, `down|${d}|${target}`));
+        const back = (bytes: number): number => world.oneWayMs(d, target, bytes, noise.down(req.id, d, target));
         if (world.isDown(target)) {
           q.after(back(0), () => failed(false)); // connection refused
           return;
@@ -194,9 +209,41 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     tryNext();
   }
 
+  let pings = 0;
+  let overheadEnergyJ = 0;
+  const calibrations: Record<string, number> = Object.fromEntries(scenario.devices.map((d) => [d.name, 0]));
+  const calibrationMs: Record<string, number> = Object.fromEntries(scenario.devices.map((d) => [d.name, 0]));
+
+  /** A self-calibration run: it takes the device's runtime like a request, and the end node's energy. */
+  function calibrate(d: string, n: number): void {
+    const agent = agentOf(d);
+    const ticket = agent.calibrationStart(n);
+    const piece = world.computePiece(d);
+    const z = calibrationRnd.normal();
+    world.submit(d, {
+      expectedMs: piece.slope * n + piece.intercept,
+      realisedMs: world.computeMs(d, n, z),
+      start: () => world.computeMs(d, n, z),
+      done: (computeMs) => {
+        agent.calibrationEnd(ticket, computeMs);
+        calibrations[d] = (calibrations[d] ?? 0) + 1;
+        calibrationMs[d] = (calibrationMs[d] ?? 0) + computeMs;
+        if (d === entry && entryPower) overheadEnergyJ += (entryPower.activeW * computeMs) / 1000;
+      },
+    });
+  }
+  /** The entry's radio is on while a ping goes out and while its reply comes in. */
+  const chargeRadio = (from: string, to: string, txBytes: number, rxBytes: number): void => {
+    if (from !== entry || !entryPower) return;
+    const msPerByte = world.linkParams(from, to).msPerByte;
+    overheadEnergyJ += (entryPower.txW * txBytes * msPerByte + entryPower.rxW * rxBytes * msPerByte) / 1000;
+  };
+
   function ping(from: string, to: string, bytes: number): void {
     const agent = agentOf(from);
     agent.pingSent(to);
+    pings++;
+    chargeRadio(from, to, bytes, 0);
     const sentAt = q.now;
     const back = (): number => world.oneWayMs(from, to, PING_REPLY_BYTES, pingRnd.normal());
     q.after(world.oneWayMs(from, to, bytes, pingRnd.normal()), () => {
@@ -210,6 +257,7 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
       }
       const adv = agentOf(to).advertise();
       q.after(back(), () => {
+        chargeRadio(from, to, 0, PING_REPLY_BYTES);
         if (current()) agent.pingResult(to, q.now - sentAt, bytes, adv);
       });
     });
@@ -233,7 +281,10 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
   const tick = (): void => {
     for (const d of scenario.devices) {
       if (world.isDown(d.name)) continue;
-      for (const p of agentOf(d.name).duePings()) ping(d.name, p.name, p.bytes);
+      const agent = agentOf(d.name);
+      for (const p of agent.duePings()) ping(d.name, p.name, p.bytes);
+      const n = agent.dueCalibration();
+      if (n !== null) calibrate(d.name, n);
     }
     if (completed < total) q.after(TICK_MS, tick);
   };
@@ -272,5 +323,21 @@ export function simulate(options: SimulateOptions): RequestRecord[] {
     for (let c = 0; c < clients; c++) q.at(options.startMs, client);
   }
   q.run();
-  return records.sort((a, b) => a.id - b.id);
+  records.sort((a, b) => a.id - b.id);
+  const first = trace[0];
+  const last = trace[trace.length - 1];
+  const openSpan = first && last && Number.isFinite(last.arrivalMs) ? last.arrivalMs - first.arrivalMs : Number.NaN;
+  return {
+    records,
+    stats: {
+      busyMs: Object.fromEntries(scenario.devices.map((d) => [d.name, world.busyMs(d.name)])),
+      peakUtilisation: Object.fromEntries(scenario.devices.map((d) => [d.name, world.peakUtilisation(d.name)])),
+      // A single request (or a closed loop) has no arrival span: the run's own length stands in.
+      spanMs: openSpan > 0 ? openSpan : Math.max(1, q.now - options.startMs),
+      pings,
+      calibrations,
+      calibrationMs,
+      overheadEnergyJ,
+    },
+  };
 }

@@ -30,23 +30,3 @@ export function buildTrace(s: Scenario, startMs: number): TraceRequest[] {
   }
   return out;
 }
-
-/**
- * A standard normal draw determined by (seed, request, salt) alone, so every policy meets the same
- * noise on the same request at the same device or link, whatever order it visits them in.
- */
-export function noiseFor(seed: number, request: number, salt: number): number {
-  const u1 = (hash3(seed, request, salt * 2 + 1) + 0.5) / 4294967296;
-  const u2 = hash3(seed, request, salt * 2 + 2) / 4294967296;
-  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-}
-
-function hash3(a: number, b: number, c: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(c + 0x27d4eb2f, 0x165667b1);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

@@ -2,11 +2,14 @@ import { evalCurve, evalPiece, type Piece } from '../runtime/engine/cost-curve.j
 import { buildAdvertisement, type NeighbourView } from '../runtime/engine/rank.js';
 import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../runtime/engine/types.js';
 import type { EventQueue } from './event-queue.js';
+import { Noise } from './noise.js';
 import type { Scenario, SimDevice, SimEvent } from './scenario.js';
 
 /** A request being computed or waiting at one device's runtime. */
 export interface Job {
   expectedMs: number;
+  /** the compute time the job will really take if it starts at the current speed (for the hindsight reference) */
+  realisedMs: number;
   /** called when the job starts; returns its true compute time */
   start: () => number;
   done: (computeMs: number) => void;
@@ -24,7 +27,14 @@ interface DeviceState {
   busyUntil: number;
   /** the device's generation: bumped when it goes down, so work of a dead incarnation is dropped */
   epoch: number;
+  /** ms spent computing finished jobs, for utilisation */
+  busyMs: number;
+  /** the same, per UTILISATION_WINDOW_MS window of simulated time */
+  busyByWindow: Map<number, number>;
 }
+
+/** Utilisation is also reported per window this long, so a transient overload shows. */
+export const UTILISATION_WINDOW_MS = 60_000;
 
 interface LinkState {
   rttMs: number;
@@ -39,13 +49,16 @@ interface LinkState {
 export class World {
   readonly scenario: Scenario;
   readonly entry: string;
+  /** the noise of every request at every device and link, the same for every policy */
+  readonly noise: Noise;
   private readonly devices = new Map<string, DeviceState>();
   private readonly links = new Map<string, LinkState>();
   private readonly listeners: Array<(e: SimEvent) => void> = [];
 
   constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
     this.scenario = scenario;
-    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0 });
+    this.noise = new Noise(scenario.seed);
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0, busyMs: 0, busyByWindow: new Map() });
     for (const l of scenario.links) {
       this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
     }
@@ -115,12 +128,27 @@ export class World {
     d.inTransitMs = Math.max(0, d.inTransitMs - ms);
   }
 
-  /** Work ahead of a new job at this device: the rest of the current job, the queue, and work in transit to it. */
-  backlogMs(name: string): number {
+  /**
+   * Work ahead of a new job at this device: the rest of the current job, the queue, and work in
+   * transit to it. `realised`: count queued jobs at the time they will really take, not expected.
+   */
+  backlogMs(name: string, realised = false): number {
     const d = this.device(name);
     let ms = d.inTransitMs + (d.busy ? Math.max(0, d.busyUntil - this.q.now) : 0);
-    for (const j of d.queue) ms += j.expectedMs;
+    for (const j of d.queue) ms += realised ? j.realisedMs : j.expectedMs;
     return ms;
+  }
+
+  /** ms the device spent on jobs that finished (requests and self-calibration runs). */
+  busyMs(name: string): number {
+    return this.device(name).busyMs;
+  }
+
+  /** The busiest window's busy share (0..1): 1 means the device was saturated for a whole window. */
+  peakUtilisation(name: string): number {
+    let peak = 0;
+    for (const ms of this.device(name).busyByWindow.values()) peak = Math.max(peak, ms / UTILISATION_WINDOW_MS);
+    return peak;
   }
 
   /** Queues a job on the device's runtime. */
@@ -142,6 +170,8 @@ export class World {
     d.busyUntil = this.q.now + computeMs;
     this.q.at(d.busyUntil, () => {
       if (d.epoch !== epoch) return;
+      d.busyMs += computeMs;
+      addBusy(d.busyByWindow, this.q.now - computeMs, this.q.now);
       job.done(computeMs);
       this.startNext(d);
     });
@@ -185,5 +215,14 @@ export class World {
       maxSteps: this.scenario.mapping.maxSteps,
       maxPieces: 16,
     });
+  }
+}
+
+/** Adds the busy interval [from, to) to the windows it overlaps. */
+function addBusy(windows: Map<number, number>, from: number, to: number): void {
+  for (let w = Math.floor(from / UTILISATION_WINDOW_MS); w * UTILISATION_WINDOW_MS < to; w++) {
+    const start = Math.max(from, w * UTILISATION_WINDOW_MS);
+    const end = Math.min(to, (w + 1) * UTILISATION_WINDOW_MS);
+    if (end > start) windows.set(w, (windows.get(w) ?? 0) + end - start);
   }
 }

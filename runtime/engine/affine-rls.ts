@@ -1,12 +1,11 @@
 /**
- * Online fit of y = slope·x + intercept by recursive least squares with a forgetting factor.
+ * Online fit of y = slope·x + intercept by recursive least squares with a forgetting factor: the
+ * numerical core of every model the engine learns (TrackedFit adds noise tracking and change
+ * detection on top).
  *
- * Used for both the compute model (x = input steps, y = compute ms) and the link model
- * (x = bytes on the wire, y = network ms). Three additions to textbook RLS make it usable on live
- * timestamps: Huber-clipped innovations (one slow request must not move the model much), a change
- * detector (several large same-sign residuals in a row mean the world changed: forget the past
- * at once instead of at the forgetting rate), and a bound on the covariance so it cannot wind up
- * while the input never varies. Parameters are projected onto slope ≥ 0, intercept ≥ 0.
+ * Two additions to textbook RLS make it usable on live timestamps: a bound on the covariance so
+ * it cannot wind up while the input never varies, and a projection onto slope ≥ 0, intercept ≥ 0
+ * that keeps the prediction at the sample just learned.
  */
 export interface AffineRlsOptions {
   /** Forgetting factor λ in (0, 1]: the weight of a sample halves every ln(0.5)/ln(λ) samples. */
@@ -17,64 +16,49 @@ export interface AffineRlsOptions {
   prior?: { slope: number; intercept: number };
   /** How many prior-free samples a prior is worth (default 1). */
   priorWeight?: number;
-  /** Residuals beyond this many standard deviations are clipped and counted as outliers (default 4). */
-  outlierScale?: number;
-  /** Consecutive same-sign outliers that signal a change rather than noise (default 2). */
-  changeAfter?: number;
-  /** The noise's standard deviation is taken as at least this fraction of the prediction (default 0.01). */
-  relativeFloor?: number;
-  /** ... and at least this much, in y units (default 0.01). */
-  absoluteFloor?: number;
 }
 
-export type SampleVerdict = 'ok' | 'outlier' | 'change' | 'ignored';
+/** How one sample is learned. */
+export interface StepOptions {
+  /** the sample counts this many times (default 1) */
+  weight?: number;
+  /** forgetting applied before this sample, instead of the fit's own λ */
+  forgetting?: number;
+  /** the innovation y − prediction is clipped to ±clip (Huber): a wild sample moves the fit by a bounded amount */
+  clip?: number;
+}
 
 const UNINFORMED = 1e6;
-/** E|e| = σ·√(2/π) for Gaussian noise, so σ ≈ 1.2533 · mean absolute residual. */
-const MEAN_ABS_TO_SIGMA = 1.2533;
 
 export class AffineRls {
   private readonly lambda: number;
   private readonly xScale: number;
-  private readonly outlierScale: number;
-  private readonly changeAfter: number;
-  private readonly relFloor: number;
-  private readonly absFloor: number;
-  private readonly pInit: number;
   private readonly pMax: number;
+  /** true when no prior was given: the first samples define the fit */
+  readonly uninformed: boolean;
   // θ = [slope·xScale, intercept]; P is symmetric 2×2 stored as p11, p12, p22.
   private t1 = 0;
   private t2 = 0;
   private p11: number;
   private p12 = 0;
   private p22: number;
-  /** running mean of |residual| / prediction; starts at a guess of 8% noise */
-  private scale = 0.08;
-  private outlierRun = 0;
-  private outlierSign = 0;
-  private pending: Array<[number, number]> = [];
   private count = 0;
-  private changes = 0;
 
   constructor(options: AffineRlsOptions) {
     if (!(options.forgetting > 0 && options.forgetting <= 1)) throw new RangeError('forgetting must be in (0, 1]');
     if (!(options.xScale > 0)) throw new RangeError('xScale must be positive');
     this.lambda = options.forgetting;
     this.xScale = options.xScale;
-    this.outlierScale = options.outlierScale ?? 4;
-    this.changeAfter = options.changeAfter ?? 2;
-    this.relFloor = options.relativeFloor ?? 0.01;
-    this.absFloor = options.absoluteFloor ?? 0.01;
     this.pMax = UNINFORMED;
+    let pInit = UNINFORMED;
     if (options.prior) {
       this.t1 = Math.max(0, options.prior.slope) * this.xScale;
       this.t2 = Math.max(0, options.prior.intercept);
-      this.pInit = 1 / (options.priorWeight ?? 1);
-    } else {
-      this.pInit = UNINFORMED;
+      pInit = 1 / (options.priorWeight ?? 1);
     }
-    this.p11 = this.pInit;
-    this.p22 = this.pInit;
+    this.uninformed = !options.prior;
+    this.p11 = pInit;
+    this.p22 = pInit;
   }
 
   get slope(): number {
@@ -90,97 +74,61 @@ export class AffineRls {
     return this.count;
   }
 
-  /** How many times the change detector has reset the fit. */
-  get changesDetected(): number {
-    return this.changes;
-  }
-
-  /**
-   * The noise's standard deviation relative to the prediction, estimated robustly. Timings scatter
-   * in proportion to their size (a 300 ms inference jitters more than a 3 ms one), so the scale is
-   * kept relative.
-   */
-  get relativeNoise(): number {
-    return this.scale * MEAN_ABS_TO_SIGMA;
-  }
-
-  /** The noise's standard deviation expected at x, in y units. */
-  noiseAt(x: number): number {
-    const level = Math.max(this.predict(x), this.absFloor);
-    return Math.max(this.relativeNoise, this.relFloor) * level;
-  }
-
   predict(x: number): number {
     return this.slope * x + this.t2;
   }
 
   /**
-   * Learns one sample. Returns 'outlier' for a sample far off the fit (clipped: it may be noise, or
-   * the first sign of a change worth confirming), 'change' when it confirmed a change and the fit
-   * restarted, 'ignored' for an unusable sample, 'ok' otherwise.
+   * φᵀPφ at x: the variance of the prediction at x in units of one sample's noise variance. Below 1
+   * the fit knows y(x) better than one more measurement there would tell; above 1, worse.
    */
-  update(x: number, y: number): SampleVerdict {
-    if (!Number.isFinite(x) || !Number.isFinite(y) || x < 0 || y < 0) return 'ignored';
-    const predicted = this.predict(x);
-    const e = y - predicted;
-    const bound = this.outlierScale * this.noiseAt(x);
-    this.count++;
-    // The first samples define both the fit and the noise scale: nothing to compare them against yet.
-    const warm = this.count <= 2 && this.pInit === UNINFORMED;
-    if (!warm && Math.abs(e) > bound) {
-      const sign = Math.sign(e);
-      this.outlierRun = sign === this.outlierSign ? this.outlierRun + 1 : 1;
-      this.outlierSign = sign;
-      this.pending.push([x, y]);
-      if (this.pending.length > this.changeAfter) this.pending.shift();
-      if (this.outlierRun >= this.changeAfter) {
-        this.restartFrom(this.pending);
-        return 'change';
-      }
-      this.step(x, Math.sign(e) * bound);
-      return 'outlier';
-    }
-    this.outlierRun = 0;
-    this.pending = [];
-    if (!warm) this.scale = 0.9 * this.scale + 0.1 * (Math.abs(e) / Math.max(predicted, y, this.absFloor));
-    this.step(x, e);
-    return 'ok';
+  uncertainty(x: number): number {
+    const u = x / this.xScale;
+    return this.p11 * u * u + 2 * this.p12 * u + this.p22;
   }
 
-  /** Forget everything learned before the detected change and fit the recent outliers exactly. */
-  private restartFrom(samples: Array<[number, number]>): void {
-    this.changes++;
+  /** Learns one sample (x ≥ 0 and y ≥ 0 finite; the caller filters). */
+  learn(x: number, y: number, options: StepOptions = {}): void {
+    this.count++;
+    let e = y - this.predict(x);
+    if (options.clip !== undefined) e = Math.max(-options.clip, Math.min(options.clip, e));
+    this.step(x, e, options.weight ?? 1, options.forgetting ?? this.lambda);
+  }
+
+  /**
+   * Forgets everything learned before a detected change and fits the given recent samples: the old
+   * shape is scaled to their level first, so a single x value still gives a sensible slope (a
+   * device that became k times slower is k times slower at every length).
+   */
+  restartFrom(samples: ReadonlyArray<readonly [number, number]>): void {
     this.p11 = UNINFORMED;
     this.p12 = 0;
     this.p22 = UNINFORMED;
-    const ys = samples.map(([, y]) => y);
-    const mean = ys.reduce((s, y) => s + y, 0) / ys.length;
-    // Keep the old shape scaled to the new level, so a single x value still gives a sensible slope.
+    if (samples.length === 0) return;
+    const mean = samples.reduce((s, [, y]) => s + y, 0) / samples.length;
     const old = samples.reduce((s, [x]) => s + this.predict(x), 0) / samples.length;
     if (old > 0) {
       const ratio = mean / old;
       this.t1 *= ratio;
       this.t2 *= ratio;
     }
-    for (const [x, y] of samples) this.step(x, y - this.predict(x));
-    this.outlierRun = 0;
-    this.pending = [];
+    for (const [x, y] of samples) this.step(x, y - this.predict(x), 1, this.lambda);
   }
 
-  private step(x: number, e: number): void {
+  private step(x: number, e: number, weight: number, lambda: number): void {
     const u = x / this.xScale;
-    // k = Pφ / (λ + φᵀPφ), φ = [u, 1]
+    // Weighted RLS: k = Pφ / (λ/w + φᵀPφ), φ = [u, 1]
     const pu1 = this.p11 * u + this.p12;
     const pu2 = this.p12 * u + this.p22;
-    const denom = this.lambda + u * pu1 + pu2;
+    const denom = lambda / Math.max(weight, 1e-9) + u * pu1 + pu2;
     const k1 = pu1 / denom;
     const k2 = pu2 / denom;
     this.t1 += k1 * e;
     this.t2 += k2 * e;
     // P = (P − k φᵀP) / λ
-    let n11 = (this.p11 - k1 * pu1) / this.lambda;
-    let n12 = (this.p12 - k1 * pu2) / this.lambda;
-    let n22 = (this.p22 - k2 * pu2) / this.lambda;
+    let n11 = (this.p11 - k1 * pu1) / lambda;
+    let n12 = (this.p12 - k1 * pu2) / lambda;
+    let n22 = (this.p22 - k2 * pu2) / lambda;
     const trace = n11 + n22;
     if (trace > this.pMax) {
       const f = this.pMax / trace;

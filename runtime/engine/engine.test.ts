@@ -243,7 +243,10 @@ test('idle neighbours are pinged after pingIdleMs, alternating small and probe p
     assert.equal(e.duePings().length, 0);
     clock.advance(1);
   }
-  assert.deepEqual(sizes, [0, 40000, 0, 40000]);
+  // The first probe is the largest allowed; once the bandwidth is known (20 Mbit/s = 2500 bytes/ms)
+  // it carries about 10 ms of transfer.
+  assert.deepEqual(sizes.slice(0, 3), [0, 40000, 0]);
+  assert.ok(Math.abs(sizes[3]! - 25000) < 500, `probe ${sizes[3]}`);
   const nb = e.snapshot().neighbours[0]!;
   assert.ok(Math.abs(nb.rttMs - 20) < 0.5 && Math.abs(nb.bandwidthMbps - 20) < 1, JSON.stringify(nb));
   // A used neighbour is not idle: an offload resets its idle time.
@@ -312,4 +315,124 @@ test('learns from noisy live traffic as well as from the calibrated truth', () =
 test('rejects an unknown neighbour by name', () => {
   const { e } = twoLevel();
   assert.throws(() => e.startOffload('nope', 3), /unknown neighbour "nope"/);
+});
+
+const CALIBRATION = { budget: 0.02, idleMs: 5000, tolerance: 0.2, lengths: [1, 8, 32, 128] };
+
+/** Runs the engine's self-calibration for `ms` of idle time against a device of the given speed. */
+function idleFor(e: MappingEngine, clock: { advance: (ms: number) => void }, ms: number, perStepMs: number, fixedMs: number): { runs: number; busyMs: number } {
+  let runs = 0;
+  let busyMs = 0;
+  for (let t = 0; t < ms; t += 100) {
+    clock.advance(100);
+    const n = e.dueCalibration(CALIBRATION);
+    if (n === null) continue;
+    const ticket = e.startCalibration(n);
+    const computeMs = perStepMs * n + fixedMs;
+    clock.advance(computeMs);
+    t += computeMs;
+    e.finishLocal(ticket, computeMs);
+    runs++;
+    busyMs += computeMs;
+  }
+  return { runs, busyMs };
+}
+
+test('a device nobody sends work to notices by itself that it is fast again, within its budget', () => {
+  const clock = manualClock();
+  const e = engine(clock.now, { neighbours: [] });
+  calibrate(e, 1, 6);
+  // Five times slower: two slow requests and the model follows.
+  for (const n of [40, 60]) {
+    const ticket = e.startLocal(n);
+    clock.advance(5 * (n + 6));
+    e.finishLocal(ticket, 5 * (n + 6));
+  }
+  assert.ok(e.computePiece()!.slope > 3, `slow model ${JSON.stringify(e.computePiece())}`);
+  // Back to normal, and no requests come: idle self-calibration finds out within a minute.
+  const { runs, busyMs } = idleFor(e, clock, 60_000, 1, 6);
+  const piece = e.computePiece()!;
+  assert.ok(Math.abs(evalPiece(piece, 100) - 106) < 0.1 * 106, `model ${JSON.stringify(piece)} after ${runs} runs`);
+  assert.ok(busyMs <= 0.02 * 60_000 + 0.02 * 60_000, `calibration took ${busyMs} ms of 60 s`);
+  const snap = e.snapshot().compute;
+  assert.equal(snap.selfCalibrations, runs);
+  assert.equal(snap.selfCalibrationMs, busyMs);
+});
+
+test('self-calibration never takes more than its share of the device, and waits for an idle runtime', () => {
+  const clock = manualClock();
+  const e = engine(clock.now, { neighbours: [] });
+  calibrate(e, 3, 2);
+  const { runs, busyMs } = idleFor(e, clock, 600_000, 3, 2);
+  // The budget accrues at 2% of wall time, plus at most one minute's worth banked at the start.
+  assert.ok(busyMs > 0 && busyMs <= 0.02 * 600_000, `calibration took ${busyMs} ms of 600 s`);
+  // Checks that find nothing back off from every 5 s to every 20 s.
+  assert.ok(runs >= 25 && runs <= 40, `${runs} idle checks in 600 s`);
+  clock.advance(60_000);
+  const ticket = e.startLocal(10);
+  assert.equal(e.dueCalibration(CALIBRATION), null, 'a request is running');
+  e.finishLocal(ticket, 32);
+  assert.equal(e.dueCalibration({ ...CALIBRATION, budget: 0 }), null, 'budget 0 turns it off');
+});
+
+test('when only short inputs come, the model is re-checked at a long length before it goes stale', () => {
+  const clock = manualClock();
+  const rnd = new Random(3);
+  const e = engine(clock.now, { neighbours: [] });
+  calibrate(e, 1, 6);
+  let due: number | null = null;
+  let served = 0;
+  while (due === null && served < 2000) {
+    clock.advance(200);
+    const n = rnd.int(1, 6);
+    const ticket = e.startLocal(n);
+    e.finishLocal(ticket, (n + 6) * (1 + 0.05 * rnd.normal()));
+    served++;
+    due = e.dueCalibration(CALIBRATION);
+  }
+  // Never idle for idleMs, yet the model's slope, unseen for a while, is worth one run at 128.
+  assert.equal(due, 128, `after ${served} short requests`);
+  assert.ok(served > 50, `asked too early, after ${served}`);
+});
+
+test('a detected link change re-probes both ping sizes at once; a link that flaps is watched closely', () => {
+  const { e, clock, cloud, link } = twoLevel({ pingIdleMs: 5000 });
+  const slow: TrueLink = { rttMs: 200, bandwidthMbps: 20 };
+  offload(e, 'cloud', 40, slow, cloud);
+  // One surprising reply: decisions take it at its word until a probe-size ping confirms it.
+  assert.equal(e.decide(40).choice?.target, 'local');
+  const confirm = e.duePings();
+  assert.equal(confirm.length, 1);
+  assert.ok(confirm[0]!.bytes > 0);
+  e.pingSent('cloud');
+  e.pingResult('cloud', { roundTripMs: networkMs(slow, confirm[0]!.bytes + 256), calleeElapsedMs: 0, bytes: confirm[0]!.bytes, advertisement: cloud });
+  assert.equal(e.snapshot().neighbours[0]!.samples > 0, true);
+  // The change is confirmed: both sizes go out back to back, so RTT and bandwidth are re-measured.
+  const sizes: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const due = e.duePings();
+    assert.equal(due.length, 1, `re-probe ${i}`);
+    sizes.push(due[0]!.bytes);
+    e.pingSent('cloud');
+    e.pingResult('cloud', { roundTripMs: networkMs(slow, due[0]!.bytes + 256), calleeElapsedMs: 0, bytes: due[0]!.bytes, advertisement: cloud });
+  }
+  assert.equal(sizes[0], 0);
+  assert.ok(sizes[1]! > 0);
+  const nb = e.snapshot().neighbours[0]!;
+  assert.ok(Math.abs(nb.rttMs - 200) < 20 && Math.abs(nb.bandwidthMbps - 20) < 4, JSON.stringify(nb));
+  // An isolated change is not watched: the idle link is pinged after the usual five seconds.
+  clock.advance(500);
+  assert.equal(e.duePings().length, 0);
+  // A second change within a minute shows the link flaps: now it is pinged every half second.
+  clock.advance(10_000);
+  offload(e, 'cloud', 40, link, cloud);
+  for (let i = 0; i < 4 && e.snapshot().neighbours[0]!.rttMs > 40; i++) {
+    for (const due of e.duePings()) {
+      e.pingSent('cloud');
+      e.pingResult('cloud', { roundTripMs: networkMs(link, due.bytes + 256), calleeElapsedMs: 0, bytes: due.bytes, advertisement: cloud });
+    }
+  }
+  assert.ok(e.snapshot().neighbours[0]!.rttMs < 40, 'back to the fast link');
+  clock.advance(500);
+  assert.equal(e.duePings().length, 1);
 });

@@ -1,6 +1,7 @@
-import { AffineRls } from './affine-rls.js';
+import { TrackedFit } from './tracked-fit.js';
 import { evalPiece, type Piece } from './cost-curve.js';
 import { LocalQueue, type LocalTicket } from './local-queue.js';
+import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
 import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
 import {
@@ -13,6 +14,14 @@ import {
 } from './types.js';
 
 const DEFAULT_PROBE_BYTES = 64 * 1024;
+/** Smallest large probe: below this, headers and noise swamp the bytes. */
+const MIN_PROBE_BYTES = 4 * 1024;
+/**
+ * A large probe should take about this long to send, and at least four times the RTT's noise: long
+ * enough that the bandwidth shows above the jitter, short enough that the radio on a slow uplink is
+ * not kept on for nothing (64 KiB at 3 Mbit/s would be 175 ms at 3-4 W).
+ */
+const PROBE_TARGET_MS = 10;
 
 export interface EngineOptions {
   /** this device's name */
@@ -28,6 +37,10 @@ export interface EngineOptions {
   pingIdleMs: number;
   /** how often to retry a neighbour that failed (default min(pingIdleMs, 1000) ms) */
   downRetryMs?: number;
+  /** for changeWatchMs after its link changed (the second time within 2 × changeWatchMs), an idle neighbour is pinged this often (default pingIdleMs / 10) */
+  pingAfterChangeMs?: number;
+  /** how long a link that changed is watched closely (default 6 × pingIdleMs) */
+  changeWatchMs?: number;
   /** this device's power draw, for the energy objective */
   power?: PowerModel;
   /** compute prior, replaced by what is measured */
@@ -36,7 +49,10 @@ export interface EngineOptions {
   canCompute?: boolean;
   /** requests the local runtime serves at once (default 1) */
   concurrency?: number;
-  /** payload of the larger of the two alternating ping sizes, so pings also measure bandwidth (default 64 KiB) */
+  /**
+   * most payload of the larger of the two alternating ping sizes, so pings also measure bandwidth
+   * (default 64 KiB); on a slow link the probe is cut to about PROBE_TARGET_MS of transfer
+   */
   probeBytes?: number;
   /** bytes a ping reply takes (default 256) */
   pingReplyBytes?: number;
@@ -78,7 +94,15 @@ export interface PlannedPing {
 
 export interface EngineSnapshot {
   device: string;
-  compute: { perStepMs: number; fixedMs: number; samples: number; changes: number };
+  compute: {
+    perStepMs: number;
+    fixedMs: number;
+    samples: number;
+    changes: number;
+    /** self-calibration runs finished, and the device time they took */
+    selfCalibrations: number;
+    selfCalibrationMs: number;
+  };
   queueMs: number;
   queueLength: number;
   neighbours: Array<{
@@ -105,16 +129,24 @@ export class MappingEngine {
   readonly maxSteps: number;
   private readonly clock: () => number;
   private readonly power: PowerModel | undefined;
-  private readonly compute: AffineRls | null;
+  private readonly compute: TrackedFit | null;
   private readonly queue: LocalQueue;
   private readonly neighbours: NeighbourState[];
   private readonly byName = new Map<string, NeighbourState>();
   private readonly pingIdleMs: number;
   private readonly downRetryMs: number;
+  private readonly pingAfterChangeMs: number;
+  private readonly changeWatchMs: number;
   private readonly probeBytes: number;
   private readonly pingReplyBytes: number;
   private readonly maxPieces: number;
   private localAvailable = true;
+  private readonly selfCalibration = new SelfCalibration();
+  private readonly calibrating = new Set<number>();
+  /** when the compute model last learned anything */
+  private lastComputeAt = -Infinity;
+  /** the compute model's last sample was surprising: a calibration run would confirm or dismiss it */
+  private computeSuspect = false;
 
   constructor(options: EngineOptions) {
     const forgetting = options.forgetting;
@@ -127,7 +159,7 @@ export class MappingEngine {
     this.compute =
       options.canCompute === false
         ? null
-        : new AffineRls({
+        : new TrackedFit({
             forgetting,
             xScale: 100,
             ...(options.computePrior
@@ -139,6 +171,8 @@ export class MappingEngine {
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
     this.pingIdleMs = options.pingIdleMs;
     this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
+    this.pingAfterChangeMs = options.pingAfterChangeMs ?? this.pingIdleMs / 10;
+    this.changeWatchMs = options.changeWatchMs ?? 6 * this.pingIdleMs;
     // Large enough that the two ping sizes differ by milliseconds, not by noise, on a fast link.
     this.probeBytes = options.probeBytes ?? DEFAULT_PROBE_BYTES;
     this.pingReplyBytes = options.pingReplyBytes ?? 256;
@@ -172,17 +206,48 @@ export class MappingEngine {
   /** A local inference finished: its compute time teaches the compute model. */
   finishLocal(ticket: LocalTicket, computeMs: number): void {
     this.queue.finish(ticket, this.clock());
-    this.compute?.update(ticket.n, computeMs);
+    if (this.calibrating.delete(ticket.id)) this.selfCalibration.spent(computeMs);
+    this.observeCompute(ticket.n, computeMs);
   }
 
   /** A local inference failed: it leaves the queue and teaches nothing. */
   abortLocal(ticket: LocalTicket): void {
     this.queue.finish(ticket, this.clock());
+    this.calibrating.delete(ticket.id);
   }
 
   /** Learns from a compute time measured outside a request, e.g. warm-up calibration. */
   observeCompute(n: number, computeMs: number): void {
-    this.compute?.update(n, computeMs);
+    if (!this.compute) return;
+    const now = this.clock();
+    const verdict = this.compute.update(n, computeMs, now);
+    if (verdict === 'ignored') return;
+    this.lastComputeAt = now;
+    this.computeSuspect = verdict === 'suspect' || verdict === 'outlier';
+  }
+
+  /**
+   * The input length of a self-calibration run to start now, or null (self-calibration.ts says
+   * when one is due). The caller runs it through the local runtime between startCalibration and
+   * finishLocal (or abortLocal), so it queues like a request and its time is learned like one.
+   */
+  dueCalibration(policy: SelfCalibrationPolicy): number | null {
+    const compute = this.compute;
+    if (!compute) return null;
+    const now = this.clock();
+    return this.selfCalibration.due(policy, compute, this.maxSteps, now, {
+      idle: this.queue.length === 0,
+      quietMs: now - this.lastComputeAt,
+      confirm: this.computeSuspect,
+      changes: compute.changesDetected,
+    });
+  }
+
+  startCalibration(n: number): LocalTicket {
+    const ticket = this.startLocal(n);
+    this.calibrating.add(ticket.id);
+    this.computeSuspect = false;
+    return ticket;
   }
 
   startOffload(target: string, n: number): OffloadTicket {
@@ -223,9 +288,10 @@ export class MappingEngine {
   }
 
   /**
-   * Neighbours due a ping: not yet probed twice, with a surprising last reply, idle for pingIdleMs,
-   * or down for downRetryMs. The
-   * payload alternates between empty and probeBytes so pings measure bandwidth as well as RTT.
+   * Neighbours due a ping: not yet probed twice, re-probing after a detected link change, with a
+   * surprising last reply, idle for pingIdleMs (pingAfterChangeMs while a link that flaps is
+   * watched: it may change back), or down for downRetryMs. The payload alternates
+   * between empty and probeBytes so pings measure bandwidth as well as RTT.
    */
   duePings(): PlannedPing[] {
     const now = this.clock();
@@ -233,13 +299,17 @@ export class MappingEngine {
     for (const nb of this.neighbours) {
       if (nb.pingInFlight) continue;
       const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
-      const wait = nb.down ? this.downRetryMs : this.pingIdleMs;
+      // A link is watched closely only once it has shown it flaps (two changes within twice the
+      // watch): an isolated change is re-probed once, not paid for with half a minute of pings.
+      const watched = now - nb.lastChangeAt < this.changeWatchMs && nb.lastChangeAt - nb.previousChangeAt < 2 * this.changeWatchMs;
+      const wait = nb.down ? this.downRetryMs : watched ? this.pingAfterChangeMs : this.pingIdleMs;
       // The first two pings go out back to back: RTT and bandwidth are both known before traffic.
+      // After a detected change, two more (one of each size) re-measure both at once.
       // A reply far off the model is confirmed or dismissed by a ping at once, not by the next request.
-      if (nb.pingsSent < 2 || nb.confirmWanted || quiet >= wait) {
+      if (nb.pingsSent < 2 || nb.reprobe > 0 || nb.confirmWanted || quiet >= wait) {
         // A confirmation uses the large payload: a changed bandwidth shows only on a large one.
-        const large = nb.confirmWanted || nb.pingsSent % 2 === 1;
-        due.push({ name: nb.name, bytes: large ? this.probeBytes : 0 });
+        const large = nb.reprobe > 0 ? nb.reprobe === 1 : nb.confirmWanted || nb.pingsSent % 2 === 1;
+        due.push({ name: nb.name, bytes: large ? this.probeSize(nb) : 0 });
       }
     }
     return due;
@@ -249,6 +319,8 @@ export class MappingEngine {
     const nb = this.neighbour(name);
     nb.pingInFlight = true;
     nb.pingsSent++;
+    if (nb.reprobe > 0) nb.reprobe--;
+    nb.confirmWanted = false;
     nb.lastUsed = this.clock();
   }
 
@@ -282,6 +354,8 @@ export class MappingEngine {
         fixedMs: this.compute?.intercept ?? 0,
         samples: this.compute?.samples ?? 0,
         changes: this.compute?.changesDetected ?? 0,
+        selfCalibrations: this.selfCalibration.count,
+        selfCalibrationMs: this.selfCalibration.totalMs,
       },
       queueMs: this.queue.waitMs(now),
       queueLength: this.queue.length,
@@ -296,6 +370,14 @@ export class MappingEngine {
         queueMs: nb.view(now)?.queueMs ?? 0,
       })),
     };
+  }
+
+  /** The large ping's payload for this neighbour: PROBE_TARGET_MS of transfer at the believed bandwidth. */
+  private probeSize(nb: NeighbourState): number {
+    const msPerByte = nb.link.slope;
+    if (!(msPerByte > 0)) return this.probeBytes; // bandwidth not known yet
+    const targetMs = Math.max(PROBE_TARGET_MS, 4 * nb.link.noiseAt(0));
+    return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, targetMs / msPerByte)));
   }
 
   /** The usable neighbours as the decision rule sees them now. */

@@ -1,4 +1,4 @@
-import { AffineRls } from './affine-rls.js';
+import { TrackedFit } from './tracked-fit.js';
 import type { NeighbourView } from './rank.js';
 import { bandwidthToMsPerByte, type Advertisement } from './types.js';
 
@@ -10,6 +10,11 @@ export interface NeighbourOptions {
 
 /** Bytes of a reply (outputs, timings and an advertisement), for the one-way time back. */
 const REPLY_BYTES = 512;
+/**
+ * A round trip scatters mostly with its RTT (queues, radio scheduling), much less with the bytes'
+ * serialisation time: the link's noise is modelled as relative to RTT + a quarter of the transfer.
+ */
+const LINK_SLOPE_NOISE_SHARE = 0.25;
 /** Bytes on the wire are divided by this inside the link fit so both coefficients are well scaled. */
 const LINK_X_SCALE = 65536;
 
@@ -20,7 +25,7 @@ const LINK_X_SCALE = 65536;
  */
 export class NeighbourState {
   readonly name: string;
-  readonly link: AffineRls;
+  readonly link: TrackedFit;
   private advertisement: Advertisement | null = null;
   /** when the neighbour made its last advertisement, in our clock (reply time − one way back) */
   private advertisedAt = 0;
@@ -37,13 +42,25 @@ export class NeighbourState {
   pingsSent = 0;
   /** a reply looked far off the link model: ping at once to tell a change from a one-off */
   confirmWanted = false;
+  /**
+   * While a surprising reply awaits its confirmation, decisions take it at its word: the link is
+   * believed this many times slower (or faster) than the model says. One round trip later the
+   * confirming ping settles it either way.
+   */
+  private surprise = 1;
+  /** pings to send at once after the link changed, one of each size, so RTT and bandwidth are both re-measured */
+  reprobe = 0;
+  /** when the link model last detected a change, and the change before, or -Infinity */
+  lastChangeAt = -Infinity;
+  previousChangeAt = -Infinity;
+
 
   constructor(options: NeighbourOptions, forgetting: number) {
     this.name = options.name;
     const prior = options.prior
       ? { slope: bandwidthToMsPerByte(options.prior.bandwidthMbps), intercept: options.prior.rttMs }
       : undefined;
-    this.link = new AffineRls({ forgetting, xScale: LINK_X_SCALE, ...(prior ? { prior } : {}) });
+    this.link = new TrackedFit({ forgetting, xScale: LINK_X_SCALE, slopeNoiseShare: LINK_SLOPE_NOISE_SHARE, ...(prior ? { prior } : {}) });
   }
 
   get hasAdvertisement(): boolean {
@@ -60,7 +77,15 @@ export class NeighbourState {
    * the request is no longer in flight.
    */
   heard(now: number, bytes: number, networkMs: number, advertisement: Advertisement | undefined, requestId?: number): void {
-    this.confirmWanted = this.link.update(bytes, Math.max(0, networkMs)) === 'outlier';
+    const predicted = this.link.predict(bytes);
+    const verdict = this.link.update(bytes, Math.max(0, networkMs), now);
+    this.confirmWanted = verdict === 'suspect' || verdict === 'outlier';
+    this.surprise = this.confirmWanted && predicted > 0 ? Math.max(0, networkMs) / predicted : 1;
+    if (verdict === 'change') {
+      this.reprobe = 2;
+      this.previousChangeAt = this.lastChangeAt;
+      this.lastChangeAt = now;
+    }
     if (requestId !== undefined) this.inflight.delete(requestId);
     if (advertisement) {
       this.advertisement = advertisement;
@@ -117,7 +142,7 @@ export class NeighbourState {
     const queueMs = this.queueMs(adv.queueMs, now);
     return {
       name: this.name,
-      link: { rttMs: this.link.intercept, msPerByte: this.link.slope },
+      link: { rttMs: this.link.intercept * this.surprise, msPerByte: this.link.slope * this.surprise },
       local: adv.local,
       queueMs,
       remote: adv.remote,

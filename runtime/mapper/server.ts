@@ -19,6 +19,7 @@ import { buildPipeline } from './build.js';
 import { loadMapperConfig, loadToken, type MapperConfig } from './config.js';
 import { fileChanged, refuseReload, restartOnlyChanges } from './reload.js';
 import { MapperMetrics } from './metrics.js';
+import { startSelfCalibration } from './self-calibration.js';
 import type { PeerClient } from './peer-client.js';
 import type { Pipeline } from './pipeline.js';
 import { RuntimeHealth } from './runtime-health.js';
@@ -137,6 +138,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
 
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
+  let selfCalibration: { stop: () => void } | undefined;
 
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
@@ -161,6 +163,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
     timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
     pingDue();
+    if (!closed) selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
   })();
@@ -221,6 +224,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       unwatchFile(options.configFile);
       clearTimeout(settling);
       for (const t of timers) clearInterval(t);
+      selfCalibration?.stop();
       await drain(server);
       peers.forEach((p) => p.close());
       runtime.close();
