@@ -50,6 +50,24 @@ export interface Operator {
   close(): Promise<void>;
 }
 
+/** What status needs of a pod: where it runs and why it does not; not its spec. */
+function podForStatus(o: KubernetesObject): KubernetesObject {
+  const p = o as V1Pod;
+  const { name, namespace, labels, resourceVersion, uid } = p.metadata ?? {};
+  return {
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: { name, namespace, labels, resourceVersion, uid },
+    spec: { nodeName: p.spec?.nodeName, containers: [] },
+    status: { conditions: p.status?.conditions, initContainerStatuses: p.status?.initContainerStatuses, containerStatuses: p.status?.containerStatuses },
+  } as V1Pod;
+}
+
+function metadataOnly(o: KubernetesObject): KubernetesObject {
+  const { name, namespace, labels, ownerReferences, resourceVersion, uid } = o.metadata ?? {};
+  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name, namespace, labels, ownerReferences, resourceVersion, uid } };
+}
+
 export function loadKubeConfig(file?: string | KubeConfig): KubeConfig {
   if (file instanceof KubeConfig) return file;
   const kc = new KubeConfig();
@@ -70,8 +88,9 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
     },
   });
   const watch = o.informer?.watch ?? watchWith(kc);
-  const informer = <T extends KubernetesObject>(resource: Resource, labelSelector?: string): ListWatchInformer<T> =>
+  const informer = <T extends KubernetesObject>(resource: Resource, labelSelector?: string, transform?: (o: KubernetesObject) => KubernetesObject): ListWatchInformer<T> =>
     new ListWatchInformer<T>({
+      ...(transform ? { transform } : {}),
       rest,
       watch,
       resource,
@@ -87,8 +106,9 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
     deployments: informer<V1Deployment>(RESOURCES.deployment, MANAGED_SELECTOR),
     services: informer<V1Service>(RESOURCES.service, MANAGED_SELECTOR),
     configMaps: informer<V1ConfigMap>(RESOURCES.configMap, MANAGED_SELECTOR),
-    secrets: informer<V1Secret>(RESOURCES.secret, MANAGED_SELECTOR),
-    pods: informer<V1Pod>(RESOURCES.pod, `${LABELS.name}=crime,${LABELS.component}=device`),
+    // The operator only needs to know the token Secret exists: it never holds a token in memory.
+    secrets: informer<V1Secret>(RESOURCES.secret, MANAGED_SELECTOR, metadataOnly),
+    pods: informer<V1Pod>(RESOURCES.pod, `${LABELS.name}=crime,${LABELS.component}=device`, podForStatus),
   } satisfies Caches;
   const queue = new WorkQueue();
   const reconciler = new Reconciler({

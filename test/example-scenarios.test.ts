@@ -6,7 +6,7 @@ import { parseScenario } from '../sim/scenario.js';
 import { runScenario, runSweep } from '../sim/run.js';
 
 // The shipped scenarios are a promise to users: CRIME within 0.3% of the oracle, and where a
-// scenario mirrors a row of the CRIME results table (../shared/reference/README.md), savings vs
+// scenario mirrors a row of the CRIME results table (docs/reference.md), savings vs
 // every single-device policy at least the slides' ones. The simulation is seeded, so this is a
 // deterministic regression check of decision quality, not a timing test.
 const DIR = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));

@@ -83,18 +83,17 @@ export class Reconciler {
   private async applyChildren(topology: Topology, owner: Owner): Promise<void> {
     const { caches, writer } = this.o;
     const secretName = childNames(topology.name).secret;
+    const writes: Array<Promise<unknown>> = [];
     if (!caches.secrets.get(owner.namespace, secretName)) {
       // Generated once: the token must outlive every reconcile, or peers would lock each other out.
-      try {
-        await writer.create(renderSecret(topology, owner));
-      } catch (err) {
+      writes.push(writer.create(renderSecret(topology, owner)).catch((err: unknown) => {
         if (!isConflict(err)) throw err;
-      }
+      }));
     }
+    // Independent objects: one round trip for all (a pod waits for its ConfigMap and Secret anyway).
     const desired = renderChildren(topology, owner, this.o.render).map(stamped);
-    for (const d of desired) {
-      if (needsApply(d, this.observed(d))) await writer.apply(d);
-    }
+    for (const d of desired) if (needsApply(d, this.observed(d))) writes.push(writer.apply(d));
+    await Promise.all(writes);
     // Children of devices that left the spec.
     const wanted = new Set(desired.map((d) => `${kindOf(d)}/${d.metadata?.name ?? ''}`));
     const stale = [
@@ -102,10 +101,10 @@ export class Reconciler {
       ...this.owned(caches.services.list(owner.namespace), owner),
       ...this.owned(caches.configMaps.list(owner.namespace), owner),
     ].filter((o) => !wanted.has(`${kindOf(o)}/${o.metadata?.name ?? ''}`));
-    for (const o of stale) {
+    await Promise.all(stale.map(async (o) => {
       const resource = RESOURCE_OF[kindOf(o)];
       if (resource) await writer.remove(resource, owner.namespace, o.metadata?.name ?? '');
-    }
+    }));
   }
 
   private async writeStatus(obj: RnnTopologyObject, owner: Owner, topology: Topology | undefined, problem: Failure | undefined): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The mapper's HTTP contract (DESIGN.md section 5), for clients, peers and tests. Requests between
+ * The mapper's HTTP contract (docs/mapper.md), for clients, peers and tests. Requests between
  * mappers are binary (the runtime's float32/int32 encoding) and carry the sender's request id, the
  * path so far and the topology's bearer token; every answer carries the callee's own elapsed time
  * and its advertisement, so callers learn from every reply without synchronised clocks.
