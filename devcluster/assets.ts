@@ -42,7 +42,10 @@ let resolved: string | undefined;
  * Runs devcluster/setup (once per process) when KUBEBUILDER_ASSETS is not set.
  */
 export function assetsDir(needed: readonly Binary[]): string {
-  resolved ??= process.env['KUBEBUILDER_ASSETS'] || runSetup();
+  const withHelm = needed.includes('helm');
+  resolved ??= process.env['KUBEBUILDER_ASSETS'] || runSetup(withHelm);
+  // A test file run on its own that needs helm after something that did not: setup provides it too.
+  if (withHelm && !process.env['KUBEBUILDER_ASSETS'] && missingBinaries(resolved, ['helm']).length > 0) resolved = runSetup(true);
   const missing = missingBinaries(resolved, needed);
   if (missing.length > 0) {
     const setup = missing.includes('helm') ? 'devcluster/setup --with-helm' : 'devcluster/setup';
@@ -51,9 +54,9 @@ export function assetsDir(needed: readonly Binary[]): string {
   return resolved;
 }
 
-function runSetup(): string {
+function runSetup(withHelm: boolean): string {
   const script = join(repoRoot(), 'devcluster', 'setup');
-  const result = spawnSync(script, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const result = spawnSync(script, withHelm ? ['--with-helm'] : [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${script} failed (exit ${String(result.status)})`);
   const last = result.stdout.trimEnd().split('\n').pop() ?? '';
   if (last === '') throw new Error(`${script} printed no folder`);

@@ -31,12 +31,15 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
 }
-// Tests that start a control plane get its binaries from devcluster/setup, run once here (it reuses
-// KUBEBUILDER_ASSETS or its cache, else builds them from Go modules) and passed on as KUBEBUILDER_ASSETS.
+// Tests that start a control plane, or run helm, get the binaries from devcluster/setup, run once here
+// (it reuses KUBEBUILDER_ASSETS or its cache, else builds them from Go modules; with --with-helm also
+// helm) and passed on as KUBEBUILDER_ASSETS. So `npm test`, and CI with it, builds helm too.
 const env = { ...process.env };
-if (files.some((f) => readFileSync(f, 'utf8').includes('controlplane.js'))) {
+const sources = files.map((f) => readFileSync(f, 'utf8'));
+const needsHelm = sources.some((text) => text.includes('devcluster/helm.js'));
+if (needsHelm || sources.some((text) => text.includes('controlplane.js'))) {
   const setup = new URL('../devcluster/setup', import.meta.url).pathname;
-  const found = spawnSync(setup, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const found = spawnSync(setup, needsHelm ? ['--with-helm'] : [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (found.status !== 0) {
     console.error(`${setup} failed (exit ${found.status}): the control-plane tests cannot run`);
     process.exit(found.status ?? 1);

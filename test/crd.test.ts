@@ -278,6 +278,8 @@ describe('RnnTopology: the CRD in a real kube-apiserver and parseTopology agree'
       const answer = await rest.raw({ method: 'POST', path: RESOURCE, body: doc, query: { fieldValidation: 'Strict' } });
       assert.equal(answer.status, 201, `${file}: ${statusMessageOf(answer.body)}`);
       assert.deepEqual(defaultsOf(answer.body as { spec: Json }), defaultsOf(parsed.topology as Topology), file);
+      // Variants of one topology (three-tier.yaml, three-tier-kind.yaml) share its name.
+      await rest.request({ method: 'DELETE', path: `${RESOURCE}/${doc.metadata.name}` });
     }
   });
 
