@@ -21,6 +21,10 @@ Options:
   --image IMAGE                  image of the runtime and mapper containers (default ghcr.io/crime-k8s/crime:0.1.0)
   --gpu-image IMAGE              image for devices with gpus > 0 (default: --image)
   --image-pull-policy P          Always | IfNotPresent | Never (default IfNotPresent)
+  --network-policy               render NetworkPolicies per topology: mapper ports open to the same topology's
+                                 mappers only, the entry open to clients
+  --network-policy-metrics-namespace NS
+                                 also let this namespace reach the mapper ports (metrics scrapers); repeatable
   --workers N                    reconciles at once (default 4)
   --resync-seconds N             relist everything and reconcile every topology this often (default 600)
   --log-level L                  error | warn | info | debug (default info); JSON logs go to stderr
@@ -55,6 +59,8 @@ export const operatorCommand: Command = {
         'gpu-image': { type: 'string' },
         'image-pull-policy': { type: 'string' },
         workers: { type: 'string' },
+        'network-policy': { type: 'boolean', default: false },
+        'network-policy-metrics-namespace': { type: 'string', multiple: true },
         'resync-seconds': { type: 'string' },
         'log-level': { type: 'string' },
       },
@@ -78,6 +84,7 @@ export const operatorCommand: Command = {
           ...(values['gpu-image'] ? { gpu: values['gpu-image'] } : {}),
           pullPolicy: choice(values['image-pull-policy'], 'image-pull-policy', ['Always', 'IfNotPresent', 'Never'] as const, 'IfNotPresent'),
         },
+        ...(values['network-policy'] ? { networkPolicy: { metricsNamespaces: values['network-policy-metrics-namespace'] ?? [] } } : {}),
       },
       workers: intOption(values.workers, 'workers', 4, 1),
       informer: { relistMs: intOption(values['resync-seconds'], 'resync-seconds', 600, 1) * 1000 },

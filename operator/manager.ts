@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Deployment, type V1Pod, type V1Secret, type V1Service } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Deployment, type V1NetworkPolicy, type V1Pod, type V1Secret, type V1Service } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchInformer, watchWith, type WatchFn } from './kube/informer.js';
@@ -109,6 +109,7 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
     // The operator only needs to know the token Secret exists: it never holds a token in memory.
     secrets: informer<V1Secret>(RESOURCES.secret, MANAGED_SELECTOR, metadataOnly),
     pods: informer<V1Pod>(RESOURCES.pod, `${LABELS.name}=crime,${LABELS.component}=device`, podForStatus),
+    ...(o.render?.networkPolicy ? { networkPolicies: informer<V1NetworkPolicy>(RESOURCES.networkPolicy, MANAGED_SELECTOR) } : {}),
   } satisfies Caches;
   const queue = new WorkQueue();
   const reconciler = new Reconciler({
@@ -126,7 +127,7 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
     metrics.queueDepth.set(queue.depth);
   };
   caches.topologies.on((_event, t) => enqueue(t.metadata.namespace, t.metadata.name));
-  for (const children of [caches.deployments, caches.services, caches.configMaps, caches.secrets] as const) {
+  for (const children of [caches.deployments, caches.services, caches.configMaps, caches.secrets, ...(caches.networkPolicies ? [caches.networkPolicies] : [])]) {
     (children as ListWatchInformer<KubernetesObject>).on((event, child) => {
       if (event === 'resync') return;
       const owner = child.metadata?.ownerReferences?.find((r) => r.kind === 'RnnTopology' && r.apiVersion.startsWith('crime.dev/'));

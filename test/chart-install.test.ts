@@ -35,7 +35,7 @@ const NS = 'crime-system';
 const USERS = 'demo';
 const RELEASE = 'crime-operator';
 const CRD = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/rnntopologies.crime.dev';
-const IMAGES = ['--set', 'image.repository=registry.test/crime', '--set', 'image.tag=t1', '--set', 'deviceImages.gpu.repository=registry.test/crime-gpu', '--set', 'deviceImages.pullPolicy=Always'];
+const IMAGES = ['--set', 'image.repository=registry.test/crime', '--set', 'image.tag=t1', '--set', 'deviceImages.gpu.repository=registry.test/crime-gpu', '--set', 'deviceImages.pullPolicy=Always', '--set', 'networkPolicy.enabled=true'];
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string } } & Record<string, unknown>;
 
@@ -111,7 +111,7 @@ describe('the chart on a real control plane (kind-config.yaml nodes, restricted 
     assert.equal(deployment.status?.readyReplicas, 1, '--wait returned with the operator pod ready');
     await get<V1ServiceAccount>(`/api/v1/namespaces/${NS}/serviceaccounts/${RELEASE}`);
     const role = await get<V1ClusterRole>(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${RELEASE}-${NS}`);
-    assert.deepEqual(JSON.parse(JSON.stringify(role.rules)), operatorRules().reconcile.map((r) => ({ ...r })));
+    assert.deepEqual(JSON.parse(JSON.stringify(role.rules)), [...operatorRules().reconcile, ...operatorRules().networkPolicy].map((r) => ({ ...r })));
     const crd = await waitEstablished(cp.admin(), 'rnntopologies.crime.dev');
     assert.equal((crd['metadata'] as { annotations?: Record<string, string> }).annotations?.['helm.sh/resource-policy'], 'keep');
   });
@@ -154,6 +154,9 @@ describe('the chart on a real control plane (kind-config.yaml nodes, restricted 
     assert.equal(nodes['cloud'], 'crime-worker4');
     await get(pathOf(RESOURCES.configMap, USERS, 'imdb-sentiment-mappers'));
     await get(pathOf(RESOURCES.secret, USERS, 'imdb-sentiment-token'));
+    // networkPolicy.enabled: the operator renders the topology's policies with the chart's RBAC.
+    await get(pathOf(RESOURCES.networkPolicy, USERS, 'imdb-sentiment-peers'));
+    await get(pathOf(RESOURCES.networkPolicy, USERS, 'imdb-sentiment-entry'));
     // The images and pull policy of the values reached the pods the operator renders.
     const images = async (device: string): Promise<string[]> => {
       const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, USERS, `imdb-sentiment-${device}`));

@@ -19,6 +19,7 @@ import { pathOf, RESOURCES } from '../operator/kube/resources.js';
 import { KubeRest } from '../operator/kube/rest.js';
 import { startOperator, type Operator } from '../operator/manager.js';
 import { APPLIED_HASH } from '../operator/render/diff.js';
+import { DEFAULT_RENDER_OPTIONS } from '../operator/render/options.js';
 import type { TopologyStatus } from '../operator/render/status.js';
 import { parseMapperConfig } from '../runtime/mapper/config.js';
 
@@ -60,8 +61,15 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await installCrd(kc, readCrdFile(root('crds/crime.dev_rnntopologies.yaml')));
     await createFakeNodes(kc, [edgeNode('edge-0'), gatewayNode('gateway-0'), gpuNode('gpu-0', 2, { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] })]);
     await createNamespace(kc, NS);
-    operatorConfig = await operatorServiceAccount(cp, NS);
-    op = await startOperator({ kubeconfig: operatorConfig, metricsPort: 0, metricsHost: '127.0.0.1', defaultMetrics: false, informer: { relistMs: 3000 } });
+    operatorConfig = await operatorServiceAccount(cp, NS, 'crime-operator', { networkPolicy: true });
+    op = await startOperator({
+      kubeconfig: operatorConfig,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      defaultMetrics: false,
+      informer: { relistMs: 3000 },
+      render: { ...DEFAULT_RENDER_OPTIONS, networkPolicy: { metricsNamespaces: ['monitoring'] } },
+    });
     await op.leading;
   });
   after(async () => {
@@ -102,6 +110,13 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     assert.equal(parseMapperConfig(config.data?.['end-node.yaml'] ?? '').auth.clients, false);
     const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb-gateway'));
     assert.deepEqual(svc.spec?.selector, { 'crime.dev/topology': 'imdb', 'crime.dev/device': 'gateway' });
+    type Policy = { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from?: unknown[] }> } };
+    const peers = await get<Policy>(pathOf(RESOURCES.networkPolicy, NS, 'imdb-peers'));
+    assert.deepEqual(peers.spec.podSelector.matchLabels, { 'crime.dev/topology': 'imdb', 'app.kubernetes.io/component': 'device' });
+    assert.equal(peers.spec.ingress.length, 2, 'the same topology, and the metrics namespace');
+    const entry = await get<Policy>(pathOf(RESOURCES.networkPolicy, NS, 'imdb-entry'));
+    assert.deepEqual(entry.spec.podSelector.matchLabels, { 'crime.dev/topology': 'imdb', 'crime.dev/device': 'end-node' });
+    assert.equal(entry.spec.ingress[0]?.from, undefined, 'the entry is open to clients');
   });
 
   it('keeps the token Secret across reconciles, and writes nothing on an idle resync', async () => {

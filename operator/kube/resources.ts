@@ -17,6 +17,7 @@ export const RESOURCES = {
   pod: res('', 'v1', 'pods', 'Pod'),
   event: res('', 'v1', 'events', 'Event'),
   lease: res('coordination.k8s.io', 'v1', 'leases', 'Lease'),
+  networkPolicy: res('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy'),
 } as const;
 
 export function apiVersionOf(r: Resource): string {

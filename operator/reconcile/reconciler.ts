@@ -48,7 +48,7 @@ function specProblem(obj: RnnTopologyObject): { topology?: Topology; problem?: F
 }
 
 const kindOf = (o: KubernetesObject): string => o.kind ?? '';
-const RESOURCE_OF: Record<string, Resource> = { Deployment: RESOURCES.deployment, Service: RESOURCES.service, ConfigMap: RESOURCES.configMap };
+const RESOURCE_OF: Record<string, Resource> = { Deployment: RESOURCES.deployment, Service: RESOURCES.service, ConfigMap: RESOURCES.configMap, NetworkPolicy: RESOURCES.networkPolicy };
 
 export class Reconciler {
   constructor(private readonly o: ReconcilerOptions) {}
@@ -76,6 +76,7 @@ export class Reconciler {
       case 'Deployment': return c.deployments.get(namespace, name);
       case 'Service': return c.services.get(namespace, name);
       case 'ConfigMap': return c.configMaps.get(namespace, name);
+      case 'NetworkPolicy': return c.networkPolicies?.get(namespace, name);
       default: return undefined;
     }
   }
@@ -100,6 +101,7 @@ export class Reconciler {
       ...this.owned(caches.deployments.list(owner.namespace), owner),
       ...this.owned(caches.services.list(owner.namespace), owner),
       ...this.owned(caches.configMaps.list(owner.namespace), owner),
+      ...this.owned(caches.networkPolicies?.list(owner.namespace) ?? [], owner),
     ].filter((o) => !wanted.has(`${kindOf(o)}/${o.metadata?.name ?? ''}`));
     await Promise.all(stale.map(async (o) => {
       const resource = RESOURCE_OF[kindOf(o)];

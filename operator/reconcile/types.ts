@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1ConfigMap, V1Deployment, V1ObjectMeta, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1ObjectMeta, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Informer } from '../kube/informer.js';
 import type { TopologyStatus } from '../render/status.js';
 
@@ -17,6 +17,8 @@ export interface Caches {
   configMaps: Informer<V1ConfigMap>;
   secrets: Informer<V1Secret>;
   pods: Informer<V1Pod>;
+  /** only with NetworkPolicies on (their RBAC is granted only then) */
+  networkPolicies?: Informer<V1NetworkPolicy>;
 }
 
 /** The writes a reconcile makes (KubeWriter in production). */

@@ -10,6 +10,7 @@ import { renderMapperConfig } from '../../runtime/topology/mapper-config.js';
 import type { Topology } from '../../runtime/topology/topology.js';
 import { renderDeployment } from './deployment.js';
 import { childNames, labelsFor, selectorFor } from './names.js';
+import { renderNetworkPolicies } from './network-policy.js';
 import { POD, type RenderOptions } from './options.js';
 import { ownerReference, type Owner } from './owner.js';
 
@@ -67,5 +68,6 @@ export function renderChildren(topology: Topology, owner: Owner, options: Render
     renderConfigMap(topology, owner),
     ...topology.devices.map((d) => renderService(topology, d.name, owner)),
     ...topology.devices.map((d) => renderDeployment(topology, d, owner, options)),
+    ...(options.networkPolicy ? renderNetworkPolicies(topology, owner, options.networkPolicy.metricsNamespaces) : []),
   ];
 }

@@ -9,6 +9,8 @@ export interface RenderOptions {
   };
   /** how the image runs the CLI (default ["crime"]) */
   command?: string[];
+  /** render per-topology NetworkPolicies (off when undefined) */
+  networkPolicy?: { metricsNamespaces: string[] };
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
