@@ -121,7 +121,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     await createFakeNodes(kc, NODES);
     await createNamespace(kc, NS);
     const seen = new Map<string, number>();
-    const watch = watchWith(kc);
+    const watch = watchWith(rest);
     const observe = <T extends KubernetesObject>(resource: Resource, selector?: string, onEvent?: (obj: T) => void): ListWatchInformer<T> => {
       const inf = new ListWatchInformer<T>({ rest, watch, resource, namespace: NS, ...(selector ? { labelSelector: selector } : {}) });
       inf.on((event, obj) => {

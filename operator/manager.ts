@@ -6,13 +6,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Deployment, type V1NetworkPolicy, type V1Pod, type V1Secret, type V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../runtime/log.js';
+import { loadKubeConfig } from './kube/credentials.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchInformer, watchWith, type WatchFn } from './kube/informer.js';
 import { LeaderElector } from './kube/lease.js';
 import { RESOURCES, type Resource } from './kube/resources.js';
-import { KubeRest } from './kube/rest.js';
+import { KubeRest, type KubeClientConfig } from './kube/rest.js';
 import { KubeWriter } from './kube/writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { LABELS, MANAGED_SELECTOR, labelValue } from './render/names.js';
@@ -22,8 +23,11 @@ import { Reconciler } from './reconcile/reconciler.js';
 import type { Caches, RnnTopologyObject } from './reconcile/types.js';
 
 export interface OperatorOptions {
-  /** a kubeconfig file; without one the in-cluster service account (or ~/.kube/config outside a pod) */
-  kubeconfig?: string | KubeConfig;
+  /**
+   * a kubeconfig file, or a client configuration (client-node's KubeConfig works); without one the
+   * in-cluster service account, else $KUBECONFIG, else ~/.kube/config (see kube/credentials.ts)
+   */
+  kubeconfig?: string | KubeClientConfig;
   /** watch one namespace; every namespace by default */
   namespace?: string;
   metricsHost?: string;
@@ -68,26 +72,17 @@ function metadataOnly(o: KubernetesObject): KubernetesObject {
   return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name, namespace, labels, ownerReferences, resourceVersion, uid } };
 }
 
-export function loadKubeConfig(file?: string | KubeConfig): KubeConfig {
-  if (file instanceof KubeConfig) return file;
-  const kc = new KubeConfig();
-  if (file !== undefined) kc.loadFromFile(file);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function startOperator(o: OperatorOptions = {}): Promise<Operator> {
   const logger = o.logger ?? silentLogger;
   const metrics = new OperatorMetrics({ defaultMetrics: o.defaultMetrics ?? true });
-  const kc = loadKubeConfig(o.kubeconfig);
+  const kc = await loadKubeConfig(o.kubeconfig, { logger });
   const rest = new KubeRest(kc, {
     onCall: (verb, code, seconds) => {
       metrics.apiRequests.inc({ verb, code: String(code) });
       metrics.apiSeconds.observe({ verb }, seconds);
     },
   });
-  const watch = o.informer?.watch ?? watchWith(kc);
+  const watch = o.informer?.watch ?? watchWith(rest);
   const informer = <T extends KubernetesObject>(resource: Resource, labelSelector?: string, transform?: (o: KubernetesObject) => KubernetesObject): ListWatchInformer<T> =>
     new ListWatchInformer<T>({
       ...(transform ? { transform } : {}),

@@ -8,11 +8,11 @@
  *   - a periodic relist replays every object as `resync`, so a missed event is never lost for good.
  * Handlers see `add`, `update`, `delete` and `resync`; they must be idempotent (a relist replays).
  */
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../../runtime/log.js';
 import { isGone, statusCode } from './api-errors.js';
 import { apiVersionOf, pathOf, type Resource } from './resources.js';
-import type { KubeRest } from './rest.js';
+import { KubeRest, type KubeClientConfig } from './rest.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete' | 'resync';
 export type Handler<T> = (event: InformerEvent, obj: T) => void;
@@ -29,9 +29,13 @@ export interface Informer<T extends KubernetesObject> {
 /** Starts a watch; `done` is called once when it ends (null: the server closed it normally). */
 export type WatchFn = (path: string, query: Record<string, string>, onEvent: (type: string, obj: unknown) => void, done: (err: unknown) => void) => Promise<{ abort(): void }>;
 
-export function watchWith(kc: KubeConfig): WatchFn {
-  const w = new Watch(kc);
-  return (path, query, onEvent, done) => w.watch(path, query, onEvent, done);
+/**
+ * Watches through `rest` (KubeRest.watch), or through a client of their own for a configuration
+ * (client-node's KubeConfig included).
+ */
+export function watchWith(source: KubeRest | KubeClientConfig): WatchFn {
+  const rest = source instanceof KubeRest ? source : new KubeRest(source);
+  return (path, query, onEvent, done) => rest.watch(path, query, onEvent, done);
 }
 
 export interface InformerOptions {

@@ -1,13 +1,28 @@
 /**
- * JSON requests to the Kubernetes API with a KubeConfig's credentials (kubeconfig file or in-cluster
- * service account, whose token client-node re-reads as it rotates), over one keep-alive connection
- * pool. Every call is counted for the operator's metrics. Non-2xx answers throw ApiError carrying
- * the API server's Status.
+ * JSON requests and watches to the Kubernetes API with a client configuration's credentials
+ * (credentials.ts: a kubeconfig file or the in-cluster service account, whose token is re-read as
+ * it rotates; or client-node's KubeConfig, which has the same two methods), over keep-alive
+ * connection pools. Every request is counted for the operator's metrics (watches are not).
+ * Non-2xx answers throw ApiError carrying the API server's Status.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from './api-errors.js';
+
+/**
+ * What KubeRest needs of a client configuration: the server, and TLS material and headers for a
+ * request. credentials.ts's NativeKubeConfig, and client-node's KubeConfig as it is.
+ */
+export interface KubeClientConfig {
+  getCurrentCluster(): { server: string } | null;
+  applyToHTTPSOptions(opts: RequestOptions): Promise<void>;
+}
+
+/** The handle of a running watch. */
+export interface WatchHandle {
+  /** ends the watch; `done` is not called after this */
+  abort(): void;
+}
 
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -26,11 +41,11 @@ export interface RestOptions {
 }
 
 export class KubeRest {
-  private agent: HttpsAgent | HttpAgent | undefined;
+  private agents: { requests: HttpsAgent | HttpAgent; watches: HttpsAgent | HttpAgent } | undefined;
   private readonly server: URL;
 
   constructor(
-    readonly kc: KubeConfig,
+    readonly kc: KubeClientConfig,
     private readonly options: RestOptions = {},
   ) {
     const server = kc.getCurrentCluster()?.server;
@@ -45,31 +60,47 @@ export class KubeRest {
     return body as T;
   }
 
+  private url(path: string, query: Record<string, string | undefined> = {}): URL {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    return url;
+  }
+
+  /** Request options with the configuration's credentials, on one of our two pools. */
+  private async requestOptions(method: string, pool: 'requests' | 'watches'): Promise<RequestOptions> {
+    const options: RequestOptions = { method, headers: { accept: 'application/json' } };
+    await this.kc.applyToHTTPSOptions(options);
+    // client-node makes a new agent per call; keep pools with the same TLS material instead: one
+    // for requests (16 at once at most) and one for watches, which hold a connection each for
+    // minutes and must not take the requests' places.
+    this.agents ??= ((): { requests: HttpsAgent | HttpAgent; watches: HttpsAgent | HttpAgent } => {
+      const make = (maxSockets: number): HttpsAgent | HttpAgent =>
+        this.server.protocol === 'https:'
+          ? new HttpsAgent({ keepAlive: true, maxSockets, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized ?? true, ...(options.servername ? { servername: options.servername } : {}) })
+          : new HttpAgent({ keepAlive: true, maxSockets });
+      return { requests: make(16), watches: make(Infinity) };
+    })();
+    options.agent = this.agents[pool];
+    return options;
+  }
+
+  private send(url: URL): typeof httpsRequest {
+    return url.protocol === 'https:' ? httpsRequest : (httpRequest as unknown as typeof httpsRequest);
+  }
+
   /** The status and parsed body (text when not JSON), whatever the status. */
   async raw(req: KubeRequest): Promise<{ status: number; body: unknown }> {
-    const url = new URL(req.path, this.server);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const options: RequestOptions = { method: req.method, headers: { accept: 'application/json' } };
-    await this.kc.applyToHTTPSOptions(options);
-    // client-node makes a new agent per call; keep one pool with the same TLS material instead.
-    this.agent ??= url.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 16, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized ?? true, ...(options.servername ? { servername: options.servername } : {}) })
-      : new HttpAgent({ keepAlive: true, maxSockets: 16 });
-    options.agent = this.agent;
+    const url = this.url(req.path, req.query);
+    const options = await this.requestOptions(req.method, 'requests');
     const payload = req.body === undefined ? undefined : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
     if (payload !== undefined) options.headers = { ...options.headers, 'content-type': req.contentType ?? 'application/json', 'content-length': String(payload.length) };
     const started = performance.now();
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     let status = 0;
     try {
       const answer = await new Promise<{ status: number; body: unknown }>((resolve, reject) => {
-        const r = send(url, options, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
+        const r = this.send(url)(url, options, (res) => {
+          readBody(res).then((text) => {
             let parsed: unknown = text;
             try {
               parsed = JSON.parse(text);
@@ -77,7 +108,7 @@ export class KubeRest {
               // not JSON: keep the text
             }
             resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
+          }, reject);
         });
         r.setTimeout(timeoutMs, () => r.destroy(new Error(`${req.method} ${url.pathname}: no answer within ${timeoutMs} ms`)));
         r.on('error', reject);
@@ -90,7 +121,102 @@ export class KubeRest {
     }
   }
 
-  close(): void {
-    this.agent?.destroy();
+  /**
+   * Watches `path` (?watch=true with `query`): `onEvent` gets each event's type and object of the
+   * newline-delimited JSON stream; `done` is called once when the watch ends: null when the server
+   * ended the stream (its timeoutSeconds), an ApiError when it refused the watch (410 Gone, 403,
+   * …), another error when the connection failed. Resolves once the server answered (or failed);
+   * not after abort().
+   */
+  async watch(path: string, query: Record<string, string | undefined>, onEvent: (type: string, obj: unknown) => void, done: (err: unknown) => void): Promise<WatchHandle> {
+    const url = this.url(path, { ...query, watch: 'true' });
+    let finished = false;
+    const finish = (err: unknown): void => {
+      if (finished) return;
+      finished = true;
+      done(err);
+    };
+    let options: RequestOptions;
+    try {
+      options = await this.requestOptions('GET', 'watches');
+    } catch (err) {
+      finish(err);
+      return { abort: () => undefined };
+    }
+    return new Promise<WatchHandle>((resolve) => {
+      const r = this.send(url)(url, options);
+      const handle: WatchHandle = {
+        abort: () => {
+          finished = true;
+          r.destroy();
+        },
+      };
+      r.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+      // A deadline for the answer's head only: a watch then stays quiet for as long as it likes.
+      const timeoutMs = this.options.timeoutMs ?? 30_000;
+      r.setTimeout(timeoutMs, () => r.destroy(new Error(`watch ${url.pathname}: no answer within ${timeoutMs} ms`)));
+      r.on('error', (err) => {
+        finish(err);
+        resolve(handle);
+      });
+      r.on('response', (res) => {
+        r.setTimeout(0);
+        resolve(handle);
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          readBody(res).then((text) => {
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // not JSON
+            }
+            finish(new ApiError(status, body, `watch ${url.pathname}`));
+          }, finish);
+          return;
+        }
+        res.setEncoding('utf8');
+        let partial = '';
+        const line = (text: string): void => {
+          if (text.trim() === '') return;
+          let event: { type?: unknown; object?: unknown } | undefined;
+          try {
+            event = JSON.parse(text) as { type?: unknown; object?: unknown };
+          } catch {
+            // a line that is not JSON: skip it, as client-node does
+          }
+          if (event && typeof event.type === 'string') onEvent(event.type, event.object);
+        };
+        res.on('data', (chunk: string) => {
+          let start = 0;
+          for (let nl = chunk.indexOf('\n'); nl >= 0 && !finished; nl = chunk.indexOf('\n', start)) {
+            const text = partial === '' ? chunk.slice(start, nl) : partial + chunk.slice(start, nl);
+            partial = '';
+            start = nl + 1;
+            line(text);
+          }
+          if (!finished) partial += chunk.slice(start);
+        });
+        res.on('end', () => finish(null));
+        // A connection cut before the end of the stream (an API server that went away).
+        res.on('close', () => finish(res.complete ? null : new Error(`watch ${url.pathname}: the connection closed`)));
+        res.on('error', finish);
+      });
+      r.end();
+    });
   }
+
+  close(): void {
+    this.agents?.requests.destroy();
+    this.agents?.watches.destroy();
+  }
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
 }
