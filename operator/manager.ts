@@ -14,6 +14,7 @@ import { ListWatchInformer, watchWith, type WatchFn } from './kube/informer.js';
 import { LeaderElector } from './kube/lease.js';
 import { RESOURCES, type Resource } from './kube/resources.js';
 import { KubeRest, type KubeClientConfig } from './kube/rest.js';
+import { childForCache, deploymentForCache, metadataOnly, podForStatus } from './kube/trim.js';
 import { KubeWriter } from './kube/writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { LABELS, MANAGED_SELECTOR, labelValue } from './render/names.js';
@@ -54,24 +55,6 @@ export interface Operator {
   close(): Promise<void>;
 }
 
-/** What status needs of a pod: where it runs and why it does not; not its spec. */
-function podForStatus(o: KubernetesObject): KubernetesObject {
-  const p = o as V1Pod;
-  const { name, namespace, labels, resourceVersion, uid } = p.metadata ?? {};
-  return {
-    apiVersion: p.apiVersion,
-    kind: p.kind,
-    metadata: { name, namespace, labels, resourceVersion, uid },
-    spec: { nodeName: p.spec?.nodeName, containers: [] },
-    status: { conditions: p.status?.conditions, initContainerStatuses: p.status?.initContainerStatuses, containerStatuses: p.status?.containerStatuses },
-  } as V1Pod;
-}
-
-function metadataOnly(o: KubernetesObject): KubernetesObject {
-  const { name, namespace, labels, ownerReferences, resourceVersion, uid } = o.metadata ?? {};
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name, namespace, labels, ownerReferences, resourceVersion, uid } };
-}
-
 export async function startOperator(o: OperatorOptions = {}): Promise<Operator> {
   const logger = o.logger ?? silentLogger;
   const metrics = new OperatorMetrics({ defaultMetrics: o.defaultMetrics ?? true });
@@ -98,13 +81,14 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
     });
   const caches = {
     topologies: informer<RnnTopologyObject>(RESOURCES.topology),
-    deployments: informer<V1Deployment>(RESOURCES.deployment, MANAGED_SELECTOR),
-    services: informer<V1Service>(RESOURCES.service, MANAGED_SELECTOR),
-    configMaps: informer<V1ConfigMap>(RESOURCES.configMap, MANAGED_SELECTOR),
+    // Each cache keeps only what a reconcile reads (kube/trim.ts).
+    deployments: informer<V1Deployment>(RESOURCES.deployment, MANAGED_SELECTOR, deploymentForCache),
+    services: informer<V1Service>(RESOURCES.service, MANAGED_SELECTOR, childForCache),
+    configMaps: informer<V1ConfigMap>(RESOURCES.configMap, MANAGED_SELECTOR, childForCache),
     // The operator only needs to know the token Secret exists: it never holds a token in memory.
     secrets: informer<V1Secret>(RESOURCES.secret, MANAGED_SELECTOR, metadataOnly),
     pods: informer<V1Pod>(RESOURCES.pod, `${LABELS.name}=crime,${LABELS.component}=device`, podForStatus),
-    ...(o.render?.networkPolicy ? { networkPolicies: informer<V1NetworkPolicy>(RESOURCES.networkPolicy, MANAGED_SELECTOR) } : {}),
+    ...(o.render?.networkPolicy ? { networkPolicies: informer<V1NetworkPolicy>(RESOURCES.networkPolicy, MANAGED_SELECTOR, childForCache) } : {}),
   } satisfies Caches;
   const queue = new WorkQueue();
   const reconciler = new Reconciler({

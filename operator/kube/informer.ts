@@ -50,6 +50,8 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** full relist period (default 10 min) */
   relistMs?: number;
+  /** objects per list request (default 100) */
+  pageSize?: number;
   backoff?: { initialMs: number; maxMs: number };
   /** counts restarts, by why, for metrics */
   onRestart?: (reason: 'error' | 'gone' | 'stall' | 'relist') => void;
@@ -153,26 +155,32 @@ export class ListWatchInformer<T extends KubernetesObject> implements Informer<T
     return pathOf(this.o.resource, this.o.namespace);
   }
 
+  /**
+   * Lists everything again, a page at a time: each page is reduced to what the cache keeps before
+   * the next is read, and an object whose resourceVersion has not changed stays the one cached,
+   * so a relist costs one page of transient memory, not a second copy of the world.
+   */
   private async relist(): Promise<void> {
-    const items: T[] = [];
+    const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
     do {
       const page = await this.o.rest.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>({
         method: 'GET',
         path: this.path(),
-        query: { limit: '500', continue: cont, labelSelector: this.o.labelSelector },
+        query: { limit: String(this.o.pageSize ?? 100), continue: cont, labelSelector: this.o.labelSelector },
       });
-      items.push(...(page.items ?? []));
+      for (const raw of page.items ?? []) {
+        const key = keyOf(raw);
+        const old = this.objects.get(key);
+        const version = metaOf(raw).resourceVersion;
+        // List items carry no apiVersion/kind; handlers and status code read them.
+        fresh.set(key, old && version && metaOf(old).resourceVersion === version ? old : this.keep({ apiVersion: apiVersionOf(this.o.resource), kind: this.o.resource.kind, ...raw }));
+      }
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
     } while (cont !== undefined);
-    const seen = new Set<string>();
-    for (const raw of items) {
-      // List items carry no apiVersion/kind; handlers and status code read them.
-      const obj = this.keep({ apiVersion: apiVersionOf(this.o.resource), kind: this.o.resource.kind, ...raw });
-      const key = keyOf(obj);
-      seen.add(key);
+    for (const [key, obj] of fresh) {
       const old = this.objects.get(key);
       this.objects.set(key, obj);
       if (!old) this.emit('add', obj);
@@ -180,7 +188,7 @@ export class ListWatchInformer<T extends KubernetesObject> implements Informer<T
       else this.emit('resync', obj);
     }
     for (const [key, old] of [...this.objects]) {
-      if (seen.has(key)) continue;
+      if (fresh.has(key)) continue;
       this.objects.delete(key);
       this.emit('delete', old);
     }

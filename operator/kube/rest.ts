@@ -212,11 +212,16 @@ export class KubeRest {
   }
 }
 
+/**
+ * The body as text, decoded as it arrives: no Buffer as large as a list page is ever made (those
+ * come from malloc, whose heap keeps the pages after they are freed).
+ */
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (text += c));
     res.on('error', reject);
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(text));
   });
 }
