@@ -50,7 +50,7 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** full relist period (default 10 min) */
   relistMs?: number;
-  /** objects per list request (default 100) */
+  /** objects per list request (default 500) */
   pageSize?: number;
   backoff?: { initialMs: number; maxMs: number };
   /** counts restarts, by why, for metrics */
@@ -156,29 +156,25 @@ export class ListWatchInformer<T extends KubernetesObject> implements Informer<T
   }
 
   /**
-   * Lists everything again, a page at a time: each page is reduced to what the cache keeps before
-   * the next is read, and an object whose resourceVersion has not changed stays the one cached,
-   * so a relist costs one page of transient memory, not a second copy of the world.
+   * Lists everything again, an object at a time: each is reduced to what the cache keeps as it
+   * arrives, and an object whose resourceVersion has not changed stays the one cached, so a relist
+   * costs about one object of transient memory, not a page or a second copy of the world.
    */
   private async relist(): Promise<void> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await this.o.rest.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>({
-        method: 'GET',
-        path: this.path(),
-        query: { limit: String(this.o.pageSize ?? 100), continue: cont, labelSelector: this.o.labelSelector },
-      });
-      for (const raw of page.items ?? []) {
+      // Items arrive one at a time (KubeRest.list): the page is never held whole.
+      const page = await this.o.rest.list<T>(this.path(), { limit: String(this.o.pageSize ?? 500), continue: cont, labelSelector: this.o.labelSelector }, (raw) => {
         const key = keyOf(raw);
         const old = this.objects.get(key);
         const version = metaOf(raw).resourceVersion;
         // List items carry no apiVersion/kind; handlers and status code read them.
         fresh.set(key, old && version && metaOf(old).resourceVersion === version ? old : this.keep({ apiVersion: apiVersionOf(this.o.resource), kind: this.o.resource.kind, ...raw }));
-      }
-      cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion ?? '';
+      });
+      cont = page.continue || undefined;
+      rv = page.resourceVersion ?? '';
     } while (cont !== undefined);
     for (const [key, obj] of fresh) {
       const old = this.objects.get(key);

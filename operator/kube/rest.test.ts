@@ -118,4 +118,31 @@ describe('KubeRest.watch', () => {
     assert.match(String((err as Error).message), /ECONNREFUSED/);
     refused.close();
   });
+
+  it('list: items one at a time however the body is chunked, the metadata returned; a refusal is an ApiError', async () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ metadata: { name: `o${i}`, resourceVersion: String(i) }, data: { text: 'x'.repeat(i * 37) } }));
+    routes.set('/list', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const bytes = Buffer.from(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '99', continue: 'next' }, items }));
+      let i = 0;
+      const step = (): void => {
+        if (i >= bytes.length) return void res.end();
+        res.write(bytes.subarray(i, i + 333));
+        i += 333;
+        setImmediate(step);
+      };
+      step();
+    });
+    const got: unknown[] = [];
+    const meta = await rest.list('/list', { limit: '500' }, (item) => got.push(item));
+    assert.deepEqual(got, items);
+    assert.deepEqual(meta, { resourceVersion: '99', continue: 'next' });
+    assert.equal(seen.find((s) => s.path === '/list')?.query.get('limit'), '500');
+
+    routes.set('/forbidden', (_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'no list for you' }));
+    });
+    await assert.rejects(rest.list('/forbidden', {}, () => undefined), (err: Error & { code?: number }) => err.code === 403 && /no list for you/.test(err.message));
+  });
 });

@@ -8,6 +8,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { ApiError } from './api-errors.js';
+import { ListSplitter } from './list-stream.js';
 
 /**
  * What KubeRest needs of a client configuration: the server, and TLS material and headers for a
@@ -100,15 +101,7 @@ export class KubeRest {
     try {
       const answer = await new Promise<{ status: number; body: unknown }>((resolve, reject) => {
         const r = this.send(url)(url, options, (res) => {
-          readBody(res).then((text) => {
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // not JSON: keep the text
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          }, reject);
+          readBody(res).then((text) => resolve({ status: res.statusCode ?? 0, body: parseOrText(text) }), reject);
         });
         r.setTimeout(timeoutMs, () => r.destroy(new Error(`${req.method} ${url.pathname}: no answer within ${timeoutMs} ms`)));
         r.on('error', reject);
@@ -118,6 +111,57 @@ export class KubeRest {
       return answer;
     } finally {
       this.options.onCall?.(req.method, status, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * GET of a list, read as it arrives: `onItem` gets each element of `items` parsed on its own, so
+   * no page is ever one string or one tree in memory (list-stream.ts). Returns the list's
+   * metadata (resourceVersion, continue); ApiError when the answer is not a 2xx.
+   */
+  async list<T>(path: string, query: Record<string, string | undefined>, onItem: (item: T) => void): Promise<{ resourceVersion?: string; continue?: string }> {
+    const url = this.url(path, query);
+    const options = await this.requestOptions('GET', 'requests');
+    const started = performance.now();
+    const timeoutMs = this.options.timeoutMs ?? 30_000;
+    let status = 0;
+    try {
+      return await new Promise((resolve, reject) => {
+        const r = this.send(url)(url, options, (res) => {
+          status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) {
+            readBody(res).then((text) => reject(new ApiError(status, parseOrText(text), `GET ${path}`)), reject);
+            return;
+          }
+          let failed: unknown;
+          const splitter = new ListSplitter((json) => {
+            if (failed !== undefined) return;
+            try {
+              onItem(JSON.parse(json) as T);
+            } catch (err) {
+              failed = err;
+              r.destroy(err as Error);
+            }
+          });
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => splitter.write(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            if (failed !== undefined) return reject(failed);
+            try {
+              const envelope = JSON.parse(splitter.end()) as { metadata?: { resourceVersion?: string; continue?: string } };
+              resolve(envelope.metadata ?? {});
+            } catch (err) {
+              reject(new Error(`GET ${path}: not a list: ${(err as Error).message}`));
+            }
+          });
+        });
+        r.setTimeout(timeoutMs, () => r.destroy(new Error(`GET ${url.pathname}: no answer within ${timeoutMs} ms`)));
+        r.on('error', reject);
+        r.end();
+      });
+    } finally {
+      this.options.onCall?.('GET', status, (performance.now() - started) / 1000);
     }
   }
 
@@ -164,15 +208,7 @@ export class KubeRest {
         resolve(handle);
         const status = res.statusCode ?? 0;
         if (status !== 200) {
-          readBody(res).then((text) => {
-            let body: unknown = text;
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // not JSON
-            }
-            finish(new ApiError(status, body, `watch ${url.pathname}`));
-          }, finish);
+          readBody(res).then((text) => finish(new ApiError(status, parseOrText(text), `watch ${url.pathname}`)), finish);
           return;
         }
         res.setEncoding('utf8');
@@ -216,6 +252,14 @@ export class KubeRest {
  * The body as text, decoded as it arrives: no Buffer as large as a list page is ever made (those
  * come from malloc, whose heap keeps the pages after they are freed).
  */
+function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
