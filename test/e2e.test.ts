@@ -169,7 +169,8 @@ describe('end to end: the operator-rendered topology with pods that really run',
       summary('token half-rotated', refused);
       const gatewayPod = (await pods('gateway'))[0];
       const metrics = await (await fetch(`http://${gatewayPod?.status?.podIP ?? ''}:8080/metrics`)).text();
-      assert.match(metrics, /crime_mapper_fallbacks_total\{from="cloud",code="UNAUTHORIZED"\} [1-9]/);
+      // Refused by the cloud: on a request (a fallback) or on a ping (which marks the cloud down first).
+      assert.match(metrics, /(crime_mapper_fallbacks_total\{from="cloud",code="UNAUTHORIZED"\}|crime_mapper_pings_total\{neighbour="cloud",outcome="UNAUTHORIZED"\}) [1-9]/);
       await admin.request({ method: 'PATCH', path: secretPath, contentType: 'application/merge-patch+json', body: { data: { token: original } } });
     } finally {
       cluster.runner?.holdVolumeUpdates('gpu-0', false);
