@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { groupUsage, type Command } from './command.js';
 import { waitForSignal } from './options.js';
 
-const upUsage = `Usage: crime cluster up [--operator]
+const upUsage = `Usage: crime cluster up [--operator] [--run-pods]
 
 A local Kubernetes to try the operator on, without Docker: etcd, kube-apiserver, kube-scheduler,
 kube-controller-manager and kwok (fake nodes: edge-0 and edge-1 arm64, gateway-0, gpu-0 with two
@@ -11,10 +11,17 @@ modules on first use (about 10 minutes on 2 cores, then cached in ~/.cache/crime
 docs/control-plane.md). Prints, when ready:
   kubeconfig /ABSOLUTE/PATH     for kubectl --kubeconfig, crime operator --kubeconfig
   kubectl /ABSOLUTE/PATH        kubectl from the same build
-Ctrl-C or SIGTERM stops everything. Pods on the fake nodes are marked running but run nothing.
+Ctrl-C or SIGTERM stops everything. Pods on the fake nodes are marked running but run nothing,
+unless --run-pods.
 
 Options:
   --operator   also run the operator in this process (else: crime operator --kubeconfig ...)
+  --run-pods   run the pods for real, no Docker: a kubelet for the nodes runs each container as a
+               local process in the pod's own network namespace (needs root), volumes and probes
+               included; links between tiers are emulated (edge-gateway 10 ms, gateway-cloud 30 ms,
+               edge-cloud 25 ms) and edge and gateway runtimes emulate slower CPUs. Also prints
+                 models http://169.254.0.1:PORT     examples/models, for spec.model.uri
+               Pods answer on their pod IP (kubectl get pods -o wide), e.g. the entry's :8080.
 `;
 
 const up: Command = {
@@ -22,16 +29,20 @@ const up: Command = {
   summary: 'start a local control plane with fake edge, gateway and GPU nodes',
   usage: upUsage,
   async run(args, io) {
-    const { values } = parseArgs({ args, strict: true, options: { operator: { type: 'boolean', default: false } } });
-    const { startDevCluster } = await import('../devcluster/dev-cluster.js');
-    const cluster = await startDevCluster({ onProgress: (line) => io.stderr.write(`${line}\n`) });
+    const { values } = parseArgs({ args, strict: true, options: { operator: { type: 'boolean', default: false }, 'run-pods': { type: 'boolean', default: false } } });
+    const [{ startDevCluster }, { createLogger }] = await Promise.all([import('../devcluster/dev-cluster.js'), import('../runtime/log.js')]);
+    const cluster = await startDevCluster({
+      runPods: values['run-pods'],
+      onProgress: (line) => io.stderr.write(`${line}\n`),
+      logger: createLogger({ service: 'pod-runner', stream: io.stderr, level: 'warn' }),
+    });
     let operator: { close(): Promise<void> } | undefined;
     try {
       if (values.operator) {
-        const [{ startOperator }, { createLogger }] = await Promise.all([import('../operator/manager.js'), import('../runtime/log.js')]);
+        const { startOperator } = await import('../operator/manager.js');
         operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, metricsPort: 0, metricsHost: '127.0.0.1', logger: createLogger({ service: 'operator', stream: io.stderr }) });
       }
-      io.stdout.write(`kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}`);
+      io.stdout.write(`kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}${cluster.modelsUrl ? `models ${cluster.modelsUrl}\n` : ''}`);
       await waitForSignal();
       io.stderr.write('stopping\n');
     } finally {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
-import { choice, required, waitForSignal } from './options.js';
+import { choice, required, serveUntilSignal } from './options.js';
 
 const usage = `Usage: crime mapper --config FILE [--log-level L]
 
@@ -28,19 +28,11 @@ export const mapperCommand: Command = {
       import('../runtime/mapper/server.js'),
       import('../runtime/errors.js'),
     ]);
-    let server;
     try {
-      server = await startMapperServer({ configFile, logger: createLogger({ service: 'mapper', stream: io.stderr, level }) });
-      await server.ready;
+      return await serveUntilSignal(io, () => startMapperServer({ configFile, logger: createLogger({ service: 'mapper', stream: io.stderr, level }) }));
     } catch (err) {
-      await server?.close();
       if (err instanceof InvalidInputError) throw new CrimeError('INVALID_INPUT', `invalid configuration ${configFile}: ${err.message}`, { cause: err });
       throw err;
     }
-    io.stdout.write(`listening ${server.url}\n`);
-    const running = server;
-    await waitForSignal();
-    await running.close();
-    return 0;
   },
 };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { serveDirectory, type StaticServer } from '../runtime/testing/fixtures.js';
+import { serveDirectory, type StaticServer } from '../runtime/http/static-files.js';
 import { capture } from './testing.js';
 
 const MODELS = fileURLToPath(new URL('../../examples/models/', import.meta.url));

@@ -50,6 +50,33 @@ export async function readInputFile<T>(file: string, what: string, parse: (text:
   }
 }
 
+export interface Serving {
+  url: string;
+  /** resolves once the server can serve; a rejection ends the command */
+  ready: Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * A long-running server command: start it, wait until it is ready (closing it if it never gets
+ * there), print "listening URL" (what `crime up` and the benchmarks wait for), serve until SIGTERM
+ * or SIGINT, drain.
+ */
+export async function serveUntilSignal(io: { stdout: NodeJS.WritableStream }, start: () => Promise<Serving>): Promise<number> {
+  let server: Serving | undefined;
+  try {
+    server = await start();
+    await server.ready;
+  } catch (err) {
+    await server?.close();
+    throw err;
+  }
+  io.stdout.write(`listening ${server.url}\n`);
+  await waitForSignal();
+  await server.close();
+  return 0;
+}
+
 /** Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. */
 export function waitForSignal(): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { parseProfile } from '../runtime/backends/emulated.js';
 import { UsageError } from '../runtime/errors.js';
 import type { Command } from './command.js';
-import { choice, intOption, required, waitForSignal } from './options.js';
+import { choice, intOption, required, serveUntilSignal } from './options.js';
 import { MODEL_DEFAULTS, RUNTIME_DEFAULTS } from '../runtime/defaults.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
@@ -78,18 +78,6 @@ export const runtimeCommand: Command = {
         level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
       }),
     };
-    let server;
-    try {
-      server = await startRuntimeServer(options);
-      await server.ready;
-    } catch (err) {
-      await server?.close();
-      throw err;
-    }
-    io.stdout.write(`listening ${server.url}\n`);
-    const running = server;
-    await waitForSignal();
-    await running.close();
-    return 0;
+    return serveUntilSignal(io, () => startRuntimeServer(options));
   },
 };

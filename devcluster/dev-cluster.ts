@@ -12,7 +12,9 @@ import { installCrd, readCrdFile } from './crds.js';
 import type { Logger } from '../runtime/log.js';
 import { DEFAULT_NETWORK, linkBetween, type DevNetwork } from './network.js';
 import { createFakeNodes, edgeNode, gatewayNode, gpuNode, type FakeNodeSpec } from './nodes.js';
+import { GATEWAY_IP } from './pods/netns.js';
 import { PodRunner } from './pods/runner.js';
+import { serveDirectory, type StaticServer } from '../runtime/http/static-files.js';
 
 /** The nodes of the dev cluster: what the example topologies' placements select. */
 export const DEV_NODES: readonly FakeNodeSpec[] = [
@@ -26,6 +28,8 @@ export interface DevCluster {
   controlPlane: ControlPlane;
   /** the kubelet of the nodes, when pods really run */
   runner?: PodRunner;
+  /** when pods really run: examples/models served where pods can fetch them (http://169.254.0.1:PORT) */
+  modelsUrl?: string;
   kubeconfigPath: string;
   /** kubectl from the same build, when it was built */
   kubectl: string | undefined;
@@ -47,6 +51,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
   progress(`starting etcd, kube-apiserver, kube-scheduler, kube-controller-manager${runPods ? '' : ' and kwok'}`);
   const cp = await ControlPlane.start({ scheduler: true, controllerManager: true, kwok: !runPods });
   let runner: PodRunner | undefined;
+  let models: StaticServer | undefined;
   try {
     const kc = cp.admin();
     progress(`control plane up in ${(cp.timings.totalMs / 1000).toFixed(1)} s; installing the RnnTopology CRD`);
@@ -66,11 +71,14 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
         linkBetween: linkBetween(network, (n) => tiers.get(n)),
         ...(options.logger ? { logger: options.logger } : {}),
       });
+      // The host as pods see it (their gateway): a model URI for topologies to try.
+      models = await serveDirectory(join(repoRoot(), 'examples', 'models'), GATEWAY_IP);
     } else {
       progress(`creating ${nodes.length} fake nodes: ${describe}`);
       await createFakeNodes(kc, nodes);
     }
   } catch (err) {
+    await models?.close();
     await runner?.stop();
     await cp.stop();
     throw err;
@@ -79,9 +87,11 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
   return {
     controlPlane: cp,
     ...(runner ? { runner } : {}),
+    ...(models ? { modelsUrl: models.url } : {}),
     kubeconfigPath: cp.kubeconfigPath,
     kubectl: existsSync(kubectl) ? kubectl : undefined,
     async stop() {
+      await models?.close();
       await runner?.stop();
       await cp.stop();
     },

@@ -18,7 +18,7 @@ export const DEFAULT_NETWORK: DevNetwork = {
   links: [
     { between: ['edge', 'gateway'], rttMs: 10, bandwidthMbps: 50 },
     { between: ['gateway', 'cloud'], rttMs: 30, bandwidthMbps: 100 },
-    { between: ['edge', 'cloud'], rttMs: 40, bandwidthMbps: 20 },
+    { between: ['edge', 'cloud'], rttMs: 25, bandwidthMbps: 20 },
   ],
   compute: { edge: '0.3,1', gateway: '0.05,3' },
 };

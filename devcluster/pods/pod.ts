@@ -255,18 +255,23 @@ export class PodWorker {
     await sleep(ms);
   }
 
+  /** Starts the container, or reports why it cannot be created (the pod then waits as it is). */
+  private tryStart(slot: Slot): ContainerProcess | undefined {
+    try {
+      return this.start(slot);
+    } catch (err) {
+      slot.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
+      this.report();
+      return undefined;
+    }
+  }
+
   /** Runs an init container until it succeeds; false if the pod gives up or stops. */
   private async runInit(slot: Slot): Promise<boolean> {
     for (;;) {
       if (this.stopped) return false;
-      let p: ContainerProcess;
-      try {
-        p = this.start(slot);
-      } catch (err) {
-        slot.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
-        this.report();
-        return false;
-      }
+      const p = this.tryStart(slot);
+      if (!p) return false;
       const exit = await p.exited;
       this.finished(slot, p, exit);
       if (this.stopped) return false;
@@ -286,14 +291,8 @@ export class PodWorker {
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     for (;;) {
       if (this.stopped) return;
-      let p: ContainerProcess;
-      try {
-        p = this.start(slot);
-      } catch (err) {
-        slot.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
-        this.report();
-        return;
-      }
+      const p = this.tryStart(slot);
+      if (!p) return;
       this.probe(slot, p);
       const exit = await p.exited;
       this.finished(slot, p, exit);

@@ -54,6 +54,8 @@ export class PodRunner {
   private syncQueued = false;
   private stopped = false;
   private readonly nodeNames: Set<string>;
+  /** nodes whose pods' ConfigMap and Secret volumes are not updated for now (see holdVolumeUpdates) */
+  private readonly held = new Set<string>();
   private configMaps!: ListWatchInformer<V1ConfigMap>;
   private secrets!: ListWatchInformer<V1Secret>;
   private services!: ListWatchInformer<V1Service>;
@@ -101,7 +103,7 @@ export class PodRunner {
     this.secrets = informer<V1Secret>(RESOURCES.secret);
     this.services = informer<V1Service>(RESOURCES.service);
     this.pods = informer<V1Pod>(RESOURCES.pod);
-    const refreshVolumes = (): void => this.workers.forEach((w) => w.refreshVolumes());
+    const refreshVolumes = (): void => this.workers.forEach((w) => this.held.has(w.podObject.spec?.nodeName ?? '') || w.refreshVolumes());
     this.configMaps.on((e) => e !== 'resync' && refreshVolumes());
     this.secrets.on((e) => e !== 'resync' && refreshVolumes());
     this.services.on((e) => e !== 'resync' && this.syncServices());
@@ -269,6 +271,20 @@ export class PodRunner {
         // the sandbox is going away
       }
     }
+  }
+
+  /**
+   * Holds back ConfigMap and Secret updates to the pods of `node`, as a kubelet that syncs late
+   * does (they can lag a minute in a real cluster): what a rotation looks like while it spreads.
+   * Released, the pods get the current contents at once.
+   */
+  holdVolumeUpdates(node: string, hold: boolean): void {
+    if (hold) {
+      this.held.add(node);
+      return;
+    }
+    this.held.delete(node);
+    this.workers.forEach((w) => w.podObject.spec?.nodeName === node && w.refreshVolumes());
   }
 
   /** Stops every pod (their deletion is left to the API server), the proxies and the heartbeats. */

@@ -4,7 +4,7 @@
  * background; reload the configuration file when it changes, without dropping requests; drain on
  * close.
  */
-import { watchFile, unwatchFile } from 'node:fs';
+import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
@@ -207,11 +207,22 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   // (and a sealed file that is still incomplete is refused anyway).
   const pollMs = options.configPollMs ?? 1000;
   let settling: NodeJS.Timeout | undefined;
-  watchFile(options.configFile, { interval: pollMs }, (cur, prev) => {
+  const onChange = (cur: Stats, prev: Stats): void => {
     if (!fileChanged(cur, prev)) return;
     clearTimeout(settling);
-    settling = setTimeout(() => void reload(), options.configSettleMs ?? pollMs);
-  });
+    settling = setTimeout(() => void reload().then(watchToken), options.configSettleMs ?? pollMs);
+  };
+  watchFile(options.configFile, { interval: pollMs }, onChange);
+  // A rotated token (the Secret edited, the kubelet updating its mount) takes effect like a config change.
+  let tokenFile: string | undefined;
+  const watchToken = (): void => {
+    const next = config.auth.disabled ? undefined : config.auth.tokenFile;
+    if (next === tokenFile) return;
+    if (tokenFile) unwatchFile(tokenFile, onChange);
+    tokenFile = next;
+    if (tokenFile) watchFile(tokenFile, { interval: pollMs }, onChange);
+  };
+  watchToken();
 
   return {
     url,
@@ -222,6 +233,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     async close() {
       closed = true;
       unwatchFile(options.configFile);
+      if (tokenFile) unwatchFile(tokenFile, onChange);
       clearTimeout(settling);
       for (const t of timers) clearInterval(t);
       selfCalibration?.stop();
