@@ -10,9 +10,10 @@ import type { KubeRest } from './rest.js';
 function fakeApi(objects: KubernetesObject[]) {
   const calls = { lists: 0, watches: [] as Array<{ query: Record<string, string>; onEvent: (t: string, o: unknown) => void; done: (err: unknown) => void }> };
   const rest = {
-    request: async () => {
+    list: async (_path: string, _query: unknown, onItem: (o: KubernetesObject) => void) => {
       calls.lists++;
-      return { items: objects, metadata: { resourceVersion: String(100 + calls.lists) } };
+      for (const o of objects) onItem(o);
+      return { resourceVersion: String(100 + calls.lists) };
     },
   } as unknown as KubeRest;
   const watch: WatchFn = async (_path, query, onEvent, done) => {
@@ -69,5 +70,25 @@ test('a failed watch is retried with backoff; 410 Gone relists and replays delet
   assert.ok(seen.includes('delete b'), 'an object gone meanwhile is reported deleted');
   assert.ok(seen.includes('resync a'), 'unchanged objects are replayed as resync');
   assert.deepEqual(restarts, ['error', 'gone']);
+  inf.stop();
+});
+
+test('a relist keeps the cached object when its resourceVersion has not changed, and takes the new one when it has', async () => {
+  const objects = [cm('a', '1'), cm('b', '1')];
+  const api = fakeApi(objects);
+  const inf = new ListWatchInformer({ rest: api.rest, watch: api.watch, resource: RESOURCES.configMap });
+  inf.start();
+  await inf.synced();
+  await sleep(5);
+  const cachedA = inf.get('ns', 'a');
+  objects.splice(0, 2, cm('a', '1'), cm('b', '2'));
+  const seen: string[] = [];
+  inf.on((e, o) => seen.push(`${e} ${o.metadata?.name ?? ''}`));
+  api.calls.watches[0]?.onEvent('ERROR', { kind: 'Status', code: 410, reason: 'Expired' });
+  await sleep(10);
+  assert.equal(api.calls.lists, 2);
+  assert.equal(inf.get('ns', 'a'), cachedA, 'the same object, not a copy');
+  assert.equal(inf.get('ns', 'b')?.metadata?.resourceVersion, '2');
+  assert.deepEqual(seen.sort(), ['resync a', 'update b']);
   inf.stop();
 });
