@@ -6,10 +6,11 @@ import { Agent } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
 import { CrimeError } from '../errors.js';
 import { errorOf, numberHeader, send, type RawResponse } from '../http/request.js';
+import { unixSocketPath } from '../http/unix-socket.js';
 import { BINARY_TYPE, HEADERS, JSON_TYPE, PATHS, type InferRequestBody, type RuntimeModelInfo } from './protocol.js';
 
 export interface RuntimeClientOptions {
-  /** e.g. http://127.0.0.1:8081 */
+  /** e.g. http://127.0.0.1:8081, or the runtime's Unix socket: unix:/var/run/crime/sock/runtime.sock */
   baseUrl: string;
   /** Per-request timeout (default 30 s) → CrimeError TIMEOUT. */
   timeoutMs?: number;
@@ -47,13 +48,17 @@ function toFloat32(body: Buffer): Float32Array {
 }
 
 export class RuntimeClient {
+  /** where requests' paths are resolved (http://localhost for a socket: the Host header says so) */
   readonly baseUrl: URL;
+  /** the runtime's Unix socket, when it is reached through one */
+  readonly socketPath: string | undefined;
   private readonly agent: Agent;
   private readonly ownsAgent: boolean;
   private readonly timeoutMs: number;
 
   constructor(options: RuntimeClientOptions) {
-    this.baseUrl = new URL(options.baseUrl);
+    this.socketPath = unixSocketPath(options.baseUrl);
+    this.baseUrl = new URL(this.socketPath === undefined ? options.baseUrl : 'http://localhost');
     this.ownsAgent = options.agent === undefined;
     this.agent = options.agent ?? new Agent({ keepAlive: true, maxSockets: 64 });
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -64,6 +69,7 @@ export class RuntimeClient {
       agent: this.agent,
       method,
       url: new URL(path, this.baseUrl),
+      ...(this.socketPath === undefined ? {} : { socketPath: this.socketPath }),
       headers,
       timeoutMs: timeoutMs ?? this.timeoutMs,
       peer: 'runtime',
