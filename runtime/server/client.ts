@@ -55,6 +55,8 @@ export class RuntimeClient {
   private readonly agent: Agent;
   private readonly ownsAgent: boolean;
   private readonly timeoutMs: number;
+  /** request URLs by path, parsed once (the infer URL is on every request's path) */
+  private readonly urls = new Map<string, URL>();
 
   constructor(options: RuntimeClientOptions) {
     this.socketPath = unixSocketPath(options.baseUrl);
@@ -68,7 +70,7 @@ export class RuntimeClient {
     return send({
       agent: this.agent,
       method,
-      url: new URL(path, this.baseUrl),
+      url: this.urlOf(path),
       ...(this.socketPath === undefined ? {} : { socketPath: this.socketPath }),
       headers,
       timeoutMs: timeoutMs ?? this.timeoutMs,
@@ -76,6 +78,15 @@ export class RuntimeClient {
       ...(body === undefined ? {} : { body }),
       ...(signal === undefined ? {} : { signal }),
     });
+  }
+
+  private urlOf(path: string): URL {
+    let url = this.urls.get(path);
+    if (url === undefined) {
+      url = new URL(path, this.baseUrl);
+      this.urls.set(path, url);
+    }
+    return url;
   }
 
   async infer(input: ModelInput, options: InferOptions = {}): Promise<RuntimeInferResult> {
