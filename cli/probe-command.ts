@@ -10,7 +10,7 @@ const usage = `Usage: crime probe URL [--timeout-ms N]
        crime probe --socket PATH /PATH [--timeout-ms N]
 
 Exits 0 when GET URL answers 2xx within the timeout, 1 otherwise: an exec probe for a server the
-kubelet cannot reach over HTTP (the runtime listens on the pod's loopback only, or on a Unix socket).
+kubelet cannot reach over HTTP (in the operator's pods the runtime listens on a Unix socket only).
 
 Options:
   --socket PATH    send the request over this Unix socket; give the request's path
