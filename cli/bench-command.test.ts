@@ -20,22 +20,45 @@ test('bench decide --json reports every candidate count, the baseline and the up
   assert.deepEqual(Object.keys(r.update), ['compute', 'offload', 'advertise']);
 });
 
-test('bench hop --json measures direct, forwarded and mapper paths with real processes', { timeout: 120_000 }, async () => {
-  const { code, stdout, stderr } = await capture(['bench', 'hop', '--json', '--model', 'tiny2x24', '--steps', '5', '--count', '10', '--rate', '100']);
+test('bench hop --json measures direct, forwarded and mapper paths over TCP and a Unix socket with real processes', { timeout: 180_000 }, async () => {
+  const { code, stdout, stderr } = await capture(['bench', 'hop', '--json', '--model', 'tiny2x24', '--steps', '5,10', '--count', '10', '--rate', '200']);
   assert.equal(code, 0, stderr);
-  const r = JSON.parse(stdout) as { model: string; rows: Array<{ encoding: string; steps: number; direct: { p50Ms: number }; forward: { p50Ms: number }; mapper: { p50Ms: number }; addedP50Ms: number }> };
+  type Q = { p50Ms: number; p99Ms: number };
+  const r = JSON.parse(stdout) as {
+    model: string;
+    transports: string[];
+    target: { steps: number; maxRatio: number; description: string };
+    rows: Array<{
+      transport: string; encoding: string; steps: number; direct: Q; forward: Q; mapper: Q;
+      addedP50Ms: number; addedP99Ms: number; forwardAddedP50Ms: number; forwardAddedP99Ms: number; mappingP50Ms: number; ratioP50: number | null; ratioP99: number | null;
+    }>;
+  };
   assert.equal(r.model, 'tiny2x24');
+  assert.deepEqual(r.transports, ['tcp', 'unix']);
+  assert.deepEqual([r.target.steps, r.target.maxRatio], [10, 1.2]);
   assert.deepEqual(
-    r.rows.map((x) => [x.encoding, x.steps]),
+    r.rows.map((x) => [x.encoding, x.steps, x.transport]),
     [
-      ['json', 5],
-      ['binary', 5],
+      ['json', 5, 'tcp'], ['json', 5, 'unix'], ['json', 10, 'tcp'], ['json', 10, 'unix'],
+      ['binary', 5, 'tcp'], ['binary', 5, 'unix'], ['binary', 10, 'tcp'], ['binary', 10, 'unix'],
     ],
   );
+  const close = (a: number, b: number): boolean => Math.abs(a - b) < 1e-6;
   for (const row of r.rows) {
-    assert.ok(row.direct.p50Ms > 0 && row.forward.p50Ms > 0 && row.mapper.p50Ms > 0);
-    assert.ok(Math.abs(row.addedP50Ms - (row.mapper.p50Ms - row.direct.p50Ms)) < 1e-6);
+    for (const q of [row.direct, row.forward, row.mapper]) assert.ok(q.p50Ms > 0 && q.p99Ms >= q.p50Ms);
+    assert.ok(close(row.addedP50Ms, row.mapper.p50Ms - row.direct.p50Ms));
+    assert.ok(close(row.forwardAddedP50Ms, row.forward.p50Ms - row.direct.p50Ms));
+    assert.ok(close(row.mappingP50Ms, row.mapper.p50Ms - row.forward.p50Ms));
+    // A ratio when the forwarder added something; null (NaN in JSON) when noise made it nothing.
+    if (row.forwardAddedP50Ms > 0) assert.ok(Math.abs((row.ratioP50 ?? NaN) - row.addedP50Ms / row.forwardAddedP50Ms) < 0.01);
+    else assert.equal(row.ratioP50, null);
   }
+  const table = await capture(['bench', 'hop', '--model', 'tiny2x24', '--steps', '10', '--transports', 'unix', '--count', '10', '--rate', '200']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^unix\s+json\s+10\s/m);
+  assert.doesNotMatch(table.stdout, /^tcp\s/m);
+  assert.match(table.stdout, /Target: at n = 10, the mapper adds at most 1\.2x what the null forwarder adds on the same transport/);
+  assert.equal((await capture(['bench', 'hop', '--transports', 'udp'])).code, 2);
 });
 
 test('bench usage errors exit 2', async () => {

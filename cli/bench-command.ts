@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
-import { intOption, listOption } from './options.js';
+import { choice, intOption, listOption } from './options.js';
 import { progressBar } from './progress.js';
 
 const decide: Command = {
@@ -84,15 +84,21 @@ Unavailable backends are listed as skipped.`,
 const hop: Command = {
   name: 'hop',
   summary: 'latency a mapper adds in front of its runtime',
-  usage: `Usage: crime bench hop [--json] [--steps 10,500] [--model PRESET] [--rate R] [--count N]
+  usage: `Usage: crime bench hop [--json] [--steps 10,500] [--transports tcp,unix] [--model PRESET]
+                       [--rate R] [--count N]
 
-Starts a real runtime and a real mapper as separate processes and sends the same requests to the
-runtime directly (the baseline) and through the mapper, alternating, at a fixed rate on loopback,
-with JSON and with binary bodies. Reports p50 and p99 of both and what the mapper adds.
+Starts a real runtime (on TCP and on a Unix socket) and, per transport, a real mapper and a
+do-nothing forwarder reaching it that way, as separate processes, and sends the same requests to
+the runtime directly (the baseline), through the forwarder and through the mapper, every path in
+turn, at a fixed rate on loopback, with JSON and with binary bodies. Reports p50 and p99 of each,
+what the mapper and the forwarder add, and their ratio, against the target: at n = 10 the mapper
+adds at most 1.2x what the forwarder adds on the same transport.
 
 Options:
   --json          print one JSON object instead of the table
   --steps L       input lengths (default 10,500)
+  --transports L  how the forwarder and the mapper reach the runtime: tcp (127.0.0.1), unix (a
+                  Unix socket, as in the operator's pods); default tcp,unix
   --model PRESET  cove2x300 (default, 300 floats per step), imdb1x128 (tokens), tiny2x24
   --rate R        requests per second per path (default 50)
   --count N       measured requests per path and case (default 300)`,
@@ -100,17 +106,21 @@ Options:
     const { values } = parseArgs({
       args,
       strict: true,
-      options: { json: { type: 'boolean' }, steps: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' } },
+      options: {
+        json: { type: 'boolean' }, steps: { type: 'string' }, transports: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' },
+      },
     });
     const { isPresetName } = await import('../runtime/models/spec.js');
+    const { HOP_TRANSPORTS, runHopBench, formatHopReport } = await import('../bench/hop.js');
+    const transports = (listOption(values.transports) ?? [...HOP_TRANSPORTS]).map((t) => choice(t, 'transports', HOP_TRANSPORTS, 'tcp'));
+    if (transports.length === 0 || new Set(transports).size !== transports.length) throw new UsageError('--transports: give tcp, unix or both, once each');
     const preset = values.model ?? 'cove2x300';
     if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
     const steps = (listOption(values.steps) ?? ['10', '500']).map((s) => intOption(s, 'steps', 0, 1));
     const rate = intOption(values.rate, 'rate', 50, 1);
     const count = intOption(values.count, 'count', 300, 10);
-    const { runHopBench, formatHopReport } = await import('../bench/hop.js');
     const bar = progressBar(io.stderr);
-    const report = await runHopBench({ preset, steps, rate, count, onProgress: (f, label) => bar.update(f, label) });
+    const report = await runHopBench({ preset, steps, transports, rate, count, onProgress: (f, label) => bar.update(f, label) });
     bar.done();
     io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatHopReport(report));
     return 0;

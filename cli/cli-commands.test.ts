@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,56 @@ test('crime runtime: a real process prints "listening URL" when ready, serves, a
     assert.equal(await exited, 0);
   } finally {
     child.kill('SIGKILL');
+  }
+});
+
+test('crime runtime --socket: the socket alone, crime probe --socket reaches it, a live one is refused, a killed one replaced', async () => {
+  const model = join(dir, 'tiny2x24.onnx');
+  await stat(model);
+  const socket = join(dir, 'runtime.sock');
+  const start = (): { child: ReturnType<typeof spawn>; listening: Promise<string>; exited: Promise<number | null> } => {
+    const child = spawn(process.execPath, [main, 'runtime', '--model', model, '--socket', socket, '--max-steps', '64', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const listening = new Promise<string>((resolve, reject) => {
+      let buffered = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        buffered += c.toString();
+        if (buffered.endsWith('\n')) resolve(buffered);
+      });
+      child.on('exit', (code) => reject(new Error(`runtime exited early with ${code}`)));
+    });
+    listening.catch(() => undefined);
+    return { child, listening, exited };
+  };
+  const first = start();
+  let second: ReturnType<typeof start> | undefined;
+  try {
+    assert.equal(await first.listening, `listening unix:${socket}\n`, 'one listener, no TCP');
+    second = start();
+    assert.deepEqual(await cli(['probe', '--socket', socket, '/healthz']), { code: 0, stdout: '', stderr: '' });
+    const notFound = await cli(['probe', '--socket', socket, 'http://localhost/nope']);
+    assert.equal(notFound.code, 1);
+    assert.match(notFound.stderr, /answered HTTP 404/);
+    assert.equal((await cli(['probe', '--socket', socket, 'healthz'])).code, 2);
+    await assert.rejects(second.listening);
+    assert.equal(await second.exited, 1, 'a second runtime on a live socket exits 1');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    assert.ok(existsSync(socket), 'a killed runtime leaves its socket file');
+    assert.equal((await cli(['probe', '--socket', socket, '/healthz'])).code, 1);
+    const third = start();
+    try {
+      await third.listening;
+      assert.equal((await cli(['probe', '--socket', socket, '/readyz'])).code, 0);
+      third.child.kill('SIGTERM');
+      assert.equal(await third.exited, 0);
+      assert.equal(existsSync(socket), false, 'a runtime that stops removes its socket');
+    } finally {
+      third.child.kill('SIGKILL');
+    }
+  } finally {
+    first.child.kill('SIGKILL');
+    second?.child.kill('SIGKILL');
   }
 });
 

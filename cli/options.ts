@@ -52,6 +52,8 @@ export async function readInputFile<T>(file: string, what: string, parse: (text:
 
 export interface Serving {
   url: string;
+  /** every address it listens on, one "listening" line each (default: url) */
+  addresses?: readonly string[];
   /** resolves once the server can serve; a rejection ends the command */
   ready: Promise<unknown>;
   close(): Promise<void>;
@@ -59,8 +61,8 @@ export interface Serving {
 
 /**
  * A long-running server command: start it, wait until it is ready (closing it if it never gets
- * there), print "listening URL" (what `crime up` and the benchmarks wait for), serve until SIGTERM
- * or SIGINT, drain.
+ * there), print "listening URL" per address (what `crime up` and the benchmarks wait for), serve
+ * until SIGTERM or SIGINT, drain.
  */
 export async function serveUntilSignal(io: { stdout: NodeJS.WritableStream }, start: () => Promise<Serving>): Promise<number> {
   let server: Serving | undefined;
@@ -71,7 +73,7 @@ export async function serveUntilSignal(io: { stdout: NodeJS.WritableStream }, st
     await server?.close();
     throw err;
   }
-  io.stdout.write(`listening ${server.url}\n`);
+  for (const address of server.addresses ?? [server.url]) io.stdout.write(`listening ${address}\n`);
   await waitForSignal();
   await server.close();
   return 0;

@@ -16,8 +16,9 @@ function profileOption(value: string): ReturnType<typeof parseProfile> {
 const usage = `Usage: crime runtime --model PATH|URL [options]
 
 Serves one RNN model over HTTP for its mapper (POST /v1/infer, GET /v1/model, /healthz, /readyz,
-/metrics). Prints "listening http://HOST:PORT" once the model is loaded and warmed up; SIGTERM or
-SIGINT drains in-flight requests and exits.
+/metrics), on TCP or on a Unix socket or both. Prints "listening unix:PATH" and/or
+"listening http://HOST:PORT" once the model is loaded and warmed up; SIGTERM or SIGINT drains
+in-flight requests and exits.
 
 Options:
   --model PATH|URL     .onnx file, or a tfjs model.json (weight shards beside it); http(s) URLs work
@@ -26,6 +27,9 @@ Options:
   --name NAME          model name reported by GET /v1/model (default: file name)
   --port N             port (default 8081; 0 picks a free one)
   --host H             address to bind (default 127.0.0.1)
+  --socket PATH        listen on this Unix socket (mode 0660; a stale socket file is replaced, a live
+                       one refused). Alone it is the only listener: no TCP unless --port or --host
+                       is given too
   --max-steps N        longest accepted sequence (default 2000); longer → 413 INPUT_TOO_LONG
   --queue N            requests that may wait (default 16); more → 503 OVERLOADED + Retry-After
   --concurrency N      inferences at once (default 1: batch-1 RNN latency)
@@ -48,7 +52,7 @@ export const runtimeCommand: Command = {
         model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
         port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
         concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
-        emulate: { type: 'string' },
+        emulate: { type: 'string' }, socket: { type: 'string' },
       },
       strict: true,
     });
@@ -66,8 +70,11 @@ export const runtimeCommand: Command = {
         ...(values.name === undefined ? {} : { name: values.name }),
         threads: intOption(values.threads, 'threads', 1, 1),
       },
-      port: intOption(values.port, 'port', RUNTIME_DEFAULTS.port, 0),
-      host: values.host ?? '127.0.0.1',
+      // --socket alone: the socket is the only listener; --port or --host adds TCP.
+      ...(values.socket === undefined || values.port !== undefined || values.host !== undefined
+        ? { port: intOption(values.port, 'port', RUNTIME_DEFAULTS.port, 0), host: values.host ?? '127.0.0.1' }
+        : {}),
+      ...(values.socket === undefined ? {} : { socket: values.socket }),
       maxSteps: intOption(values['max-steps'], 'max-steps', MODEL_DEFAULTS.maxSteps, 1),
       maxQueue: intOption(values.queue, 'queue', RUNTIME_DEFAULTS.maxQueue, 0),
       concurrency: intOption(values.concurrency, 'concurrency', 1, 1),

@@ -97,7 +97,7 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     }
     const runtime = pod?.containers.find((c) => c.name === 'runtime');
     assert.equal(runtime?.resources?.limits?.['nvidia.com/gpu'], '1');
-    assert.ok(runtime?.args?.join(' ').includes('--host 127.0.0.1'), 'the runtime listens on loopback only');
+    assert.ok(runtime?.args?.join(' ').includes('--socket /var/run/crime/sock/runtime.sock'), 'the runtime listens on its Unix socket only');
     assert.ok(pod?.tolerations?.some((t) => t.key === 'nvidia.com/gpu'));
     assert.deepEqual(pod?.nodeSelector, { 'crime.dev/tier': 'cloud' });
     assert.deepEqual(pod?.initContainers?.[0]?.args?.slice(0, 4), ['model', 'fetch', '--uri', 'http://models.invalid/imdb1x128.onnx']);
@@ -106,6 +106,7 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     const config = await get<V1ConfigMap>(pathOf(RESOURCES.configMap, NS, 'imdb-mappers'));
     const gateway = parseMapperConfig(config.data?.['gateway.yaml'] ?? '');
     assert.deepEqual(gateway.neighbours.map((n) => n.url), ['http://imdb-cloud.ops.svc:8080']);
+    assert.equal(gateway.runtimeUrl, 'unix:/var/run/crime/sock/runtime.sock', 'the mapper reaches its runtime through the socket');
     assert.equal(gateway.auth.clients, true, 'only the entry serves clients without the token');
     assert.equal(parseMapperConfig(config.data?.['end-node.yaml'] ?? '').auth.clients, false);
     const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb-gateway'));

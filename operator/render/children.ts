@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Secret, V1Service } from '@kubernetes/client-node';
+import { unixAddress } from '../../runtime/http/unix-socket.js';
 import { formatMapperConfig } from '../../runtime/mapper/config.js';
 import { renderMapperConfig } from '../../runtime/topology/mapper-config.js';
 import type { Topology } from '../../runtime/topology/topology.js';
@@ -37,7 +38,7 @@ export function renderConfigMap(topology: Topology, owner: Owner): V1ConfigMap {
   for (const d of topology.devices) {
     const config = renderMapperConfig(topology, d.name, {
       listen: { host: '0.0.0.0', port: POD.mapperPort },
-      runtimeUrl: `http://127.0.0.1:${POD.runtimePort}`,
+      runtimeUrl: unixAddress(POD.runtimeSocket),
       neighbourUrl: (n) => deviceEndpoint(topology.name, owner.namespace, n),
       tokenFile: `${POD.tokenDir}/${POD.tokenKey}`,
     });

@@ -1,7 +1,8 @@
 /**
- * A device's Deployment: one pod per replica, each with a `runtime` container (the model, on
- * loopback only) and a `mapper` sidecar (the only port the pod exposes), pinned by the device's
- * placement, under the restricted Pod Security profile. Pure.
+ * A device's Deployment: one pod per replica, each with a `runtime` container (the model, on a Unix
+ * socket in an emptyDir it shares with the mapper only; no TCP port) and a `mapper` sidecar (the
+ * only port the pod exposes), pinned by the device's placement, under the restricted Pod Security
+ * profile. Pure.
  */
 import type { V1Container, V1Deployment, V1PodSpec, V1Probe, V1SecurityContext, V1Toleration, V1Volume } from '@kubernetes/client-node';
 import type { Topology, TopologyDevice } from '../../runtime/topology/topology.js';
@@ -40,7 +41,7 @@ function resources(device: TopologyDevice): V1Container['resources'] {
   return Object.keys(limits).length > 0 ? { requests, limits } : { requests };
 }
 
-const exec = (command: string[], url: string): V1Probe => ({ exec: { command: [...command, 'probe', url] }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 });
+const exec = (command: string[], probe: string[]): V1Probe => ({ exec: { command: [...command, 'probe', ...probe] }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 });
 
 export function renderDeployment(topology: Topology, device: TopologyDevice, owner: Owner, options: RenderOptions): V1Deployment {
   const names = childNames(topology.name);
@@ -54,13 +55,14 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
     ...common,
     args: [
       'runtime', '--model', model.path, '--format', topology.model.format, '--backend', device.backend,
-      // Loopback only: nothing but the pod's own mapper may reach the runtime.
-      '--host', '127.0.0.1', '--port', String(POD.runtimePort), '--max-steps', String(topology.model.maxSteps),
+      // Only a Unix socket, in a volume only the mapper shares: nothing else may reach the runtime,
+      // and the mapper's calls skip the TCP stack. No TCP listener (not even on loopback).
+      '--socket', POD.runtimeSocket, '--max-steps', String(topology.model.maxSteps),
     ],
     resources: resources(device),
     // The runtime is not on the pod IP, so the kubelet cannot reach it over HTTP: probe from inside.
-    livenessProbe: exec(command, `http://127.0.0.1:${POD.runtimePort}/healthz`),
-    volumeMounts: [{ name: 'model', mountPath: POD.modelDir, readOnly: true }, tmp],
+    livenessProbe: exec(command, ['--socket', POD.runtimeSocket, '/healthz']),
+    volumeMounts: [{ name: 'model', mountPath: POD.modelDir, readOnly: true }, { name: 'sock', mountPath: POD.sockDir }, tmp],
   };
   const mapper: V1Container = {
     name: 'mapper',
@@ -74,6 +76,8 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
     volumeMounts: [
       { name: 'config', mountPath: POD.configDir, readOnly: true },
       { name: 'token', mountPath: POD.tokenDir, readOnly: true },
+      // Read-only is enough to connect to a socket, and keeps the mapper from replacing it.
+      { name: 'sock', mountPath: POD.sockDir, readOnly: true },
       tmp,
     ],
   };
@@ -105,6 +109,8 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
       { name: 'config', configMap: { name: names.configMap } },
       { name: 'token', secret: { secretName: names.secret, defaultMode: 0o440, items: [{ key: POD.tokenKey, path: POD.tokenKey }] } },
       { name: 'tmp', emptyDir: {} },
+      // Holds the runtime's socket and nothing else.
+      { name: 'sock', emptyDir: {} },
     ],
   };
   const selector = selectorFor(topology.name, device.name);

@@ -20,10 +20,12 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
 /** Ports and paths inside a device's pod. */
 export const POD = {
   mapperPort: 8080,
-  runtimePort: 8081,
   // Every mount under /var/run (a tmpfs on most hosts), which also keeps the pod runner's bind-mount
   // targets out of the host's /etc.
   modelDir: '/var/run/crime/model',
+  /** an emptyDir only the runtime and the mapper mount: the runtime's Unix socket, its only listener */
+  sockDir: '/var/run/crime/sock',
+  runtimeSocket: '/var/run/crime/sock/runtime.sock',
   configDir: '/var/run/crime/config',
   tokenDir: '/var/run/secrets/crime',
   tokenKey: 'token',

@@ -15,7 +15,10 @@ export interface RawResponse {
 export interface SendOptions {
   agent: Agent;
   method: string;
+  /** the request's URL; with `socketPath`, only its path (and the Host header) come from it */
   url: URL;
+  /** reach the peer over this Unix socket instead of the URL's host and port */
+  socketPath?: string;
   headers: Record<string, string>;
   body?: Uint8Array;
   timeoutMs: number;
@@ -35,7 +38,11 @@ export function send(options: SendOptions): Promise<RawResponse> {
     const headers = body === undefined ? options.headers : { ...options.headers, 'content-length': String(body.length) };
     const req = request(
       options.url,
-      { method: options.method, agent: options.agent, headers, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+      {
+        method: options.method, agent: options.agent, headers,
+        ...(options.socketPath === undefined ? {} : { socketPath: options.socketPath }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

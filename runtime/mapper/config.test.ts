@@ -38,7 +38,10 @@ test('JSON works as well as YAML', () => {
 test('errors name the field', () => {
   const cases: Array<[string, string, RegExp]> = [
     [MINIMAL.replace('device: end-node', ''), 'device', /non-empty string/],
-    [MINIMAL.replace('http://127.0.0.1:8081/', 'ftp://x'), 'runtime.url', /http\(s\) URL/],
+    [MINIMAL.replace('http://127.0.0.1:8081/', 'ftp://x'), 'runtime.url', /http\(s\) URL or unix:\/path\/to\/socket/],
+    [MINIMAL.replace('http://127.0.0.1:8081/', 'unix:runtime.sock'), 'runtime.url', /socket path must be an absolute path/],
+    [MINIMAL.replace('http://127.0.0.1:8081/', `unix:/${'s'.repeat(120)}`), 'runtime.url', /at most 107/],
+    [MINIMAL.replace('url: "http://127.0.0.1:8081/"', 'socket: /x.sock'), 'runtime.socket', /unknown field/],
     [MINIMAL.replace('name: gateway', 'name: end-node'), 'neighbours[0].name', /own neighbour/],
     [`${MINIMAL}objective: energy\n`, 'power', /needs this device's power/],
     [`${MINIMAL}mapping: { forgetting: 2 }\n`, 'mapping.forgetting', /≤ 1/],
@@ -81,4 +84,16 @@ test('a formatted file is sealed: complete, it reads back; cut anywhere or edite
     assert.throws(() => readMapperConfig(text.slice(0, cut)), InvalidInputError, `cut at ${cut}`);
   }
   assert.throws(() => readMapperConfig(text.replace('maxInFlight: 8', 'maxInFlight: 9')), /checksum: does not match the content/);
+});
+
+test('the runtime may be a Unix socket: unix:/path (unix:///path reads the same), sealed like the rest', () => {
+  const c = parseMapperConfig(MINIMAL.replace('http://127.0.0.1:8081/', 'unix:/var/run/crime/sock/runtime.sock'));
+  assert.equal(c.runtimeUrl, 'unix:/var/run/crime/sock/runtime.sock');
+  assert.equal(parseMapperConfig(MINIMAL.replace('http://127.0.0.1:8081/', 'unix:///var/run/crime/sock/runtime.sock')).runtimeUrl, c.runtimeUrl);
+  const text = formatMapperConfig(c);
+  assert.match(text, /runtime:\n {2}url: unix:\/var\/run\/crime\/sock\/runtime\.sock\n/);
+  assert.deepEqual(readMapperConfig(text), { config: c, sealed: true });
+  // The checksum covers the address: pointing a sealed file at another socket is refused.
+  assert.throws(() => readMapperConfig(text.replace('runtime.sock', 'other.sock')), /checksum: does not match the content/);
+  assert.throws(() => readMapperConfig(text.replace('unix:/var/run/crime/sock/runtime.sock', 'http://127.0.0.1:8081')), /checksum: does not match the content/);
 });

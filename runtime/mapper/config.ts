@@ -4,6 +4,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
 import { InvalidInputError, at, bool, isObj, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
 import { MAPPER_DEFAULTS, MAPPING_DEFAULTS } from '../defaults.js';
+import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
 
 /**
  * The mapper's configuration: one file (YAML or JSON), mounted from the topology's ConfigMap by
@@ -21,7 +22,10 @@ export interface MapperConfig {
   device: string;
   /** where this mapper listens */
   listen: { host: string; port: number };
-  /** base URL of this device's own runtime (loopback in a pod) */
+  /**
+   * this device's own runtime: an http URL (loopback: `crime up`), or its Unix socket as
+   * `unix:/path` (in a pod: a socket in an emptyDir only the runtime and the mapper mount)
+   */
   runtimeUrl: string;
   neighbours: NeighbourConfig[];
   objective: Objective;
@@ -159,7 +163,7 @@ function configOf(root: Obj): MapperConfig {
       host: typeof listen.host === 'string' ? listen.host : '127.0.0.1',
       port: optNum(listen, 'port', 'listen', MAPPER_DEFAULTS.port, { integer: true, min: 0, max: 65535 }),
     },
-    runtimeUrl: url(runtime, 'url', 'runtime'),
+    runtimeUrl: runtimeAddress(runtime, 'url', 'runtime'),
     neighbours: (root.neighbours === undefined ? [] : list(root.neighbours, 'neighbours')).map((n, i) => neighbour(n, at('neighbours', i))),
     objective: oneOf(root, 'objective', '', ['latency', 'energy'] as const, 'latency'),
     mapping: {
@@ -196,16 +200,26 @@ function configOf(root: Obj): MapperConfig {
   return config;
 }
 
-function url(parent: Obj, key: string, path: string): string {
+function url(parent: Obj, key: string, path: string, what = 'an http(s) URL'): string {
   const value = str(parent, key, path);
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    throw new InvalidInputError(at(path, key), `must be an http(s) URL, got ${JSON.stringify(value)}`);
+    throw new InvalidInputError(at(path, key), `must be ${what}, got ${JSON.stringify(value)}`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidInputError(at(path, key), `must be an http(s) URL, got ${JSON.stringify(value)}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidInputError(at(path, key), `must be ${what}, got ${JSON.stringify(value)}`);
   return value.replace(/\/+$/, '');
+}
+
+/** The runtime's address: an http(s) URL, or `unix:/absolute/path` (`unix:///path` reads the same). */
+function runtimeAddress(parent: Obj, key: string, path: string): string {
+  const value = str(parent, key, path);
+  const socket = unixSocketPath(value);
+  if (socket === undefined) return url(parent, key, path, 'an http(s) URL or unix:/path/to/socket');
+  const problem = socketPathProblem(socket);
+  if (problem !== undefined) throw new InvalidInputError(at(path, key), `a unix: address's socket path ${problem}`);
+  return unixAddress(socket);
 }
 
 function neighbour(v: unknown, path: string): NeighbourConfig {

@@ -98,17 +98,23 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
       input = decodeJson(parsed, model, state.maxSteps);
     }
     release();
-    metrics.stage.observe({ stage: 'decode' }, (performance.now() - received) / 1000);
+    const decodeMs = performance.now() - received;
     const given = header(req, MAPPER_HEADERS.requestId);
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
     const budgetMs = budgetOf(header(req, MAPPER_HEADERS.deadline), state.requestTimeoutMs);
-    const answer = await pipeline.run(input, {
-      origin: peer ? 'peer' : 'client',
-      requestId,
-      path: peer ? parsePath(header(req, MAPPER_HEADERS.path)) : [],
-      deadline: o.arrived + budgetMs,
-      budgetMs,
-    });
+    let answer;
+    try {
+      answer = await pipeline.run(input, {
+        origin: peer ? 'peer' : 'client',
+        requestId,
+        path: peer ? parsePath(header(req, MAPPER_HEADERS.path)) : [],
+        deadline: o.arrived + budgetMs,
+        budgetMs,
+      });
+    } catch (err) {
+      metrics.stage.observe({ stage: 'decode' }, decodeMs / 1000);
+      throw err;
+    }
     const encodeStart = performance.now();
     const json = JSON.stringify(answer);
     res.statusCode = 200;
@@ -118,6 +124,8 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
     if (peer) res.setHeader(MAPPER_HEADERS.advert, JSON.stringify(pipeline.engine.advertise()));
     res.setHeader(MAPPER_HEADERS.remoteMs, (performance.now() - received).toFixed(3));
     res.end(json);
+    // Only now, with the answer written: nothing but the answer on the request's path.
+    metrics.stage.observe({ stage: 'decode' }, decodeMs / 1000);
     metrics.stage.observe({ stage: 'encode' }, (performance.now() - encodeStart) / 1000);
   };
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -248,5 +248,60 @@ describe('mapper: edge and cloud on loopback', () => {
     assert.match(text, /crime_engine_neighbour_up\{neighbour="cloud"\} 0/);
     // The request found the cloud gone, unless a ping found it first (a slow close leaves time for one).
     assert.match(text, /crime_mapper_fallbacks_total\{from="cloud",code="UPSTREAM_FAILED"\} 1|crime_mapper_pings_total\{neighbour="cloud",outcome="(UPSTREAM_FAILED|TIMEOUT|NOT_READY)"\} [1-9]/);
+  });
+});
+
+/** The pod's layout: the runtime on a Unix socket only, its mapper reaching it through `unix:/path`. */
+describe('mapper with its runtime on a Unix socket', () => {
+  let dir: string;
+  let socket: string;
+  let onnx: string;
+  let runtime: RuntimeServer;
+  let mapper: MapperServer;
+  const startRuntime = (): Promise<RuntimeServer> => startRuntimeServer({ model: { location: onnx }, maxSteps: MAX_STEPS, defaultMetrics: false, socket });
+
+  before(async () => {
+    onnx = (await fixtureModel('tiny2x24')).onnx as string;
+    dir = await mkdtemp(join(tmpdir(), 'crime-mapper-sock-'));
+    socket = join(dir, 'runtime.sock');
+    runtime = await startRuntime();
+    await runtime.ready;
+    assert.equal(runtime.port, 0, 'no TCP listener');
+    await writeFile(join(dir, 'mapper.yaml'), stringify({ device: 'pod', listen: { port: 0 }, runtime: { url: `unix:${socket}` }, auth: { disabled: true } }));
+    mapper = await startMapperServer({ configFile: join(dir, 'mapper.yaml'), defaultMetrics: false });
+    await mapper.ready;
+  });
+  after(async () => {
+    await mapper?.close();
+    await runtime?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('requests are served end to end through the socket, JSON and binary', async () => {
+    const json = await postJson(mapper.url, { inputs: rows(6) });
+    assert.equal(json.status, 200, JSON.stringify(json.body));
+    assert.equal(json.body.servedBy, 'pod');
+    assert.equal(json.body.outputs?.length, 4);
+    const data = Float32Array.from(rows(6).flat());
+    const binary = await call(`${mapper.url}/v1/infer`, {
+      method: 'POST', body: new Uint8Array(data.buffer), headers: { 'content-type': 'application/octet-stream', 'crime-shape': `6,${FEATURES}` },
+    });
+    assert.equal(binary.status, 200, JSON.stringify(binary.body));
+    assert.deepEqual(binary.body.outputs, json.body.outputs);
+    const model = (await (await fetch(`${mapper.url}/v1/model`)).json()) as { name: string; device: string };
+    assert.deepEqual([model.name, model.device], ['tiny2x24', 'pod']);
+  });
+
+  test('a runtime gone from its socket makes the mapper not ready; back on the same socket, ready again', async () => {
+    await runtime.close();
+    const down = await postJson(mapper.url, { inputs: rows(2) });
+    assert.equal(down.status, 502, JSON.stringify(down.body));
+    for (let i = 0; i < 60 && (await fetch(`${mapper.url}/readyz`)).status !== 503; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`${mapper.url}/readyz`)).status, 503);
+    runtime = await startRuntime();
+    await runtime.ready;
+    for (let i = 0; i < 60 && (await fetch(`${mapper.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`${mapper.url}/readyz`)).status, 200);
+    assert.equal((await postJson(mapper.url, { inputs: rows(2) })).status, 200);
   });
 });

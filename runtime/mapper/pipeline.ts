@@ -55,7 +55,7 @@ export class Pipeline {
     const { engine, metrics, logger, device } = this.o;
     const started = performance.now();
     const decision = engine.decide(input.steps, ctx.origin);
-    metrics.stage.observe({ stage: 'decide' }, (performance.now() - started) / 1000);
+    const decideMs = performance.now() - started;
     const path = [...ctx.path, device];
     const fallback = new Fallback(decision.ranked, path);
     const invokeStart = performance.now();
@@ -74,27 +74,35 @@ export class Pipeline {
         const answer = candidate.kind === 'local' ? await this.local(input, ctx, plan) : await this.offload(input, ctx, candidate, path, plan);
         const totalMs = performance.now() - started;
         answer.timings.totalMs = totalMs;
-        metrics.stage.observe({ stage: 'invoke' }, (performance.now() - invokeStart) / 1000);
-        metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'ok' });
-        metrics.latency.observe({ served_by: answer.servedBy === device ? 'local' : 'offload' }, totalMs / 1000);
-        logger.info('request served', {
-          requestId: ctx.requestId,
-          n: input.steps,
-          origin: ctx.origin,
-          decision: decision.choice?.target,
-          estimates: decision.ranked.map((e) => ({ target: e.target, latencyMs: round(e.latencyMs), cost: round(e.cost, 6) })),
-          servedBy: answer.servedBy,
-          actualMs: round(totalMs),
-          failures: fallback.failures,
+        const invokeMs = performance.now() - invokeStart;
+        afterAnswer(() => {
+          metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
+          metrics.stage.observe({ stage: 'invoke' }, invokeMs / 1000);
+          metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'ok' });
+          metrics.latency.observe({ served_by: answer.servedBy === device ? 'local' : 'offload' }, totalMs / 1000);
+          logger.info('request served', {
+            requestId: ctx.requestId,
+            n: input.steps,
+            origin: ctx.origin,
+            decision: decision.choice?.target,
+            estimates: decision.ranked.map((e) => ({ target: e.target, latencyMs: round(e.latencyMs), cost: round(e.cost, 6) })),
+            servedBy: answer.servedBy,
+            actualMs: round(totalMs),
+            failures: fallback.failures,
+          });
         });
         return answer;
       } catch (err) {
         const e = toCrimeError(err);
-        if (!fallback.failed(candidate, e.code, e)) throw e;
+        if (!fallback.failed(candidate, e.code, e)) {
+          metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
+          throw e;
+        }
         metrics.fallbacks.inc({ from: candidate.target, code: e.code });
         logger.warn('candidate failed, falling back', { requestId: ctx.requestId, target: candidate.target, code: e.code, error: e.message });
       }
     }
+    metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
     metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'failed' });
     throw performance.now() >= ctx.deadline ? fallback.expired(ctx.budgetMs) : fallback.exhausted();
   }
@@ -114,7 +122,8 @@ export class Pipeline {
       if (unreachable || e.code === 'NOT_READY') this.o.onRuntimeFailure?.();
       throw err;
     }
-    engine.finishLocal(ticket, result.computeMs);
+    const { computeMs } = result;
+    afterAnswer(() => engine.finishLocal(ticket, computeMs));
     return {
       outputs: Array.from(result.outputs),
       servedBy: device,
@@ -178,6 +187,16 @@ export class Pipeline {
       }),
     );
   }
+}
+
+/**
+ * Runs `work` once the answer being returned is written. The caller encodes and writes it in the
+ * same turn of the event loop (promise continuations all), and setImmediate callbacks run only
+ * after that turn's I/O callbacks: learning, metrics and the log line no longer delay the answer.
+ * No other request can be decided in between (that needs another turn's I/O).
+ */
+export function afterAnswer(work: () => void): void {
+  setImmediate(work);
 }
 
 function round(v: number, digits = 3): number {

@@ -6,10 +6,11 @@ import { Agent } from 'node:http';
 import type { ModelInput } from '../backends/types.js';
 import { CrimeError } from '../errors.js';
 import { errorOf, numberHeader, send, type RawResponse } from '../http/request.js';
+import { unixSocketPath } from '../http/unix-socket.js';
 import { BINARY_TYPE, HEADERS, JSON_TYPE, PATHS, type InferRequestBody, type RuntimeModelInfo } from './protocol.js';
 
 export interface RuntimeClientOptions {
-  /** e.g. http://127.0.0.1:8081 */
+  /** e.g. http://127.0.0.1:8081, or the runtime's Unix socket: unix:/var/run/crime/sock/runtime.sock */
   baseUrl: string;
   /** Per-request timeout (default 30 s) → CrimeError TIMEOUT. */
   timeoutMs?: number;
@@ -47,13 +48,19 @@ function toFloat32(body: Buffer): Float32Array {
 }
 
 export class RuntimeClient {
+  /** where requests' paths are resolved (http://localhost for a socket: the Host header says so) */
   readonly baseUrl: URL;
+  /** the runtime's Unix socket, when it is reached through one */
+  readonly socketPath: string | undefined;
   private readonly agent: Agent;
   private readonly ownsAgent: boolean;
   private readonly timeoutMs: number;
+  /** request URLs by path, parsed once (the infer URL is on every request's path) */
+  private readonly urls = new Map<string, URL>();
 
   constructor(options: RuntimeClientOptions) {
-    this.baseUrl = new URL(options.baseUrl);
+    this.socketPath = unixSocketPath(options.baseUrl);
+    this.baseUrl = new URL(this.socketPath === undefined ? options.baseUrl : 'http://localhost');
     this.ownsAgent = options.agent === undefined;
     this.agent = options.agent ?? new Agent({ keepAlive: true, maxSockets: 64 });
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -63,13 +70,23 @@ export class RuntimeClient {
     return send({
       agent: this.agent,
       method,
-      url: new URL(path, this.baseUrl),
+      url: this.urlOf(path),
+      ...(this.socketPath === undefined ? {} : { socketPath: this.socketPath }),
       headers,
       timeoutMs: timeoutMs ?? this.timeoutMs,
       peer: 'runtime',
       ...(body === undefined ? {} : { body }),
       ...(signal === undefined ? {} : { signal }),
     });
+  }
+
+  private urlOf(path: string): URL {
+    let url = this.urls.get(path);
+    if (url === undefined) {
+      url = new URL(path, this.baseUrl);
+      this.urls.set(path, url);
+    }
+    return url;
   }
 
   async infer(input: ModelInput, options: InferOptions = {}): Promise<RuntimeInferResult> {

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sampleInput } from '../backends/input.js';
 import { fixtureModel, removeFixtures } from '../testing/fixtures.js';
+import { send } from '../http/request.js';
 import { rawExchange } from '../testing/raw-http.js';
+import { staleSocket } from '../testing/sockets.js';
 import { RuntimeClient } from './client.js';
 import { HEADERS, type RuntimeModelInfo } from './protocol.js';
 import { startRuntimeServer, type RuntimeServer } from './server.js';
@@ -219,4 +226,86 @@ test('close() lets an in-flight inference finish, then stops accepting', async (
     client.close();
     await server.close();
   }
+});
+
+describe('runtime server on a Unix socket', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crime-runtime-sock-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const start = async (extra: { socket: string; port?: number }): Promise<RuntimeServer> => {
+    const { onnx } = await fixtureModel('tiny2x24');
+    return startRuntimeServer({ model: { location: onnx, backend: 'onnx-cpu' }, maxSteps: MAX_STEPS, defaultMetrics: false, ...extra });
+  };
+
+  test('the socket alone: no TCP listener, mode 0660, the whole API through RuntimeClient, gone on close', async () => {
+    const socket = join(dir, 'runtime.sock');
+    const server = await start({ socket });
+    const client = new RuntimeClient({ baseUrl: `unix:${socket}` });
+    try {
+      assert.equal(server.url, `unix:${socket}`);
+      assert.equal(server.port, 0);
+      assert.deepEqual(server.addresses, [`unix:${socket}`]);
+      assert.equal(statSync(socket).mode & 0o777, 0o660);
+      await server.ready;
+      assert.equal(await client.ready(), true);
+      assert.equal((await client.model()).name, 'tiny2x24');
+      const input = sampleInput({ inputKind: 'floats', featureSize: 16 }, 5);
+      const binary = await client.infer(input, { requestId: 'over-the-socket' });
+      assert.equal(binary.outputs.length, 4);
+      assert.deepEqual((await client.infer(input, { encoding: 'json' })).outputs, binary.outputs);
+      // Every other path answers over the socket too, and Node's parser errors are coded as on TCP.
+      const agent = new Agent();
+      const get = async (path: string): Promise<number> =>
+        (await send({ agent, method: 'GET', url: new URL(path, 'http://localhost'), socketPath: socket, headers: {}, timeoutMs: 5000, peer: 'runtime' })).status;
+      assert.deepEqual([await get('/healthz'), await get('/readyz'), await get('/metrics'), await get('/v1/nope')], [200, 200, 200, 404]);
+      agent.destroy();
+      const garbage = await rawExchange(`unix:${socket}`, 'GARBAGE\r\n\r\n');
+      assert.equal(garbage.status, 400);
+      assert.equal((JSON.parse(garbage.body) as { error: { code: string } }).error.code, 'INVALID_INPUT');
+    } finally {
+      client.close();
+      await server.close();
+    }
+    assert.equal(existsSync(socket), false, 'close() removes the socket file');
+    const gone = new RuntimeClient({ baseUrl: `unix:${socket}` });
+    await assert.rejects(gone.infer(sampleInput({ inputKind: 'floats', featureSize: 16 }, 1)), { code: 'UPSTREAM_FAILED' });
+    gone.close();
+  });
+
+  test('a stale socket file (its runtime was killed) is replaced; a live one is refused', async () => {
+    const socket = join(dir, 'stale.sock');
+    staleSocket(socket);
+    const server = await start({ socket });
+    try {
+      await assert.rejects(start({ socket }), { code: 'CONFLICT', message: /another process listens on/ });
+      await server.ready;
+      const client = new RuntimeClient({ baseUrl: `unix:${socket}` });
+      assert.equal(await client.ready(), true, 'the first runtime still answers');
+      client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('with --port too, the socket and TCP serve the same runtime', async () => {
+    const socket = join(dir, 'both.sock');
+    const server = await start({ socket, port: 0 });
+    try {
+      assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.deepEqual(server.addresses, [`unix:${socket}`, server.url]);
+      await server.ready;
+      const viaSocket = new RuntimeClient({ baseUrl: `unix://${socket}` });
+      const viaTcp = new RuntimeClient({ baseUrl: server.url });
+      const input = sampleInput({ inputKind: 'floats', featureSize: 16 }, 3);
+      assert.deepEqual((await viaSocket.infer(input)).outputs, (await viaTcp.infer(input)).outputs);
+      viaSocket.close();
+      viaTcp.close();
+    } finally {
+      await server.close();
+    }
+    assert.equal(existsSync(socket), false);
+  });
 });

@@ -10,6 +10,7 @@ import { warmUp, type WarmUpOptions } from '../backends/warmup.js';
 import type { Backend } from '../backends/types.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { isLoopbackHost } from '../http/loopback.js';
+import { listenOnSocket, unixAddress } from '../http/unix-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createRuntimeApp, type RuntimeState } from './app.js';
 import { RuntimeMetrics } from './metrics.js';
@@ -18,8 +19,17 @@ import { InferenceQueue } from './queue.js';
 export interface RuntimeServerOptions {
   model: CreateBackendOptions;
   maxSteps: number;
+  /**
+   * TCP: where to listen (default any free port on 127.0.0.1). With `socket` and neither of these
+   * there is no TCP listener at all.
+   */
   port?: number;
   host?: string;
+  /**
+   * A Unix socket to listen on (mode 0660; a stale socket file is replaced, a live one refused). In
+   * a pod this is the only listener: the mapper reaches its runtime through a shared emptyDir.
+   */
+  socket?: string;
   /** Inferences run at once (default 1). */
   concurrency?: number;
   /** Requests that may wait for a slot (default 16); more → 503 OVERLOADED. */
@@ -36,8 +46,14 @@ export interface RuntimeServerOptions {
 }
 
 export interface RuntimeServer {
+  /** the TCP URL when listening on TCP, else the socket's `unix:/path` address */
   url: string;
+  /** the TCP port; 0 without a TCP listener */
   port: number;
+  /** the Unix socket path, when listening on one */
+  socket?: string;
+  /** every address it listens on: `unix:/path` first, then the TCP URL */
+  addresses: string[];
   /** Resolves with the backend once the model is loaded and warmed up; rejects if loading fails. */
   ready: Promise<Backend>;
   queue: InferenceQueue;
@@ -56,23 +72,48 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     state, queue, metrics, maxSteps: options.maxSteps, logger,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
   });
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, app);
-  answerClientErrors(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info('runtime listening', { url, maxSteps: options.maxSteps, concurrency: queue.concurrency, maxQueue: queue.maxQueue });
-  if (!isLoopbackHost(host)) {
-    // The runtime has no authentication of its own: only its mapper, on the same machine, should reach it.
-    logger.warn('the runtime listens beyond loopback and answers anyone who reaches it; bind it to 127.0.0.1 behind its mapper', { host });
+  const tcp = options.socket === undefined || options.port !== undefined || options.host !== undefined;
+  const servers: Server[] = [];
+  const serve = (): Server => {
+    const server = createServer({ keepAliveTimeout: 65_000 }, app);
+    answerClientErrors(server);
+    servers.push(server);
+    return server;
+  };
+  const addresses: string[] = [];
+  let port = 0;
+  try {
+    if (options.socket !== undefined) {
+      // The same app behind a second listener: one queue, one model, two ways in.
+      await listenOnSocket(serve(), options.socket);
+      addresses.push(unixAddress(options.socket));
+      logger.info('runtime listening', { url: unixAddress(options.socket), maxSteps: options.maxSteps, concurrency: queue.concurrency, maxQueue: queue.maxQueue });
+    }
+    if (tcp) {
+      const server = serve();
+      const host = options.host ?? '127.0.0.1';
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      port = (server.address() as AddressInfo).port;
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      addresses.push(url);
+      logger.info('runtime listening', { url, maxSteps: options.maxSteps, concurrency: queue.concurrency, maxQueue: queue.maxQueue });
+      if (!isLoopbackHost(host)) {
+        // The runtime has no authentication of its own: only its mapper, on the same machine, should reach it.
+        logger.warn('the runtime listens beyond loopback and answers anyone who reaches it; bind it to 127.0.0.1 behind its mapper', { host });
+      }
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+    throw err;
   }
+  // The TCP URL when there is one (what callers on this machine can fetch), else the socket.
+  const address = addresses[addresses.length - 1] as string;
 
   let closed = false;
   const ready = (async () => {
@@ -90,8 +131,10 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   ready.catch((err: unknown) => logger.error('model load failed', { error: (err as Error).message }));
 
   return {
-    url,
+    url: address,
     port,
+    ...(options.socket === undefined ? {} : { socket: options.socket }),
+    addresses,
     ready,
     queue,
     close: async () => {
@@ -100,14 +143,15 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       state.ready = false;
       metrics.ready.set(0);
       // Stop accepting; in-flight requests finish and their connections close after the response.
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Closing a socket listener also removes its socket file.
+      const stopped = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      for (const server of servers) server.closeIdleConnections();
       await queue.idle();
-      const grace = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 5_000);
+      const grace = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), options.drainTimeoutMs ?? 5_000);
       await stopped;
       clearTimeout(grace);
       await ready.then((b) => b.dispose(), () => undefined);
-      logger.info('runtime stopped', { url });
+      logger.info('runtime stopped', { url: address });
     },
   };
 }

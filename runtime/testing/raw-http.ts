@@ -1,5 +1,6 @@
-/** Test helper: one raw HTTP exchange over TCP, for requests fetch() refuses to send. */
+/** Test helper: one raw HTTP exchange over TCP or a Unix socket, for requests fetch() refuses to send. */
 import { connect } from 'node:net';
+import { unixSocketPath } from '../http/unix-socket.js';
 
 export interface RawReply {
   status: number;
@@ -7,11 +8,17 @@ export interface RawReply {
   body: string;
 }
 
-/** Writes `request` as is to the server at `url` and reads until the server closes or answers in full. */
+/**
+ * Writes `request` as is to the server at `url` (http://HOST:PORT or unix:/path) and reads until
+ * the server closes or answers in full.
+ */
 export function rawExchange(url: string, request: string | Buffer, options: { localAddress?: string } = {}): Promise<RawReply> {
-  const { hostname, port } = new URL(url);
+  const path = unixSocketPath(url);
+  const { hostname, port } = new URL(path === undefined ? url : 'http://localhost');
   return new Promise<RawReply>((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port), ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const socket = path !== undefined
+      ? connect({ path })
+      : connect({ host: hostname, port: Number(port), ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const chunks: Buffer[] = [];
     const finish = (): void => {
       const text = Buffer.concat(chunks).toString('utf8');

@@ -44,11 +44,21 @@ test('a rendered configuration survives its file format unchanged', () => {
   }
 });
 
-test('the runtime must be on loopback: it answers anyone who reaches it', () => {
-  for (const runtimeUrl of ['http://127.0.0.1:8081', 'http://localhost:8081', 'http://[::1]:8081']) {
+test('the runtime must be on loopback or a Unix socket: it answers anyone who reaches it', () => {
+  for (const runtimeUrl of ['http://127.0.0.1:8081', 'http://localhost:8081', 'http://[::1]:8081', 'unix:/var/run/crime/sock/runtime.sock']) {
     assert.equal(renderMapperConfig(topology, 'cloud', { ...addresses, runtimeUrl }).runtimeUrl, runtimeUrl);
   }
-  assert.throws(() => renderMapperConfig(topology, 'cloud', { ...addresses, runtimeUrl: 'http://10.1.2.3:8081' }), /runtimeUrl: .*loopback/);
+  assert.equal(renderMapperConfig(topology, 'cloud', { ...addresses, runtimeUrl: 'unix:///run/r.sock' }).runtimeUrl, 'unix:/run/r.sock');
+  const socket = renderMapperConfig(topology, 'gateway', { ...addresses, runtimeUrl: 'unix:/var/run/crime/sock/runtime.sock' });
+  assert.deepEqual(parseMapperConfig(formatMapperConfig(socket)), socket);
+  for (const [runtimeUrl, message] of [
+    ['http://10.1.2.3:8081', /runtimeUrl: .*loopback or through a Unix socket/],
+    ['http://gateway.crime.svc:8081', /runtimeUrl: .*loopback or through a Unix socket/],
+    ['unix:relative.sock', /runtimeUrl: .*absolute path/],
+    ['127.0.0.1:8081', /runtimeUrl: .*not a URL/],
+  ] as const) {
+    assert.throws(() => renderMapperConfig(topology, 'cloud', { ...addresses, runtimeUrl }), (err: unknown) => err instanceof InvalidInputError && message.test(err.message), runtimeUrl);
+  }
 });
 
 test('an unknown device is an invalid input naming it', () => {

@@ -1,5 +1,6 @@
 import { MAPPER_DEFAULTS } from '../defaults.js';
 import { isLoopbackUrl } from '../http/loopback.js';
+import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
 import type { MapperConfig } from '../mapper/config.js';
 import { InvalidInputError } from '../validate.js';
 import type { Topology } from './topology.js';
@@ -7,7 +8,10 @@ import type { Topology } from './topology.js';
 /** Where one device's mapper listens and reaches its runtime, its neighbours and its token. */
 export interface DeviceAddresses {
   listen: { host: string; port: number };
-  /** base URL of the device's own runtime (loopback, or its Unix socket, in a pod) */
+  /**
+   * the device's own runtime: a loopback http URL (`crime up`), or its Unix socket as `unix:/path`
+   * (the operator's pods); nothing else, since the runtime answers anyone who reaches it
+   */
   runtimeUrl: string;
   /** base URL of each neighbour's mapper as this device reaches it (a Service, a link emulator) */
   neighbourUrl: (neighbour: string) => string;
@@ -24,14 +28,12 @@ export interface DeviceAddresses {
 export function renderMapperConfig(topology: Topology, deviceName: string, addresses: DeviceAddresses): MapperConfig {
   const device = topology.devices.find((d) => d.name === deviceName);
   if (!device) throw new InvalidInputError('device', `no device "${deviceName}" in topology ${topology.name}`);
-  if (!isLoopbackUrl(addresses.runtimeUrl)) {
-    throw new InvalidInputError('runtimeUrl', `${addresses.runtimeUrl}: the runtime answers anyone who reaches it, so its mapper must reach it on loopback`);
-  }
+  const runtimeUrl = localRuntime(addresses.runtimeUrl);
   const { stepBytes, outputBytes } = topology.model;
   return {
     device: device.name,
     listen: addresses.listen,
-    runtimeUrl: addresses.runtimeUrl,
+    runtimeUrl,
     neighbours: device.offloadTo.map((name) => ({ name, url: addresses.neighbourUrl(name) })),
     objective: device.entry ? topology.objective : 'latency',
     ...(stepBytes !== undefined && outputBytes !== undefined ? { payload: { stepBytes, outputBytes } } : {}),
@@ -50,4 +52,24 @@ export function renderMapperConfig(topology: Topology, deviceName: string, addre
       idleTimeoutMs: MAPPER_DEFAULTS.idleTimeoutMs,
     },
   };
+}
+
+/** The runtime's address if its mapper alone can reach it: a Unix socket, or loopback TCP. */
+function localRuntime(address: string): string {
+  const socket = unixSocketPath(address);
+  if (socket !== undefined) {
+    const problem = socketPathProblem(socket);
+    if (problem !== undefined) throw new InvalidInputError('runtimeUrl', `${address}: the socket path ${problem}`);
+    return unixAddress(socket);
+  }
+  let loopback: boolean;
+  try {
+    loopback = isLoopbackUrl(address);
+  } catch {
+    throw new InvalidInputError('runtimeUrl', `${address}: not a URL; give http://127.0.0.1:PORT or unix:/path/to/socket`);
+  }
+  if (!loopback) {
+    throw new InvalidInputError('runtimeUrl', `${address}: the runtime answers anyone who reaches it, so its mapper must reach it on loopback or through a Unix socket`);
+  }
+  return address;
 }
