@@ -3,7 +3,7 @@ import { rankCandidates, type NeighbourView } from '../runtime/engine/rank.js';
 import type { LocalTicket } from '../runtime/engine/local-queue.js';
 import type { Advertisement, Objective } from '../runtime/engine/types.js';
 import type { SelfCalibrationPolicy } from '../runtime/engine/self-calibration.js';
-import { CALIBRATION_STEPS } from '../runtime/defaults.js';
+import { selfCalibrationPolicy } from '../runtime/mapping-settings.js';
 import type { Scenario, SimDevice } from './scenario.js';
 import type { World } from './world.js';
 
@@ -87,8 +87,7 @@ export class CrimeAgent implements Agent {
   private readonly calibration: SelfCalibrationPolicy;
 
   constructor(scenario: Scenario, device: SimDevice, clock: () => number) {
-    const cal = scenario.mapping.selfCalibration;
-    this.calibration = { budget: cal.budget, idleMs: cal.idleSeconds * 1000, tolerance: cal.tolerance, lengths: CALIBRATION_STEPS };
+    this.calibration = selfCalibrationPolicy(scenario.mapping.selfCalibration);
     this.engine = new MappingEngine({
       device: device.name,
       neighbours: device.offloadTo.map((name) => ({ name })),

@@ -19,7 +19,8 @@ import {
   strValue,
   type Obj,
 } from '../runtime/validate.js';
-import { MAPPING_DEFAULTS, SELF_CALIBRATION_DEFAULTS } from '../runtime/defaults.js';
+import { MAPPING_DEFAULTS } from '../runtime/defaults.js';
+import { parseSelfCalibration, type SelfCalibrationSettings } from '../runtime/mapping-settings.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
 
@@ -67,7 +68,7 @@ export interface Scenario {
     pingIdleSeconds: number;
     maxSteps: number;
     /** CRIME's self-calibration (runtime/defaults.ts has the defaults; budget 0 turns it off) */
-    selfCalibration: { budget: number; idleSeconds: number; tolerance: number };
+    selfCalibration: SelfCalibrationSettings;
   };
   devices: SimDevice[];
   links: SimLink[];
@@ -161,19 +162,13 @@ function parsePayload(p: Obj): Scenario['payload'] {
 
 function parseMapping(m: Obj, longest: number): Scenario['mapping'] {
   known(m, 'mapping', ['forgetting', 'pingIdleSeconds', 'maxSteps', 'selfCalibration']);
-  const cal = optObj(m, 'selfCalibration', 'mapping') ?? {};
-  known(cal, 'mapping.selfCalibration', ['budget', 'idleSeconds', 'tolerance']);
   const maxSteps = optNum(m, 'maxSteps', 'mapping', Math.max(longest, 1), { integer: true, min: 1 });
   if (maxSteps < longest) throw new InvalidInputError('mapping.maxSteps', `must be at least the longest input (${longest})`);
   return {
     forgetting: optNum(m, 'forgetting', 'mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
     pingIdleSeconds: optNum(m, 'pingIdleSeconds', 'mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0 }),
     maxSteps,
-    selfCalibration: {
-      budget: optNum(cal, 'budget', 'mapping.selfCalibration', SELF_CALIBRATION_DEFAULTS.budget, { min: 0, max: 1 }),
-      idleSeconds: optNum(cal, 'idleSeconds', 'mapping.selfCalibration', SELF_CALIBRATION_DEFAULTS.idleSeconds, { above: 0 }),
-      tolerance: optNum(cal, 'tolerance', 'mapping.selfCalibration', SELF_CALIBRATION_DEFAULTS.tolerance, { above: 0 }),
-    },
+    selfCalibration: parseSelfCalibration(optObj(m, 'selfCalibration', 'mapping') ?? {}, 'mapping.selfCalibration'),
   };
 }
 

@@ -139,6 +139,8 @@ const BROKEN: Broken[] = [
   { name: 'maxSteps 0', edit: (d) => (d.spec.model['maxSteps'] = 0), field: 'spec.model.maxSteps' },
   { name: 'stepBytes 0', edit: (d) => (d.spec.model['stepBytes'] = 0), field: 'spec.model.stepBytes' },
   { name: 'forgetting 0', edit: (d) => ((d.spec.mapping ??= {})['forgetting'] = 0), field: 'spec.mapping.forgetting' },
+  { name: 'self-calibration budget 0.9', edit: (d) => ((d.spec.mapping ??= {})['selfCalibration'] = { budget: 0.9 }), field: 'spec.mapping.selfCalibration.budget' },
+  { name: 'self-calibration idleSeconds 0', edit: (d) => ((d.spec.mapping ??= {})['selfCalibration'] = { idleSeconds: 0 }), field: 'spec.mapping.selfCalibration.idleSeconds' },
   { name: 'requestTimeoutMs 5', edit: (d) => ((d.spec.mapping ??= {})['requestTimeoutMs'] = 5), field: 'spec.mapping.requestTimeoutMs' },
   { name: 'negative watts', edit: (d) => ((device(d, 0)['power'] as Json)['activeW'] = -1), field: 'spec.devices[0].power.activeW' },
   { name: 'a profile without perStepMs', edit: (d) => (device(d, 2)['profile'] = { fixedMs: 1 }), field: 'spec.devices[2].profile.perStepMs' },

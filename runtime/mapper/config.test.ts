@@ -23,7 +23,7 @@ test('defaults fill a minimal configuration', () => {
   assert.equal(c.runtimeUrl, 'http://127.0.0.1:8081');
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
   assert.equal(c.objective, 'latency');
-  assert.deepEqual(c.mapping, { forgetting: 0.98, pingIdleSeconds: 5, requestTimeoutMs: 5000 });
+  assert.deepEqual(c.mapping, { forgetting: 0.98, pingIdleSeconds: 5, requestTimeoutMs: 5000, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 } });
   // Fail closed: without a word about clients, they need the token too.
   assert.deepEqual(c.auth, { tokenFile: '/var/run/crime/token', clients: true });
   assert.deepEqual(c.limits, MAPPER_DEFAULTS_LIMITS);
@@ -45,6 +45,8 @@ test('errors name the field', () => {
     [MINIMAL.replace('name: gateway', 'name: end-node'), 'neighbours[0].name', /own neighbour/],
     [`${MINIMAL}objective: energy\n`, 'power', /needs this device's power/],
     [`${MINIMAL}mapping: { forgetting: 2 }\n`, 'mapping.forgetting', /≤ 1/],
+    [`${MINIMAL}mapping: { selfCalibration: { budget: 0.6 } }\n`, 'mapping.selfCalibration.budget', /≤ 0.5/],
+    [`${MINIMAL}mapping: { selfCalibration: { every: 3 } }\n`, 'mapping.selfCalibration.every', /unknown field/],
     [`${MINIMAL}limit: {}\n`, 'limit', /unknown field/],
     ['device: [', '', /not valid YAML/],
     [MINIMAL.replace(/auth:.*\n/, ''), 'auth', /is required: auth.tokenFile .* or auth.disabled: true/],

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Objective, PowerModel } from '../engine/types.js';
 import { InvalidInputError, at, bool, isObj, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
-import { MAPPER_DEFAULTS, MAPPING_DEFAULTS } from '../defaults.js';
+import { MAPPER_DEFAULTS } from '../defaults.js';
+import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
 import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
 
 /**
@@ -32,7 +33,7 @@ export interface MapperConfig {
   /** bytes one input step and one response take on the wire; by default from the model */
   payload?: { stepBytes: number; outputBytes: number };
   maxSteps?: number;
-  mapping: { forgetting: number; pingIdleSeconds: number; requestTimeoutMs: number };
+  mapping: MappingSettings;
   power?: PowerModel;
   profile?: { perStepMs: number; fixedMs: number };
   auth: MapperAuth;
@@ -155,8 +156,6 @@ function configOf(root: Obj): MapperConfig {
   known(listen, 'listen', ['host', 'port']);
   const runtime = obj(root.runtime, 'runtime');
   known(runtime, 'runtime', ['url']);
-  const mapping = optObj(root, 'mapping', '') ?? {};
-  known(mapping, 'mapping', ['forgetting', 'pingIdleSeconds', 'requestTimeoutMs']);
   const config: MapperConfig = {
     device: str(root, 'device', ''),
     listen: {
@@ -166,11 +165,7 @@ function configOf(root: Obj): MapperConfig {
     runtimeUrl: runtimeAddress(runtime, 'url', 'runtime'),
     neighbours: (root.neighbours === undefined ? [] : list(root.neighbours, 'neighbours')).map((n, i) => neighbour(n, at('neighbours', i))),
     objective: oneOf(root, 'objective', '', ['latency', 'energy'] as const, 'latency'),
-    mapping: {
-      forgetting: optNum(mapping, 'forgetting', 'mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
-      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0 }),
-      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'mapping', MAPPING_DEFAULTS.requestTimeoutMs, { min: 10 }),
-    },
+    mapping: parseMappingSettings(optObj(root, 'mapping', '') ?? {}, 'mapping'),
     auth: authOf(root),
     limits: limitsOf(root),
   };

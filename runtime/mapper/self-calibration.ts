@@ -8,8 +8,6 @@
  */
 import { Counter } from 'prom-client';
 import { sampleInput } from '../backends/input.js';
-import { CALIBRATION_STEPS, SELF_CALIBRATION_DEFAULTS } from '../defaults.js';
-import type { SelfCalibrationPolicy } from '../engine/self-calibration.js';
 import { toCrimeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MapperMetrics } from './metrics.js';
@@ -21,23 +19,11 @@ export interface SelfCalibrationLoopOptions {
   runtime: LocalRuntime;
   metrics: MapperMetrics;
   logger: Logger;
-  /** the defaults (runtime/defaults.ts) unless given */
-  policy?: SelfCalibrationPolicy;
   /** how often to ask the engine whether a run is due (default 250 ms) */
   tickMs?: number;
 }
 
-export function defaultSelfCalibrationPolicy(): SelfCalibrationPolicy {
-  return {
-    budget: SELF_CALIBRATION_DEFAULTS.budget,
-    idleMs: SELF_CALIBRATION_DEFAULTS.idleSeconds * 1000,
-    tolerance: SELF_CALIBRATION_DEFAULTS.tolerance,
-    lengths: CALIBRATION_STEPS,
-  };
-}
-
 export function startSelfCalibration(o: SelfCalibrationLoopOptions): { stop: () => void } {
-  const policy = o.policy ?? defaultSelfCalibrationPolicy();
   const runs = new Counter({
     name: 'crime_mapper_self_calibrations_total',
     help: 'Self-calibration runs (the mapper timing its own runtime to keep its compute model fresh), by outcome',
@@ -51,10 +37,11 @@ export function startSelfCalibration(o: SelfCalibrationLoopOptions): { stop: () 
   });
   let running = false;
   const tick = async (): Promise<void> => {
-    const { pipeline, model, maxSteps, requestTimeoutMs } = o.state();
+    // Read on every tick: a configuration reload changes the policy (budget 0 stops the runs).
+    const { pipeline, model, maxSteps, requestTimeoutMs, selfCalibration } = o.state();
     if (running || !pipeline || !model) return;
     const engine = pipeline.engine;
-    const n = engine.dueCalibration(policy);
+    const n = engine.dueCalibration(selfCalibration);
     if (n === null || n > maxSteps) return;
     running = true;
     const ticket = engine.startCalibration(n);

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
 import { CALIBRATION_STEPS, RUNTIME_PROBE_MS } from '../defaults.js';
+import { selfCalibrationPolicy } from '../mapping-settings.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { guardConnections, serverOptions } from '../http/connection-guard.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -124,6 +125,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     clientsNeedToken: clientsNeedToken(config),
     limits: config.limits,
     requestTimeoutMs: config.mapping.requestTimeoutMs,
+    selfCalibration: selfCalibrationPolicy(config.mapping.selfCalibration),
     runtime: health,
   };
   let peers = new Map<string, PeerClient>();
@@ -197,6 +199,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       clientsNeedToken: clientsNeedToken(next),
       limits: next.limits,
       requestTimeoutMs: next.mapping.requestTimeoutMs,
+      selfCalibration: selfCalibrationPolicy(next.mapping.selfCalibration),
     };
     connections.apply();
     metrics.reloads.inc({ outcome: 'applied' });

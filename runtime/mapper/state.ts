@@ -1,3 +1,4 @@
+import type { SelfCalibrationPolicy } from '../engine/self-calibration.js';
 import { CrimeError } from '../errors.js';
 import type { RuntimeModelInfo } from '../server/protocol.js';
 import type { MapperLimits } from './config.js';
@@ -15,6 +16,8 @@ export interface MapperState {
   limits: MapperLimits;
   /** the budget of a request that enters here without a shorter one (mapping.requestTimeoutMs) */
   requestTimeoutMs: number;
+  /** mapping.selfCalibration, as the engine takes it */
+  selfCalibration: SelfCalibrationPolicy;
   /** whether this device's runtime answers */
   runtime: { readonly up: boolean };
 }

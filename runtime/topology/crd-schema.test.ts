@@ -11,6 +11,8 @@ import { parse as parseYaml } from 'yaml';
 import { URI_MESSAGES, URI_PATTERNS, MODEL_URI_MAX_LENGTH } from '../models/uri.js';
 import { LABEL_KEY_MAX, PLACEMENT_LIMITS, PLACEMENT_MESSAGES, PLACEMENT_PATTERNS, TAINT_EFFECTS, TOLERATION_OPERATORS } from './placement.js';
 import { BACKEND_NAMES } from '../backends/types.js';
+import { SELF_CALIBRATION_DEFAULTS } from '../defaults.js';
+import { SELF_CALIBRATION_LIMITS } from '../mapping-settings.js';
 import { MODEL_FORMATS, OBJECTIVES, TIERS, TOPOLOGY_LIMITS, TOPOLOGY_PATTERNS } from './topology.js';
 
 interface Schema {
@@ -21,6 +23,7 @@ interface Schema {
   default?: unknown;
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: boolean;
   maxItems?: number;
   maxLength?: number;
   maxProperties?: number;
@@ -57,6 +60,8 @@ test('the CRD has the parser enums and defaults', () => {
     'spec.mapping.forgetting': 0.98, 'spec.mapping.requestTimeoutMs': 5000, 'spec.devices.[].tier': 'edge',
     'spec.devices.[].entry': false, 'spec.devices.[].offloadTo': [], 'spec.devices.[].backend': 'auto', 'spec.devices.[].gpus': 0,
     'spec.devices.[].replicas': 1, 'spec.devices.[].profile.fixedMs': 0, 'spec.devices.[].placement.tolerations.[].operator': 'Equal',
+    'spec.mapping.selfCalibration': {}, 'spec.mapping.selfCalibration.budget': SELF_CALIBRATION_DEFAULTS.budget,
+    'spec.mapping.selfCalibration.idleSeconds': SELF_CALIBRATION_DEFAULTS.idleSeconds, 'spec.mapping.selfCalibration.tolerance': SELF_CALIBRATION_DEFAULTS.tolerance,
   };
   for (const [path, value] of Object.entries(defaults)) assert.deepEqual(at(path).default, value, path);
 });
@@ -73,6 +78,12 @@ test('the CRD has the parser limits and patterns', () => {
   assert.equal(at('spec.model.stepBytes').maximum, TOPOLOGY_LIMITS.payloadBytes);
   assert.equal(at('spec.model.sha256').pattern, TOPOLOGY_PATTERNS.sha256);
   assert.equal(at('spec.model.uri').maxLength, MODEL_URI_MAX_LENGTH);
+  for (const [field, limit] of Object.entries(SELF_CALIBRATION_LIMITS)) {
+    const s = at(`spec.mapping.selfCalibration.${field}`);
+    assert.equal(s.maximum, limit.max, field);
+    assert.equal(s.minimum, 'min' in limit ? limit.min : limit.above, field);
+    assert.equal(s.exclusiveMinimum === true, 'above' in limit, field);
+  }
   assert.equal(device('placement.nodeSelector').maxProperties, PLACEMENT_LIMITS.nodeSelectorEntries);
   assert.equal(device('placement.nodeSelector.{}').pattern, PLACEMENT_PATTERNS.labelValue);
   assert.equal(device('placement.tolerations').maxItems, PLACEMENT_LIMITS.tolerations);

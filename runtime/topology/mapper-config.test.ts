@@ -30,7 +30,9 @@ test('the entry serves clients openly with the topology objective; the others ne
 test('neighbours, mapping settings and limits come from the topology, the addresses and the defaults', () => {
   const gateway = renderMapperConfig(topology, 'gateway', addresses);
   assert.deepEqual(gateway.neighbours, [{ name: 'cloud', url: 'http://cloud.crime.svc:8080' }]);
-  assert.deepEqual(gateway.mapping, { pingIdleSeconds: 2, forgetting: 0.98, requestTimeoutMs: 5000 });
+  assert.deepEqual(gateway.mapping, { pingIdleSeconds: 2, forgetting: 0.98, requestTimeoutMs: 5000, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 } });
+  const tuned = { ...topology, mapping: { ...topology.mapping, selfCalibration: { budget: 0, idleSeconds: 30, tolerance: 0.5 } } };
+  assert.deepEqual(renderMapperConfig(tuned, 'gateway', addresses).mapping.selfCalibration, { budget: 0, idleSeconds: 30, tolerance: 0.5 });
   assert.equal(gateway.maxSteps, 1000);
   const { port: _port, ...limits } = MAPPER_DEFAULTS;
   assert.deepEqual(gateway.limits, limits);

@@ -4,7 +4,8 @@ import type { Objective, PowerModel } from '../engine/types.js';
 import { MODEL_URI_MAX_LENGTH, modelUriProblem, parseModelUri, type ModelUri } from '../models/uri.js';
 import { checkOffloadGraph } from '../offload-graph.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, strValue } from '../validate.js';
-import { MAPPING_DEFAULTS, MODEL_DEFAULTS } from '../defaults.js';
+import { MODEL_DEFAULTS } from '../defaults.js';
+import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
 import { parsePlacement, parseResources, type DeviceResources, type Placement } from './placement.js';
 
 export type { ModelUri } from '../models/uri.js';
@@ -75,7 +76,7 @@ export interface Topology {
   name: string;
   model: TopologyModel;
   objective: Objective;
-  mapping: { pingIdleSeconds: number; forgetting: number; requestTimeoutMs: number };
+  mapping: MappingSettings;
   devices: TopologyDevice[];
 }
 
@@ -104,8 +105,6 @@ export function topologyFromObject(doc: unknown): Topology {
   known(spec, 'spec', ['model', 'objective', 'mapping', 'devices']);
   const model = obj(spec.model, 'spec.model');
   known(model, 'spec.model', ['format', 'uri', 'sha256', 'stepBytes', 'outputBytes', 'maxSteps']);
-  const mapping = optObj(spec, 'mapping', 'spec') ?? {};
-  known(mapping, 'spec.mapping', ['pingIdleSeconds', 'forgetting', 'requestTimeoutMs']);
   const format = oneOf(model, 'format', 'spec.model', MODEL_FORMATS);
   const uri = modelUri(model);
   const topology: Topology = {
@@ -117,11 +116,7 @@ export function topologyFromObject(doc: unknown): Topology {
       maxSteps: optNum(model, 'maxSteps', 'spec.model', MODEL_DEFAULTS.maxSteps, { integer: true, min: 1, max: 1_000_000 }),
     },
     objective: oneOf(spec, 'objective', 'spec', OBJECTIVES, 'latency'),
-    mapping: {
-      pingIdleSeconds: optNum(mapping, 'pingIdleSeconds', 'spec.mapping', MAPPING_DEFAULTS.pingIdleSeconds, { above: 0, max: 3600 }),
-      forgetting: optNum(mapping, 'forgetting', 'spec.mapping', MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
-      requestTimeoutMs: optNum(mapping, 'requestTimeoutMs', 'spec.mapping', MAPPING_DEFAULTS.requestTimeoutMs, { min: 10, max: 600_000 }),
-    },
+    mapping: parseMappingSettings(optObj(spec, 'mapping', 'spec') ?? {}, 'spec.mapping'),
     devices: boundedList(spec.devices, 'spec.devices', TOPOLOGY_LIMITS.devices).map((d, i) => device(d, at('spec.devices', i))),
   };
   if (model.sha256 !== undefined && model.sha256 !== null) {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startCrime, stopChild } from '../../local/child.js';
-import { MAPPER_DEFAULTS, MAPPING_DEFAULTS } from '../../runtime/defaults.js';
+import { MAPPER_DEFAULTS } from '../../runtime/defaults.js';
+import { parseMappingSettings } from '../../runtime/mapping-settings.js';
 import { formatMapperConfig, type MapperConfig } from '../../runtime/mapper/config.js';
 import { call, infer, metric, sleep, tokens, until, MODEL } from './three-tier.js';
 
@@ -58,7 +59,7 @@ describe('#8.2 configuration reloads fail closed', { timeout: 180_000 }, () => {
       neighbours: neighbours.map((name, k) => ({ name, url: `http://127.0.0.1:${9 + k}` })),
       objective: 'latency',
       maxSteps: 1000,
-      mapping: { ...MAPPING_DEFAULTS },
+      mapping: parseMappingSettings({}, 'mapping'),
       auth: { tokenFile: join(dir, 'token'), clients: true },
       limits,
     });
