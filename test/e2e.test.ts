@@ -162,10 +162,13 @@ describe('end to end: the operator-rendered topology with pods that really run',
     try {
       await admin.request({ method: 'PATCH', path: secretPath, contentType: 'application/merge-patch+json', body: { data: { token: Buffer.from('a-rotated-token-nobody-has-yet-0123456789').toString('base64') } } });
       // Mappers reload a changed token within a few seconds; then the gateway's calls to the cloud carry the new one.
+      // Settled once the end node and the gateway both hold it: the clouds refuse, the gateway serves
+      // the long inputs itself (while only one of the two has reloaded, the end node computes them).
       const refused = await waitFor(async () => {
         const r = await load(20, 20, 'uniform:600-1000');
-        return r.failed === 0 && (r.servedBy['cloud']?.count ?? 0) === 0 && (r.servedBy['cloud-b']?.count ?? 0) === 0 ? r : undefined;
-      }, { what: 'the clouds refusing the new token', timeoutMs: 60_000, intervalMs: 500 });
+        const clouds = (r.servedBy['cloud']?.count ?? 0) + (r.servedBy['cloud-b']?.count ?? 0);
+        return r.failed === 0 && clouds === 0 && (r.servedBy['gateway']?.count ?? 0) >= 10 ? r : undefined;
+      }, { what: 'the clouds refusing the new token, the gateway serving', timeoutMs: 60_000, intervalMs: 500 });
       summary('token half-rotated', refused);
       const gatewayPod = (await pods('gateway'))[0];
       const metrics = await (await fetch(`http://${gatewayPod?.status?.podIP ?? ''}:8080/metrics`)).text();
