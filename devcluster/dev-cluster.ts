@@ -67,7 +67,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
         nodes: nodes.map((n) => ({ ...n, ...(n.tier && network.compute[n.tier] ? { emulate: network.compute[n.tier] as string } : {}) })),
         // Not under /tmp: pods mount an emptyDir there, which would hide their own volumes' sources.
         dataDir: join('/var/lib/crime-dev-cluster', basename(cp.workDir)),
-        crime: { node: process.execPath, cli: join(repoRoot(), 'dist', 'cli', 'main.js') },
+        crime: { node: process.execPath, root: repoRoot() },
         linkBetween: linkBetween(network, (n) => tiers.get(n)),
         ...(options.logger ? { logger: options.logger } : {}),
       });

@@ -12,7 +12,7 @@ import type { Logger } from '../../runtime/log.js';
 import { ContainerProcess, execIn, type Exit } from './container.js';
 import { PodNetwork, GATEWAY_IP } from './netns.js';
 import { runProbe } from './probes.js';
-import { PodVolumes, type VolumeSources } from './volumes.js';
+import { PodVolumes, type BindMount, type VolumeSources } from './volumes.js';
 
 export interface PodWorkerOptions {
   /** the runner's slot and the pod's number in it: its namespace and address */
@@ -27,6 +27,8 @@ export interface PodWorkerOptions {
   nodeEnv: Record<string, string>;
   /** folder with the `crime` shim, first on the PATH */
   binDir: string;
+  /** the package standing in for the image, mounted first in every container */
+  image: BindMount;
   onStatus: (status: V1PodStatus) => void;
   logger: Logger;
 }
@@ -182,6 +184,7 @@ export class PodWorker {
     const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) => expand(a, env));
     if (argv.length === 0) throw new Error(`container ${spec.name} has no command (images are not emulated)`);
     const mounts = [
+      this.o.image,
       ...(this.volumes as PodVolumes).mounts(spec.volumeMounts ?? []),
       { source: this.terminationFile(spec), target: spec.terminationMessagePath ?? '/dev/termination-log', readOnly: false },
     ];

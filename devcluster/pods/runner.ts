@@ -25,13 +25,20 @@ export interface RunnerNode extends FakeNodeSpec {
   emulate?: string;
 }
 
+/** where containers find the package, as in the image (Dockerfile: /opt/crime) */
+export const IMAGE_ROOT = '/opt/crime';
+
 export interface PodRunnerOptions {
   kc: KubeConfig;
   nodes: readonly RunnerNode[];
   /** where pods' volumes, logs and claims live */
   dataDir: string;
-  /** how `crime` runs here: node and the built CLI */
-  crime: { node: string; cli: string };
+  /**
+   * how `crime` runs here: node, and the package (a checkout with dist/ and node_modules/) that
+   * stands in for the image: every container sees it read-only at IMAGE_ROOT, where the image
+   * installs it, so a checkout anywhere (under /tmp, which pods cover with an emptyDir) still runs
+   */
+  crime: { node: string; root: string };
   linkBetween: (fromNode: string, toNode: string | undefined) => LinkConditions;
   logger?: Logger;
 }
@@ -88,8 +95,8 @@ export class PodRunner {
     this.proxies = new ServiceProxies({ slot: this.slot, linkBetween: this.o.linkBetween, logger: this.logger });
     await setUpHost();
     mkdirSync(this.binDir, { recursive: true });
-    // The "image": `crime` on the PATH runs this checkout's CLI.
-    writeFileSync(join(this.binDir, 'crime'), `#!/bin/sh\nexec '${this.o.crime.node}' --enable-source-maps '${this.o.crime.cli}' "$@"\n`);
+    // The "image": `crime` on the PATH runs the CLI of the package mounted at IMAGE_ROOT.
+    writeFileSync(join(this.binDir, 'crime'), `#!/bin/sh\nexec '${this.o.crime.node}' --enable-source-maps '${IMAGE_ROOT}/dist/cli/main.js' "$@"\n`);
     chmodSync(join(this.binDir, 'crime'), 0o755);
     for (const node of this.o.nodes) await this.registerNode(node);
     this.timers.push(setInterval(() => void this.heartbeat(), 10_000));
@@ -198,6 +205,7 @@ export class PodRunner {
       sources: { configMap: (ns, name) => this.configMaps.get(ns, name), secret: (ns, name) => this.secrets.get(ns, name) },
       nodeEnv: node.emulate ? { CRIME_EMULATE: node.emulate } : {},
       binDir: this.binDir,
+      image: { source: this.o.crime.root, target: IMAGE_ROOT, readOnly: true },
       onStatus: (status) => void this.writeStatus(pod, status),
       onSandbox: () => this.writeHosts(),
       logger: this.logger,
