@@ -15,6 +15,8 @@ const REPLY_BYTES = 512;
  * serialisation time: the link's noise is modelled as relative to RTT + a quarter of the transfer.
  */
 const LINK_SLOPE_NOISE_SHARE = 0.25;
+/** Change intervals remembered per link. */
+const CHANGE_INTERVALS = 8;
 /** Bytes on the wire are divided by this inside the link fit so both coefficients are well scaled. */
 const LINK_X_SCALE = 65536;
 
@@ -53,14 +55,21 @@ export class NeighbourState {
   /** when the link model last detected a change, and the change before, or -Infinity */
   lastChangeAt = -Infinity;
   previousChangeAt = -Infinity;
-
+  /** the latest intervals between detected changes, ms, oldest first: how long a regime tends to last */
+  readonly changeIntervals: number[] = [];
 
   constructor(options: NeighbourOptions, forgetting: number) {
     this.name = options.name;
     const prior = options.prior
       ? { slope: bandwidthToMsPerByte(options.prior.bandwidthMbps), intercept: options.prior.rttMs }
       : undefined;
-    this.link = new TrackedFit({ forgetting, xScale: LINK_X_SCALE, slopeNoiseShare: LINK_SLOPE_NOISE_SHARE, ...(prior ? { prior } : {}) });
+    this.link = new TrackedFit({
+      forgetting,
+      xScale: LINK_X_SCALE,
+      slopeNoiseShare: LINK_SLOPE_NOISE_SHARE,
+      regimeMemory: true,
+      ...(prior ? { prior } : {}),
+    });
   }
 
   get hasAdvertisement(): boolean {
@@ -81,8 +90,14 @@ export class NeighbourState {
     const verdict = this.link.update(bytes, Math.max(0, networkMs), now);
     this.confirmWanted = verdict === 'suspect' || verdict === 'outlier';
     this.surprise = this.confirmWanted && predicted > 0 ? Math.max(0, networkMs) / predicted : 1;
-    if (verdict === 'change') {
-      this.reprobe = 2;
+    // A switch back to the remembered regime needs no re-measuring: both its RTT and its
+    // bandwidth are known. An alarm restarts the fit from a few samples: re-probe both sizes.
+    if (verdict === 'change') this.reprobe = 2;
+    if (verdict === 'change' || verdict === 'switch') {
+      if (Number.isFinite(this.lastChangeAt)) {
+        this.changeIntervals.push(now - this.lastChangeAt);
+        if (this.changeIntervals.length > CHANGE_INTERVALS) this.changeIntervals.shift();
+      }
       this.previousChangeAt = this.lastChangeAt;
       this.lastChangeAt = now;
     }
