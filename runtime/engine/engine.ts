@@ -28,7 +28,7 @@ const PROBE_TARGET_MS = 10;
  * this many σ of the RTT's noise: enough for the fit to switch on that one sample (tracked-fit.ts
  * switches at 3σ off the current regime and within 2σ of the other), and no more bytes than that.
  */
-const PROBE_SEPARATION_SIGMA = 5;
+const PROBE_SEPARATION_SIGMA = 6;
 /** Client requests remembered (their lengths and times) to value what a probe could find. */
 const RECENT_REQUESTS = 32;
 
@@ -187,7 +187,8 @@ export class MappingEngine {
               : {}),
           });
     this.queue = new LocalQueue(options.concurrency ?? 1);
-    this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting));
+    this.valueProbing = options.objective === 'energy' && options.power !== undefined;
+    this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting, this.valueProbing));
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
     this.pingIdleMs = options.pingIdleMs;
     this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
@@ -197,7 +198,6 @@ export class MappingEngine {
     this.probeBytes = options.probeBytes ?? DEFAULT_PROBE_BYTES;
     this.pingReplyBytes = options.pingReplyBytes ?? 256;
     this.maxPieces = options.maxPieces ?? 8;
-    this.valueProbing = this.objective === 'energy' && this.power !== undefined;
   }
 
   get neighbourNames(): string[] {
