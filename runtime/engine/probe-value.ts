@@ -20,7 +20,7 @@
 const MEMORYLESS_SHARE = 0.1;
 /** A kernel's standard deviation: the detection delays blur each interval by up to a second. */
 const KERNEL_MIN_MS = 1000;
-const KERNEL_RELATIVE = 0.1;
+const KERNEL_RELATIVE = 0.05;
 
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26 for erf; error below 1.5e-7). */
 function phi(z: number): number {
