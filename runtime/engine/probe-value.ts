@@ -39,25 +39,9 @@ function phiIntegral(z: number): number {
   return z * phi(z) + density(z);
 }
 
-/** P(the next change came by age a) and ∫_0^a of it, under the change-time model. */
-function model(a: number, intervals: readonly number[], fallbackMeanMs: number): { cdf: number; integral: number } {
-  const k = intervals.length;
-  let mean = fallbackMeanMs;
-  if (k > 0) {
-    mean = 0;
-    for (const d of intervals) mean += d;
-    mean /= k;
-  }
-  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
-  let cdf = expShare * (1 - Math.exp(-a / mean));
-  let integral = expShare * (a - mean * (1 - Math.exp(-a / mean)));
-  for (const d of intervals) {
-    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
-    const w = (1 - expShare) / k;
-    cdf += w * phi((a - d) / s);
-    integral += w * s * (phiIntegral((a - d) / s) - phiIntegral(-d / s));
-  }
-  return { cdf, integral };
+/** 1 − Φ(z), without the cancellation of 1 − phi(z) far in the upper tail. */
+function upper(z: number): number {
+  return phi(-z);
 }
 
 /**
@@ -68,9 +52,38 @@ function model(a: number, intervals: readonly number[], fallbackMeanMs: number):
  */
 export function expectedTimeChanged(a0: number, a1: number, intervals: readonly number[], fallbackMeanMs: number): number {
   if (!(a1 > a0)) return 0;
-  const start = model(Math.max(0, a0), intervals, fallbackMeanMs);
-  const end = model(a1, intervals, fallbackMeanMs);
-  const survival = Math.max(1 - start.cdf, 1e-9);
-  const changedTime = end.integral - start.integral - start.cdf * (a1 - Math.max(0, a0));
-  return Math.max(0, Math.min(a1 - a0, changedTime / survival));
+  const from = Math.max(0, a0);
+  const span = a1 - from;
+  if (!(span > 0)) return 0;
+  // Each part of the mixture on its own: its survival to a0 (log, so a link that outlived all its
+  // past intervals by far still weighs its parts right) and the time it expects changed in the span
+  // given that survival. The whole is their survival-weighted mean.
+  const k = intervals.length;
+  let mean = fallbackMeanMs;
+  if (k > 0) {
+    mean = 0;
+    for (const d of intervals) mean += d;
+    mean /= k;
+  }
+  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
+  const parts: Array<{ logSurvival: number; changed: number }> = [
+    { logSurvival: Math.log(expShare) - from / mean, changed: span - mean * (1 - Math.exp(-span / mean)) },
+  ];
+  for (const d of intervals) {
+    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
+    const survival = upper((from - d) / s);
+    if (!(survival > 0)) continue;
+    // ∫ over the span of P(not changed by u) = s · (ψ((d − a0)/s) − ψ((d − a1)/s)), ψ(z) = ∫_{-∞}^{z} Φ.
+    const unchanged = (s * (phiIntegral((d - from) / s) - phiIntegral((d - a1) / s))) / survival;
+    parts.push({ logSurvival: Math.log((1 - expShare) / k) + Math.log(survival), changed: Math.max(0, Math.min(span, span - unchanged)) });
+  }
+  const top = Math.max(...parts.map((p) => p.logSurvival));
+  let weight = 0;
+  let changed = 0;
+  for (const p of parts) {
+    const w = Math.exp(p.logSurvival - top);
+    weight += w;
+    changed += w * p.changed;
+  }
+  return Math.max(0, Math.min(span, changed / weight));
 }
