@@ -18,11 +18,12 @@ const PROBES: Record<string, { maxVsOraclePct: number; why?: string }> = {
   'rtt-flap-30s': { maxVsOraclePct: 2 },
   'rtt-flap-10s': { maxVsOraclePct: 2 },
   // Flips every 2 s cannot be followed; the promise there is only the best fixed choice.
-  'rtt-flap-2s': { maxVsOraclePct: 15, why: 'faster than 10 s' },
-  'rtt-flap-2s-long': { maxVsOraclePct: 10, why: 'faster than 10 s' },
-  // Known miss of the 2 % target: every bandwidth flip must be found by probes the end node pays
-  // for at 3.8 W (about 2 points), and each flip to 20 Mbit/s is seen a second or so late (about 4).
-  'energy-bandwidth-flap': { maxVsOraclePct: 8, why: 'probing costs energy the oracle does not pay' },
+  'rtt-flap-2s': { maxVsOraclePct: 10, why: 'faster than 10 s' },
+  'rtt-flap-2s-long': { maxVsOraclePct: 6, why: 'faster than 10 s' },
+  // At the edge of the 2 % target (+1.9 … +2.3 % over seeds 1-5): each flip to 20 Mbit/s must be
+  // found by a probe the end node pays for at 3.8 W, and requests sent just after a drop to
+  // 3 Mbit/s pay for it before the first slow reply is back.
+  'energy-bandwidth-flap': { maxVsOraclePct: 2.5, why: 'probing costs energy the oracle does not pay' },
 };
 
 for (const [name, bound] of Object.entries(PROBES)) {

@@ -95,6 +95,13 @@ export class AffineRls {
     this.step(x, e, options.weight ?? 1, options.forgetting ?? this.lambda);
   }
 
+  /** An independent copy (same parameters, same uncertainty): a regime remembered for later. */
+  clone(): AffineRls {
+    const c = Object.create(AffineRls.prototype) as AffineRls;
+    Object.assign(c, this);
+    return c;
+  }
+
   /**
    * Forgets everything learned before a detected change and fits the given recent samples: the old
    * shape is scaled to their level first, so a single x value still gives a sensible slope (a

@@ -6,6 +6,7 @@ import { evalCurve, evalPiece } from './cost-curve.js';
 import { calibrate, leafAdvert, manualClock, networkMs, warmLinks, type TrueLink } from './fixtures.js';
 import { Random } from '../../stats/random.js';
 import type { Advertisement } from './types.js';
+import type { NeighbourState } from './neighbour.js';
 
 const payload = { stepBytes: 1200, outputBytes: 8 };
 const power = { activeW: 2.5, idleW: 0.4, txW: 1.3, rxW: 1.1 };
@@ -435,4 +436,120 @@ test('a detected link change re-probes both ping sizes at once; a link that flap
   assert.ok(e.snapshot().neighbours[0]!.rttMs < 40, 'back to the fast link');
   clock.advance(500);
   assert.equal(e.duePings().length, 1);
+});
+
+// Probing by value (energy objective with a power model): a link that alternates between two
+// bandwidths is probed when what the probe may find is worth its radio energy.
+
+const FAST_LINK: TrueLink = { rttMs: 20, bandwidthMbps: 20 };
+const SLOW_LINK: TrueLink = { rttMs: 20, bandwidthMbps: 0.5 };
+
+interface FlapOptions {
+  objective?: 'latency' | 'energy';
+  /** how long each earlier regime lasted, ms */
+  intervalMs?: number;
+  /** how long the link has been in the last one, ms */
+  lastMs?: number;
+  /** the regimes, oldest first (after a warm-up on the first one) */
+  regimes?: TrueLink[];
+  /** the length of the 32 client requests that follow */
+  n?: number;
+  probeBytes?: number;
+}
+
+/**
+ * An energy-minded end node whose link to the cloud went through `regimes` (pinged every 500 ms,
+ * empty and 20 KB in turn, 3% noise), then 32 client requests 500 ms apart and a fresh empty ping.
+ * Returns the pings the engine then asks for over 30 s (each answered by the last regime), as
+ * [ms after that ping, bytes].
+ */
+function flapThenIdle(options: FlapOptions = {}): { pings: Array<[number, number]>; nb: NeighbourState; e: MappingEngine } {
+  const rnd = new Random(7);
+  const clock = manualClock();
+  const regimes = options.regimes ?? [FAST_LINK, SLOW_LINK, FAST_LINK, SLOW_LINK, FAST_LINK, SLOW_LINK];
+  const e = engine(clock.now, { objective: options.objective ?? 'energy', power, ...(options.probeBytes ? { probeBytes: options.probeBytes } : {}) });
+  calibrate(e, 3, 2);
+  const cloud = leafAdvert(0.03, 1.5);
+  warmLinks(e, { cloud: regimes[0]! }, { cloud: () => cloud }, clock.advance, 5000);
+  const ping = (link: TrueLink, bytes: number): void => {
+    e.pingSent('cloud');
+    e.pingResult('cloud', { roundTripMs: networkMs(link, bytes + 256) * (1 + 0.03 * rnd.normal()) + 0.05, calleeElapsedMs: 0.05, bytes, advertisement: cloud });
+  };
+  regimes.slice(1).forEach((link, i) => {
+    const end = clock.now() + (i === regimes.length - 2 ? (options.lastMs ?? 2000) : (options.intervalMs ?? 20_000));
+    for (let k = 0; clock.now() < end; k++) {
+      ping(link, k % 2 === 1 ? 20_000 : 0);
+      clock.advance(500);
+    }
+  });
+  for (let i = 0; i < 32; i++) {
+    e.decide(options.n ?? 200);
+    clock.advance(500);
+  }
+  const last = regimes[regimes.length - 1]!;
+  ping(last, 0);
+  const start = clock.now();
+  const pings: Array<[number, number]> = [];
+  for (let t = 0; t < 30_000; t += 100) {
+    for (const due of e.duePings()) {
+      pings.push([clock.now() - start, due.bytes]);
+      ping(last, due.bytes);
+    }
+    clock.advance(100);
+  }
+  const nb = (e as unknown as { byName: Map<string, NeighbourState> }).byName.get('cloud')!;
+  return { pings, nb, e };
+}
+
+const firstProbe = (pings: Array<[number, number]>): number => pings.find(([, bytes]) => bytes > 0)?.[0] ?? Infinity;
+
+test('value probing: the probe is the smallest payload telling the regimes apart by 6σ, at most probeBytes', () => {
+  const { pings, nb, e } = flapThenIdle();
+  assert.equal(e.decide(200).choice?.target, 'local', 'the slow link is not worth using');
+  const better = nb.link.alternatives.find((a) => a.slope < 0.001);
+  assert.ok(better, `a faster regime is remembered: ${JSON.stringify(nb.link.alternatives)}`);
+  const probe = pings.find(([, bytes]) => bytes > 0);
+  assert.ok(probe, JSON.stringify(pings));
+  // The two regimes' round trips at b bytes differ by |Δrtt + Δslope·b|; the noise is the current regime's at b.
+  const gap = (b: number): number => Math.abs(better.intercept - nb.link.current.intercept + (better.slope - nb.link.current.slope) * b);
+  const bytes = probe[1];
+  assert.ok(gap(bytes) >= 6 * nb.link.noiseAt(bytes) * 0.97, `${bytes} B: gap ${gap(bytes)} < 6σ ${6 * nb.link.noiseAt(bytes)}`);
+  assert.ok(gap(bytes * 0.9) < 6 * nb.link.noiseAt(bytes * 0.9), `${bytes} B is not the smallest`);
+  assert.ok(bytes < 4096, `${bytes} B: far smaller than the usual bandwidth probe`);
+  // Capped by probeBytes.
+  const capped = flapThenIdle({ probeBytes: 200 });
+  assert.ok(capped.pings.some(([, b]) => b === 200), JSON.stringify(capped.pings.slice(0, 5)));
+  assert.ok(capped.pings.every(([, b]) => b <= 200));
+});
+
+test('value probing: sooner when the better regime would save more, later when regimes last longer', () => {
+  const small = firstProbe(flapThenIdle({ n: 60 }).pings);
+  const large = firstProbe(flapThenIdle({ n: 400 }).pings);
+  assert.ok(large < small, `requests of 400 steps probed at ${large} ms, of 60 at ${small} ms`);
+  const short = firstProbe(flapThenIdle({ intervalMs: 10_000 }).pings);
+  const long = firstProbe(flapThenIdle({ intervalMs: 40_000 }).pings);
+  assert.ok(Number.isFinite(long) && short < long, `regimes of 10 s probed at ${short} ms, of 40 s at ${long} ms`);
+});
+
+test('value probing: with no remembered better regime the usual idle pings go on', () => {
+  // Never changed: nothing remembered.
+  const steady = flapThenIdle({ regimes: [SLOW_LINK, SLOW_LINK] });
+  assert.deepEqual(steady.nb.link.alternatives, []);
+  assert.deepEqual(
+    steady.pings.map(([t]) => t),
+    [5000, 10_000, 15_000, 20_000, 25_000],
+  );
+  // Now fast, only a slower regime remembered: nothing to gain.
+  const fast = flapThenIdle({ regimes: [FAST_LINK, SLOW_LINK, FAST_LINK] });
+  assert.ok(fast.nb.link.alternatives.length > 0);
+  assert.ok(fast.pings.every(([t]) => t % 5000 === 0), JSON.stringify(fast.pings));
+});
+
+test('value probing is off under the latency objective: the flapping link is watched with both ping sizes', () => {
+  const { pings } = flapThenIdle({ objective: 'latency' });
+  // Every pingAfterChangeMs (500 ms) while watched, empty and probe-size in turn.
+  assert.ok(pings.length >= 10, JSON.stringify(pings));
+  const sizes = new Set(pings.map(([, b]) => b));
+  assert.deepEqual([...sizes].sort((a, b) => a - b), [0, 4096]);
+  for (let i = 1; i < 10; i++) assert.equal(pings[i]![0] - pings[i - 1]![0], 500, JSON.stringify(pings.slice(0, 10)));
 });

@@ -4,6 +4,7 @@ import { LocalQueue, type LocalTicket } from './local-queue.js';
 import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
 import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
+import { expectedTimeChanged } from './probe-value.js';
 import {
   msPerByteToMbps,
   type Advertisement,
@@ -22,6 +23,14 @@ const MIN_PROBE_BYTES = 4 * 1024;
  * not kept on for nothing (64 KiB at 3 Mbit/s would be 175 ms at 3-4 W).
  */
 const PROBE_TARGET_MS = 10;
+/**
+ * A probe that is to tell a link's two remembered regimes apart makes their predictions differ by
+ * this many σ of the RTT's noise: enough for the fit to switch on that one sample (tracked-fit.ts
+ * switches at 3σ off the current regime and within 2σ of the other), and no more bytes than that.
+ */
+const PROBE_SEPARATION_SIGMA = 6;
+/** Client requests remembered (their lengths and times) to value what a probe could find. */
+const RECENT_REQUESTS = 32;
 
 export interface EngineOptions {
   /** this device's name */
@@ -147,6 +156,17 @@ export class MappingEngine {
   private lastComputeAt = -Infinity;
   /** the compute model's last sample was surprising: a calibration run would confirm or dismiss it */
   private computeSuspect = false;
+  /**
+   * Under the energy objective every probe costs the radio energy of its bytes, so a link that
+   * alternates between two remembered regimes is probed when the probe is worth it (probe-value.ts),
+   * not on a fixed schedule.
+   */
+  private readonly valueProbing: boolean;
+  /** lengths and times of the latest client requests (a ring): what a recovered link would be worth */
+  private readonly recentN = new Float64Array(RECENT_REQUESTS);
+  private readonly recentAt = new Float64Array(RECENT_REQUESTS);
+  private recentCount = 0;
+  private recentNext = 0;
 
   constructor(options: EngineOptions) {
     const forgetting = options.forgetting;
@@ -167,7 +187,8 @@ export class MappingEngine {
               : {}),
           });
     this.queue = new LocalQueue(options.concurrency ?? 1);
-    this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting));
+    this.valueProbing = options.objective === 'energy' && options.power !== undefined;
+    this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting, this.valueProbing));
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
     this.pingIdleMs = options.pingIdleMs;
     this.downRetryMs = options.downRetryMs ?? Math.min(this.pingIdleMs, 1000);
@@ -192,6 +213,12 @@ export class MappingEngine {
   decide(n: number, origin: 'client' | 'peer' = 'client'): Decision {
     const now = this.clock();
     const objective = origin === 'client' ? this.objective : 'latency';
+    if (origin === 'client') {
+      this.recentN[this.recentNext] = n;
+      this.recentAt[this.recentNext] = now;
+      this.recentNext = (this.recentNext + 1) % RECENT_REQUESTS;
+      if (this.recentCount < RECENT_REQUESTS) this.recentCount++;
+    }
     const views = this.views(now);
     const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
     const ranked = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
@@ -302,7 +329,22 @@ export class MappingEngine {
       // A link is watched closely only once it has shown it flaps (two changes within twice the
       // watch): an isolated change is re-probed once, not paid for with half a minute of pings.
       const watched = now - nb.lastChangeAt < this.changeWatchMs && nb.lastChangeAt - nb.previousChangeAt < 2 * this.changeWatchMs;
-      const wait = nb.down ? this.downRetryMs : watched ? this.pingAfterChangeMs : this.pingIdleMs;
+      // A link with a remembered other regime, under the energy objective: an empty ping now and
+      // then keeps the neighbour's advertisement and RTT fresh; the bandwidth probe goes out when
+      // what it may find is worth its energy.
+      const valued = this.valueProbing && !nb.down && nb.pingsSent >= 2 && nb.reprobe === 0 && !nb.confirmWanted;
+      const probe = valued ? this.valuedProbe(nb, now) : null;
+      if (typeof probe === 'number') {
+        due.push({ name: nb.name, bytes: probe });
+        continue;
+      }
+      if (probe === 'wait') {
+        if (quiet >= this.pingIdleMs) due.push({ name: nb.name, bytes: 0 });
+        continue;
+      }
+      // Nothing remembered would pay (or nothing is remembered): the usual pace, both sizes in turn,
+      // but under the energy objective never the close watch of a flapping link.
+      const wait = nb.down ? this.downRetryMs : watched && !this.valueProbing ? this.pingAfterChangeMs : this.pingIdleMs;
       // The first two pings go out back to back: RTT and bandwidth are both known before traffic.
       // After a detected change, two more (one of each size) re-measure both at once.
       // A reply far off the model is confirmed or dismissed by a ping at once, not by the next request.
@@ -378,6 +420,79 @@ export class MappingEngine {
     if (!(msPerByte > 0)) return this.probeBytes; // bandwidth not known yet
     const targetMs = Math.max(PROBE_TARGET_MS, 4 * nb.link.noiseAt(0));
     return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, targetMs / msPerByte)));
+  }
+
+  /**
+   * A probe for a link with remembered earlier regimes: the bytes telling the current regime from
+   * the one most worth finding, if the probe is worth sending now; 'wait' if not yet; null if no
+   * remembered regime would be worth anything (the usual pings then go on). Worth it when the
+   * expected regret since the last contact (what recent requests would have gained per ms had they
+   * known the link was back in that regime, times the expected time it has been there) reaches the
+   * probe's own energy on the link as believed.
+   */
+  private valuedProbe(nb: NeighbourState, now: number): number | 'wait' | null {
+    const count = this.recentCount;
+    const alternatives = nb.link.alternatives;
+    if (count < 2 || !this.power || alternatives.length === 0) return null;
+    const views = this.views(now);
+    const at = views.findIndex((v) => v.name === nb.name);
+    if (at < 0) return null;
+    const view = views[at] as NeighbourView;
+    const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
+    const base = { objective: this.objective, payload: this.payload, power: this.power, local };
+    const choices: Array<string | null> = [];
+    let oldest = now;
+    for (let i = 0; i < count; i++) {
+      oldest = Math.min(oldest, this.recentAt[i] as number);
+      choices.push(rankCandidates({ ...base, n: this.recentN[i] as number, neighbours: views })[0]?.target ?? null);
+    }
+    let gain = 0;
+    let alternative = alternatives[0] as { slope: number; intercept: number };
+    const altViews = views.slice();
+    for (const alt of alternatives) {
+      altViews[at] = { ...view, link: { rttMs: alt.intercept, msPerByte: alt.slope } };
+      let g = 0;
+      for (let i = 0; i < count; i++) {
+        const choice = choices[i];
+        // Requests sent to this neighbour measure the link themselves: nothing for a probe to add.
+        if (choice === null || choice === undefined || choice === nb.name) continue;
+        const ranked = rankCandidates({ ...base, n: this.recentN[i] as number, neighbours: altViews });
+        const mine = ranked.find((e) => e.target === choice);
+        if (mine && ranked[0]) g += mine.cost - ranked[0].cost;
+      }
+      if (g > gain) {
+        gain = g;
+        alternative = alt;
+      }
+    }
+    if (!(gain > 0)) return null;
+    // Gain per ms: the requests' mean gain at the rate they came (to now, so a pause lowers it).
+    const perMs = gain / Math.max(now - oldest, this.pingAfterChangeMs);
+    const bytes = this.separatingBytes(nb, alternative);
+    const msPerByte = view.link.msPerByte;
+    const probeJ = (this.power.txW * bytes * msPerByte + this.power.rxW * this.pingReplyBytes * msPerByte) / 1000;
+    const since = nb.lastChangeAt;
+    const changed = expectedTimeChanged(nb.lastContact - since, now - since, nb.changeIntervals, 2 * this.changeWatchMs);
+    return perMs * changed >= probeJ ? bytes : 'wait';
+  }
+
+  /**
+   * The smallest payload whose round trip the two regimes predict PROBE_SEPARATION_SIGMA noise σ
+   * apart (0 when their RTTs alone are), at most probeBytes.
+   */
+  private separatingBytes(nb: NeighbourState, alternative: { slope: number; intercept: number }): number {
+    const current = nb.link.current;
+    const dRtt = alternative.intercept - current.intercept;
+    const dMsPerByte = alternative.slope - current.slope;
+    let bytes = 0;
+    for (let i = 0; i < 2; i++) {
+      // The noise grows a little with the transfer: size once at 0 bytes, then at that size.
+      const target = PROBE_SEPARATION_SIGMA * nb.link.noiseAt(bytes);
+      if (Math.abs(dRtt) >= target) return bytes;
+      if (dMsPerByte === 0) return this.probeBytes;
+      bytes = (target - Math.sign(dMsPerByte) * dRtt) / Math.abs(dMsPerByte);
+    }
+    return Math.ceil(Math.min(this.probeBytes, Math.max(0, bytes)));
   }
 
   /** The usable neighbours as the decision rule sees them now. */

@@ -1,6 +1,6 @@
 import { TrackedFit } from './tracked-fit.js';
 import type { NeighbourView } from './rank.js';
-import { bandwidthToMsPerByte, type Advertisement } from './types.js';
+import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from './types.js';
 
 export interface NeighbourOptions {
   name: string;
@@ -15,6 +15,10 @@ const REPLY_BYTES = 512;
  * serialisation time: the link's noise is modelled as relative to RTT + a quarter of the transfer.
  */
 const LINK_SLOPE_NOISE_SHARE = 0.25;
+/** A reply this many σ of the link's noise later than predicted is evidence on its own. */
+const OVERDUE_SIGMA = 4;
+/** Change intervals remembered per link. */
+const CHANGE_INTERVALS = 8;
 /** Bytes on the wire are divided by this inside the link fit so both coefficients are well scaled. */
 const LINK_X_SCALE = 65536;
 
@@ -30,7 +34,7 @@ export class NeighbourState {
   /** when the neighbour made its last advertisement, in our clock (reply time − one way back) */
   private advertisedAt = 0;
   /** our requests it has not answered yet: when sent, when expected to arrive, and their expected compute there */
-  private readonly inflight = new Map<number, { arrivesAt: number; expectedMs: number }>();
+  private readonly inflight = new Map<number, { sentAt: number; bytes: number; arrivesAt: number; expectedMs: number }>();
   private nextId = 1;
   /** last time anything was heard from it (a response or a ping reply), or -Infinity */
   lastContact = -Infinity;
@@ -53,14 +57,28 @@ export class NeighbourState {
   /** when the link model last detected a change, and the change before, or -Infinity */
   lastChangeAt = -Infinity;
   previousChangeAt = -Infinity;
+  /** the latest intervals between detected changes, ms, oldest first: how long a regime tends to last */
+  readonly changeIntervals: number[] = [];
 
+  /**
+   * Take an overdue reply as evidence (see overdueLink). The engine turns it on under the energy
+   * objective, where one request sent on a link that has just slowed costs its whole radio time.
+   */
+  private readonly overdueEvidence: boolean;
 
-  constructor(options: NeighbourOptions, forgetting: number) {
+  constructor(options: NeighbourOptions, forgetting: number, overdueEvidence = false) {
     this.name = options.name;
+    this.overdueEvidence = overdueEvidence;
     const prior = options.prior
       ? { slope: bandwidthToMsPerByte(options.prior.bandwidthMbps), intercept: options.prior.rttMs }
       : undefined;
-    this.link = new TrackedFit({ forgetting, xScale: LINK_X_SCALE, slopeNoiseShare: LINK_SLOPE_NOISE_SHARE, ...(prior ? { prior } : {}) });
+    this.link = new TrackedFit({
+      forgetting,
+      xScale: LINK_X_SCALE,
+      slopeNoiseShare: LINK_SLOPE_NOISE_SHARE,
+      regimeMemory: true,
+      ...(prior ? { prior } : {}),
+    });
   }
 
   get hasAdvertisement(): boolean {
@@ -81,8 +99,14 @@ export class NeighbourState {
     const verdict = this.link.update(bytes, Math.max(0, networkMs), now);
     this.confirmWanted = verdict === 'suspect' || verdict === 'outlier';
     this.surprise = this.confirmWanted && predicted > 0 ? Math.max(0, networkMs) / predicted : 1;
-    if (verdict === 'change') {
-      this.reprobe = 2;
+    // A switch back to the remembered regime needs no re-measuring: both its RTT and its
+    // bandwidth are known. An alarm restarts the fit from a few samples: re-probe both sizes.
+    if (verdict === 'change') this.reprobe = 2;
+    if (verdict === 'change' || verdict === 'switch') {
+      if (Number.isFinite(this.lastChangeAt)) {
+        this.changeIntervals.push(now - this.lastChangeAt);
+        if (this.changeIntervals.length > CHANGE_INTERVALS) this.changeIntervals.shift();
+      }
       this.previousChangeAt = this.lastChangeAt;
       this.lastChangeAt = now;
     }
@@ -98,7 +122,7 @@ export class NeighbourState {
   /** A request sent to the neighbour; returns its id for heard() or forget(). */
   sent(now: number, bytes: number, expectedMs: number): number {
     const id = this.nextId++;
-    this.inflight.set(id, { arrivesAt: now + this.oneWayMs(bytes), expectedMs });
+    this.inflight.set(id, { sentAt: now, bytes: bytes + REPLY_BYTES, arrivesAt: now + this.oneWayMs(bytes), expectedMs });
     this.lastUsed = now;
     return id;
   }
@@ -135,14 +159,49 @@ export class NeighbourState {
     return Math.max(0, work - (now - t)) + future;
   }
 
+  /**
+   * A request whose reply is overdue tells the link is slower than believed before its reply comes:
+   * its round trip is at least the time since it was sent (less its expected compute). When one is
+   * overdue by more than OVERDUE_SIGMA of the link's noise, decisions see the link as the fastest
+   * remembered regime that could have kept it that long, or, if none could, as slow as that bound
+   * whether the RTT or the bandwidth is to blame (the reply will tell which, one round trip later).
+   */
+  private overdueLink(now: number): LinkParams | null {
+    let worst: { bytes: number; waitMs: number } | null = null;
+    let worstExcess = 0;
+    for (const r of this.inflight.values()) {
+      const waitMs = now - r.sentAt - r.expectedMs;
+      const excess = waitMs - this.link.predict(r.bytes) - OVERDUE_SIGMA * this.link.noiseAt(r.bytes);
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = { bytes: r.bytes, waitMs };
+      }
+    }
+    if (!worst) return null;
+    let best: LinkParams | null = null;
+    let bestMs = Infinity;
+    for (const alt of this.link.alternatives) {
+      const ms = alt.intercept + alt.slope * worst.bytes;
+      if (ms >= worst.waitMs && ms < bestMs) {
+        bestMs = ms;
+        best = { rttMs: alt.intercept, msPerByte: alt.slope };
+      }
+    }
+    if (best) return best;
+    const rtt = this.link.intercept;
+    const msPerByte = this.link.slope;
+    return { rttMs: Math.max(rtt, worst.waitMs - msPerByte * worst.bytes), msPerByte: Math.max(msPerByte, (worst.waitMs - rtt) / worst.bytes) };
+  }
+
   /** The neighbour as the decision rule sees it now; null if it cannot be used. */
   view(now: number): NeighbourView | null {
     const adv = this.advertisement;
     if (this.down || adv === null) return null;
     const queueMs = this.queueMs(adv.queueMs, now);
+    const overdue = this.overdueEvidence && this.inflight.size > 0 ? this.overdueLink(now) : null;
     return {
       name: this.name,
-      link: { rttMs: this.link.intercept * this.surprise, msPerByte: this.link.slope * this.surprise },
+      link: overdue ?? { rttMs: this.link.intercept * this.surprise, msPerByte: this.link.slope * this.surprise },
       local: adv.local,
       queueMs,
       remote: adv.remote,

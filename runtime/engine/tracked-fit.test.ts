@@ -147,3 +147,145 @@ test('ignores non-finite and negative samples', () => {
   assert.equal(fit.samples, 0);
   assert.equal(fit.predict(10), 11);
 });
+
+// Regime memory (regimeMemory: true), as the engine's link fits use it: bytes on the wire as x,
+// noise relative to the RTT plus a quarter of the transfer.
+
+/** ms per byte of a link of `mbps` Mbit/s. */
+const msPerByte = (mbps: number): number => 8 / (mbps * 1000);
+
+interface Regime {
+  rttMs: number;
+  mbps: number;
+}
+
+const SMALL = 256;
+const LARGE = 25_256;
+
+function linkFit(): TrackedFit {
+  return new TrackedFit({ forgetting: 0.98, xScale: 65536, slopeNoiseShare: 0.25, regimeMemory: true, prior: { slope: msPerByte(20), intercept: 20 } });
+}
+
+/** A link's round trip at x bytes, noise 5% of the RTT plus a quarter of the transfer. */
+function roundTrip(regime: Regime, x: number, rnd: Random): number {
+  const transfer = x * msPerByte(regime.mbps);
+  return regime.rttMs + transfer + 0.05 * (regime.rttMs + 0.25 * transfer) * rnd.normal();
+}
+
+/** `count` samples alternating an empty ping and a 25 KB probe, one every 500 ms; returns the verdicts. */
+function ride(fit: TrackedFit, regime: Regime, count: number, rnd: Random, clock: { t: number }): string[] {
+  const verdicts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const x = i % 2 === 0 ? SMALL : LARGE;
+    verdicts.push(fit.update(x, roundTrip(regime, x, rnd), (clock.t += 500)));
+  }
+  return verdicts;
+}
+
+const currentAt = (fit: TrackedFit, x: number): number => fit.current.intercept + fit.current.slope * x;
+
+const FAST: Regime = { rttMs: 20, mbps: 20 }; // 30 ms at LARGE
+const SLOW: Regime = { rttMs: 20, mbps: 2 }; // 121 ms at LARGE
+
+/** A link that went fast → slow → fast: both regimes learned, now fast with slow remembered. */
+function learnedBoth(seed: number): { fit: TrackedFit; rnd: Random; clock: { t: number } } {
+  const rnd = new Random(seed);
+  const clock = { t: 0 };
+  const fit = linkFit();
+  ride(fit, FAST, 40, rnd, clock);
+  ride(fit, SLOW, 40, rnd, clock);
+  ride(fit, FAST, 40, rnd, clock);
+  assert.equal(fit.alternatives.length, 1, JSON.stringify(fit.alternatives));
+  close(fit.alternatives[0]!.slope, msPerByte(2), 0.1, 'remembered slow slope');
+  close(currentAt(fit, LARGE), 30.1, 0.1, 'current fast regime');
+  return { fit, rnd, clock };
+}
+
+test('regime memory: one sample of the remembered bandwidth switches back at once, no re-learning', () => {
+  for (const seed of [21, 22, 23]) {
+    const { fit, rnd, clock } = learnedBoth(seed);
+    const changes = fit.changesDetected;
+    // One large probe of the slow regime: switched on that very sample.
+    assert.equal(fit.update(LARGE, 121, (clock.t += 500)), 'switch', `seed ${seed}`);
+    assert.equal(fit.changesDetected, changes + 1);
+    close(currentAt(fit, LARGE), 121, 0.05, `seed ${seed}: slow regime serves at once`);
+    close(fit.predict(LARGE), 121, 0.05, `seed ${seed}: decisions see it`);
+    // The fast regime is remembered in its place, and the next slow samples are simply ordinary.
+    assert.equal(fit.alternatives.length, 1);
+    close(fit.alternatives[0]!.slope, msPerByte(20), 0.1, 'remembered fast slope');
+    const next = ride(fit, SLOW, 6, rnd, clock);
+    assert.ok(!next.includes('change') && !next.includes('switch'), `seed ${seed}: ${next.join(' ')}`);
+    // And back again on one sample.
+    assert.equal(fit.update(LARGE, 30, (clock.t += 500)), 'switch', `seed ${seed}: back to fast`);
+    close(currentAt(fit, LARGE), 30.1, 0.05, 'fast regime serves at once');
+  }
+});
+
+test('regime memory: a sample within 3σ, or ≥3σ off but not on the remembered regime, does not switch', () => {
+  const { fit, clock } = learnedBoth(24);
+  const remembered = JSON.stringify(fit.alternatives);
+  const changes = fit.changesDetected;
+  // Towards the slow regime but within 3σ of the current one: noise.
+  const sigma = fit.noiseAt(LARGE);
+  const y = currentAt(fit, LARGE) + 2.5 * sigma;
+  assert.notEqual(fit.update(LARGE, y, (clock.t += 500)), 'switch');
+  // Back to normal, then a wild sample halfway between the regimes: an outlier, not a switch.
+  for (let i = 0; i < 20; i++) fit.update(i % 2 === 0 ? SMALL : LARGE, i % 2 === 0 ? 20.1 : 30.1, (clock.t += 500));
+  assert.equal(fit.update(LARGE, 75, (clock.t += 500)), 'outlier');
+  assert.equal(fit.changesDetected, changes);
+  assert.equal(JSON.stringify(fit.alternatives), remembered);
+  close(currentAt(fit, LARGE), 30.1, 0.1, 'still the fast regime');
+});
+
+test('regime memory: false alarms leave near-copies that replace each other, never the real other regime', () => {
+  const { fit, rnd, clock } = learnedBoth(25);
+  // Three bursts of three empty pings 3.5σ slow (noise that happens to line up): each raises an
+  // alarm and leaves a copy of the fast regime within 4σ of it, which the fast samples then undo.
+  for (let k = 0; k < 3; k++) {
+    const changes = fit.changesDetected;
+    const y = currentAt(fit, SMALL) + 3.5 * fit.noiseAt(SMALL);
+    for (let i = 0; i < 3; i++) fit.update(SMALL, y, (clock.t += 500));
+    ride(fit, FAST, 40, rnd, clock);
+    assert.ok(fit.changesDetected > changes, `burst ${k} raised no alarm: the test needs false alarms`);
+    // At most the fast regime's copy beside the slow one.
+    assert.ok(fit.alternatives.length <= 2, `burst ${k}: ${JSON.stringify(fit.alternatives)}`);
+    assert.ok(
+      fit.alternatives.some((a) => Math.abs(a.slope - msPerByte(2)) < 0.1 * msPerByte(2)),
+      `burst ${k}: slow regime evicted ${JSON.stringify(fit.alternatives)}`,
+    );
+  }
+  // A real third regime: the fast one is remembered once, beside the slow one.
+  ride(fit, { rttMs: 150, mbps: 20 }, 30, rnd, clock);
+  assert.equal(fit.alternatives.length, 2, JSON.stringify(fit.alternatives));
+  // The slow regime is still one sample away.
+  assert.equal(fit.update(LARGE, 121, (clock.t += 500)), 'switch');
+  close(currentAt(fit, LARGE), 121, 0.05, 'slow regime');
+});
+
+test('regime memory: at most 3 regimes, latest first; an evicted one must be re-learned', () => {
+  const rnd = new Random(26);
+  const clock = { t: 0 };
+  const fit = linkFit();
+  const rtts = [20, 60, 150, 400, 1000];
+  for (const rttMs of rtts) ride(fit, { rttMs, mbps: 20 }, 30, rnd, clock);
+  const remembered = fit.alternatives.map((a) => a.intercept);
+  assert.equal(remembered.length, 3, JSON.stringify(remembered));
+  [400, 150, 60].forEach((rtt, i) => close(remembered[i]!, rtt, 0.1, `regime ${i}`));
+  // 60 ms is remembered: one sample switches. 20 ms was evicted: no switch.
+  assert.equal(fit.update(SMALL, 60, (clock.t += 500)), 'switch');
+  close(fit.current.intercept, 60, 0.1, 'switched to 60 ms');
+  ride(fit, { rttMs: 60, mbps: 20 }, 10, rnd, clock);
+  assert.notEqual(fit.update(SMALL, 20, (clock.t += 500)), 'switch');
+  assert.equal(fit.alternatives.length, 3);
+});
+
+test('without regime memory nothing is remembered and a flip back is re-learned through an alarm', () => {
+  const rnd = new Random(27);
+  const clock = { t: 0 };
+  const fit = new TrackedFit({ forgetting: 0.98, xScale: 65536, slopeNoiseShare: 0.25, prior: { slope: msPerByte(20), intercept: 20 } });
+  ride(fit, FAST, 40, rnd, clock);
+  ride(fit, SLOW, 40, rnd, clock);
+  const back = ride(fit, FAST, 40, rnd, clock);
+  assert.deepEqual(fit.alternatives, []);
+  assert.ok(!back.includes('switch') && back.includes('change'), back.join(' '));
+});

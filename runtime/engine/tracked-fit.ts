@@ -41,6 +41,13 @@ export interface TrackedFitOptions {
    * far less the bytes' serialisation time.
    */
   slopeNoiseShare?: number;
+  /**
+   * Remember the regimes before the last changes (default false). A link that alternates between
+   * two states (a radio cell's load, a route) then switches back on the first sample the old
+   * regime explains and the current one does not, instead of waiting for an alarm and re-learning
+   * what it knew twenty seconds ago.
+   */
+  regimeMemory?: boolean;
 }
 
 export const TRACKED_FIT_DEFAULTS = { hedgeMemoryMs: 60_000, selectMemoryMs: 20_000 } as const;
@@ -48,9 +55,10 @@ export const TRACKED_FIT_DEFAULTS = { hedgeMemoryMs: 60_000, selectMemoryMs: 20_
 /**
  * 'outlier': beyond the clip (learned clipped); 'suspect': the detector is halfway to an alarm, a
  * confirming sample now would settle it; 'change': an alarm, the tracking fit restarted;
- * 'ignored': unusable.
+ * 'switch': the sample matched the remembered previous regime, which now serves again (nothing
+ * to re-measure); 'ignored': unusable.
  */
-export type SampleVerdict = 'ok' | 'outlier' | 'suspect' | 'change' | 'ignored';
+export type SampleVerdict = 'ok' | 'outlier' | 'suspect' | 'change' | 'switch' | 'ignored';
 
 /** E|e| = σ·√(2/π) for Gaussian noise, so σ ≈ 1.2533 · mean absolute residual. */
 const MEAN_ABS_TO_SIGMA = 1.2533;
@@ -66,9 +74,28 @@ const HUBER = 2.5;
 const HEDGE_EVIDENCE = 20;
 /** Samples kept to restart from after an alarm. */
 const RECENT = 8;
+/** A regime is remembered only once it has absorbed this many samples: its fit means something. */
+const ESTABLISHED = 4;
+/** Regimes remembered: the one a link alternates with, and room for a false alarm's duplicate or a third state. */
+const REGIMES = 3;
+/**
+ * Switch back to the remembered regime on one sample when the current fit misses it by this many
+ * predictive σ, the remembered one explains it within SWITCH_MATCH σ, and the two predictions at
+ * that x are SWITCH_APART σ apart: a lone spike rarely lands on the other regime's prediction, and
+ * if it does, the next sample raises an alarm as usual.
+ */
+const SWITCH_MISS = 3;
+const SWITCH_MATCH = 2;
+const SWITCH_APART = 4;
 
 export class TrackedFit {
-  private readonly fast: AffineRls;
+  private fast: AffineRls;
+  /** the distinct regimes before the last changes (regimeMemory), latest first, with the samples each had absorbed */
+  private readonly regimes: Array<{ fit: AffineRls; samples: number }> = [];
+  /** samples the tracking fit absorbed since its last restart or switch */
+  private fastSamples = 0;
+  private readonly regimeMemory: boolean;
+  private readonly xScale: number;
   private readonly slow: AffineRls;
   private readonly cusum: Cusum;
   private readonly clip: number;
@@ -101,6 +128,18 @@ export class TrackedFit {
     this.relFloor = options.relativeFloor ?? 0.01;
     this.absFloor = options.absoluteFloor ?? 0.01;
     this.slopeNoiseShare = options.slopeNoiseShare ?? 1;
+    this.regimeMemory = options.regimeMemory ?? false;
+    this.xScale = options.xScale;
+  }
+
+  /** The remembered earlier regimes' parameters (regimeMemory), latest first. */
+  get alternatives(): Array<{ slope: number; intercept: number }> {
+    return this.regimes.map(({ fit }) => ({ slope: fit.slope, intercept: fit.intercept }));
+  }
+
+  /** The tracking fit's own parameters (the current regime, even while the hedge serves). */
+  get current(): { slope: number; intercept: number } {
+    return { slope: this.fast.slope, intercept: this.fast.intercept };
   }
 
   private get chosen(): AffineRls {
@@ -171,6 +210,7 @@ export class TrackedFit {
     // Without a prior, the first two samples define the fit and the noise: nothing to compare them with.
     if (this.fast.uninformed && this.fast.samples < 2) {
       this.fast.learn(x, y);
+      this.fastSamples++;
       return 'ok';
     }
     const predicted = this.fast.predict(x);
@@ -186,11 +226,14 @@ export class TrackedFit {
     // data, not its tracking: only where it knows y(x) do its errors count against it.
     if (known) this.compare(e, slowError, pooled, dt);
     const r = e / predictive;
+    if (this.regimes.length > 0 && Math.abs(r) >= SWITCH_MISS && this.switchBack(x, y, predicted, predictive, sigma, pooled)) return 'switch';
     this.recent.push([x, y, r]);
     if (this.recent.length > RECENT) this.recent.shift();
     const verdict = this.cusum.update(r);
     if (verdict === 'alarm') {
       this.changes++;
+      if (this.regimeMemory) this.remember(this.fast.clone(), this.fastSamples);
+      this.fastSamples = this.cusum.changeRun;
       this.fast.restartFrom(this.newRegime(this.recent.slice(-Math.min(this.cusum.changeRun, this.recent.length))));
       this.recent.length = 0;
       // The restarted fit serves at once unless the hedge has clearly earned its place (flapping):
@@ -202,6 +245,7 @@ export class TrackedFit {
       return 'change';
     }
     this.fast.learn(x, y, { clip: HUBER * predictive });
+    this.fastSamples++;
     const outlier = Math.abs(r) > this.clip;
     // The noise is measured only where the fit knows y(x) better than one sample would: right after
     // a restart, errors are the fit's, not the noise's.
@@ -213,6 +257,48 @@ export class TrackedFit {
     // Worth confirming at once only when this very sample surprised: noise alone drifts the
     // statistic halfway up far more often than it produces a 3σ sample on top of that.
     return verdict === 'suspect' && Math.abs(r) >= 3 ? 'suspect' : 'ok';
+  }
+
+  /**
+   * Keeps an established regime for later, latest first, dropping any remembered one it duplicates
+   * (a false alarm must not push out the regime the link really alternates with).
+   */
+  private remember(fit: AffineRls, samples: number): void {
+    if (samples < ESTABLISHED) return;
+    const xs = [0, this.xScale];
+    const same = (other: AffineRls): boolean => xs.every((x) => Math.abs(other.predict(x) - fit.predict(x)) < SWITCH_APART * this.noiseAt(x));
+    for (let i = this.regimes.length - 1; i >= 0; i--) if (same((this.regimes[i] as { fit: AffineRls }).fit)) this.regimes.splice(i, 1);
+    this.regimes.unshift({ fit, samples });
+    if (this.regimes.length > REGIMES) this.regimes.length = REGIMES;
+  }
+
+  /**
+   * Whether a remembered regime explains a sample the current fit missed; if so it serves again
+   * (the current one is remembered in its place, if established) and the sample is learned.
+   */
+  private switchBack(x: number, y: number, predicted: number, predictive: number, sigma: number, pooled: number): boolean {
+    const at = this.regimes.findIndex(({ fit }) => {
+      const altPredicted = fit.predict(x);
+      // The noise scales with the regime's own level (a slower link's longer transfers scatter more).
+      const altSigma = Math.max(sigma, this.sigma(this.noiseLevel(fit, x), this.fastScale));
+      const altPredictive = Math.sqrt(altSigma * altSigma + fit.uncertainty(x) * pooled);
+      return Math.abs(y - altPredicted) <= SWITCH_MATCH * altPredictive && Math.abs(altPredicted - predicted) >= SWITCH_APART * Math.max(predictive, altPredictive);
+    });
+    if (at < 0) return false;
+    const [chosen] = this.regimes.splice(at, 1) as [{ fit: AffineRls; samples: number }];
+    this.changes++;
+    this.remember(this.fast, this.fastSamples);
+    this.fast = chosen.fit;
+    this.fastSamples = chosen.samples;
+    this.cusum.reset();
+    this.recent.length = 0;
+    if (this.advantage < HEDGE_EVIDENCE) {
+      this.advantage = Math.min(this.advantage, 0);
+      this.hedged = false;
+    }
+    this.fast.learn(x, y, { clip: HUBER * Math.max(predictive, this.sigma(this.noiseLevel(this.fast, x), this.fastScale)) });
+    this.fastSamples++;
+    return true;
   }
 
   /**

@@ -1,0 +1,89 @@
+/**
+ * When a probe is worth its cost (value of information), for a link that alternates between two
+ * regimes and is now in the one that makes a neighbour not worth using.
+ *
+ * Nothing passive tells us the link recovered: no request goes that way. Each moment the link is in
+ * fact back in its other regime without our knowing costs the requests of that moment the gain they
+ * would have had (L, cost per ms). A probe costs c (under the energy objective, the radio energy of
+ * its bytes). Since the last contact, which found the link unchanged, the expected regret is
+ * L · E[time spent in the other regime since then]; probing when that reaches c is the classical
+ * rule for inspecting a system that fails at random: under a constant change rate λ it probes every
+ * √(2c / (λ·L)), the interval that minimises probe cost plus detection delay, and when the link's
+ * past regimes lasted about the same time, it saves its probes for when the change is due.
+ *
+ * The time to the next change is modelled from the link's past intervals between changes (each a
+ * Gaussian kernel, since the detection times blur them), mixed with an exponential of their mean
+ * so that a change earlier or later than any seen before is still found.
+ */
+
+/** Share of the exponential (memoryless) part of the change-time model. */
+const MEMORYLESS_SHARE = 0.1;
+/** A kernel's standard deviation: the detection delays blur each interval by up to a second. */
+const KERNEL_MIN_MS = 1000;
+const KERNEL_RELATIVE = 0.05;
+
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 for erf; error below 1.5e-7). */
+function phi(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+function density(z: number): number {
+  return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+}
+
+/** ∫_{-∞}^{z} Φ(u) du. */
+function phiIntegral(z: number): number {
+  return z * phi(z) + density(z);
+}
+
+/** 1 − Φ(z), without the cancellation of 1 − phi(z) far in the upper tail. */
+function upper(z: number): number {
+  return phi(-z);
+}
+
+/**
+ * The expected time, in ms, the link has spent in its other regime between ages a0 and a1 (ms since
+ * the last change), given that at age a0 it had not changed yet: ∫_{a0}^{a1} P(changed by s | not by a0) ds.
+ * `intervals`: past intervals between changes, ms; `fallbackMeanMs`: the mean time to a change
+ * assumed while none has been measured.
+ */
+export function expectedTimeChanged(a0: number, a1: number, intervals: readonly number[], fallbackMeanMs: number): number {
+  if (!(a1 > a0)) return 0;
+  const from = Math.max(0, a0);
+  const span = a1 - from;
+  if (!(span > 0)) return 0;
+  // Each part of the mixture on its own: its survival to a0 (log, so a link that outlived all its
+  // past intervals by far still weighs its parts right) and the time it expects changed in the span
+  // given that survival. The whole is their survival-weighted mean.
+  const k = intervals.length;
+  let mean = fallbackMeanMs;
+  if (k > 0) {
+    mean = 0;
+    for (const d of intervals) mean += d;
+    mean /= k;
+  }
+  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
+  const parts: Array<{ logSurvival: number; changed: number }> = [
+    { logSurvival: Math.log(expShare) - from / mean, changed: span - mean * (1 - Math.exp(-span / mean)) },
+  ];
+  for (const d of intervals) {
+    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
+    const survival = upper((from - d) / s);
+    if (!(survival > 0)) continue;
+    // ∫ over the span of P(not changed by u) = s · (ψ((d − a0)/s) − ψ((d − a1)/s)), ψ(z) = ∫_{-∞}^{z} Φ.
+    const unchanged = (s * (phiIntegral((d - from) / s) - phiIntegral((d - a1) / s))) / survival;
+    parts.push({ logSurvival: Math.log((1 - expShare) / k) + Math.log(survival), changed: Math.max(0, Math.min(span, span - unchanged)) });
+  }
+  const top = Math.max(...parts.map((p) => p.logSurvival));
+  let weight = 0;
+  let changed = 0;
+  for (const p of parts) {
+    const w = Math.exp(p.logSurvival - top);
+    weight += w;
+    changed += w * p.changed;
+  }
+  return Math.max(0, Math.min(span, changed / weight));
+}
