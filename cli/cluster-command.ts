@@ -42,8 +42,9 @@ const up: Command = {
         const { startOperator } = await import('../operator/manager.js');
         operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, metricsPort: 0, metricsHost: '127.0.0.1', logger: createLogger({ service: 'operator', stream: io.stderr }) });
       }
+      const signalled = waitForSignal();
       io.stdout.write(`kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}${cluster.modelsUrl ? `models ${cluster.modelsUrl}\n` : ''}`);
-      await waitForSignal();
+      await signalled;
       io.stderr.write('stopping\n');
     } finally {
       await operator?.close();

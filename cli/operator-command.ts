@@ -91,8 +91,9 @@ export const operatorCommand: Command = {
       informer: { relistMs: intOption(values['resync-seconds'], 'resync-seconds', 600, 1) * 1000 },
       logger,
     });
+    const signalled = waitForSignal();
     io.stdout.write(`metrics ${operator.metricsUrl}\n`);
-    await waitForSignal();
+    await signalled;
     logger.info('stopping');
     await operator.close();
     return 0;

@@ -73,13 +73,18 @@ export async function serveUntilSignal(io: { stdout: NodeJS.WritableStream }, st
     await server?.close();
     throw err;
   }
+  const signalled = waitForSignal();
   for (const address of server.addresses ?? [server.url]) io.stdout.write(`listening ${address}\n`);
-  await waitForSignal();
+  await signalled;
   await server.close();
   return 0;
 }
 
-/** Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. */
+/**
+ * Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. Call
+ * it before announcing readiness: whoever reads the announcement may signal at once, and a signal
+ * that comes before the handlers are installed kills the process without draining.
+ */
 export function waitForSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = (): void => {

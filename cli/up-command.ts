@@ -61,8 +61,9 @@ export const upCommand: Command = {
     const { values, positionals } = parseArgs({ args, options: { local: { type: 'string' }, 'work-dir': { type: 'string' } }, strict: true, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('give exactly one topology file');
     const up = await bringUp(positionals[0] as string, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));
+    const signalled = waitForSignal();
     io.stdout.write(`entry ${up.entryUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
-    await waitForSignal();
+    await signalled;
     io.stderr.write('stopping\n');
     await up.close();
     return 0;
