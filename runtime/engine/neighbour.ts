@@ -127,6 +127,16 @@ export class NeighbourState {
     return id;
   }
 
+  /**
+   * When the earliest reply to a request in flight is expected, ms from now (0 if already due), or
+   * Infinity with none in flight: that reply will measure the link without a ping.
+   */
+  nextReplyInMs(now: number): number {
+    let soonest = Infinity;
+    for (const r of this.inflight.values()) soonest = Math.min(soonest, r.sentAt + this.link.predict(r.bytes) + r.expectedMs - now);
+    return Math.max(0, soonest);
+  }
+
   /** A request that failed: it no longer loads the neighbour. */
   forget(requestId: number): void {
     this.inflight.delete(requestId);
