@@ -16,8 +16,13 @@
  * so that a change earlier or later than any seen before is still found.
  */
 
-/** Share of the exponential (memoryless) part of the change-time model. */
-const MEMORYLESS_SHARE = 0.1;
+/**
+ * Share of the exponential (memoryless) part of the change-time model. Each early probe it buys
+ * costs a slow uplink's radio ~40 mJ; at 10 % the end node of energy-bandwidth-flap probed every
+ * ~4.5 s early in each 3 Mbit/s phase. 7 % kept a change at a random time findable and was 0.2
+ * points closer to the oracle on average over seeds 1-20 (better on 16 of 20).
+ */
+const MEMORYLESS_SHARE = 0.07;
 /** A kernel's standard deviation: the detection delays blur each interval by up to a second. */
 const KERNEL_MIN_MS = 1000;
 const KERNEL_RELATIVE = 0.05;
