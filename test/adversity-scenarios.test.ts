@@ -20,7 +20,7 @@ const PROBES: Record<string, { maxVsOraclePct: number; why?: string }> = {
   // Flips every 2 s cannot be followed; the promise there is only the best fixed choice.
   'rtt-flap-2s': { maxVsOraclePct: 10, why: 'faster than 10 s' },
   'rtt-flap-2s-long': { maxVsOraclePct: 6, why: 'faster than 10 s' },
-  // At the edge of the 2 % target (+1.8 … +2.4 % over seeds 1-5, +1.63 % at its own seed): each
+  // At the edge of the 2 % target (+1.6 … +2.1 % over seeds 1-5, +1.28 % at its own seed): each
   // flip to 20 Mbit/s must be found by a probe the end node pays for at 3.8 W, and requests sent
   // just after a drop to 3 Mbit/s pay for it before the first slow reply is back.
   'energy-bandwidth-flap': { maxVsOraclePct: 2, why: 'probing costs energy the oracle does not pay' },
