@@ -20,10 +20,10 @@ const PROBES: Record<string, { maxVsOraclePct: number; why?: string }> = {
   // Flips every 2 s cannot be followed; the promise there is only the best fixed choice.
   'rtt-flap-2s': { maxVsOraclePct: 10, why: 'faster than 10 s' },
   'rtt-flap-2s-long': { maxVsOraclePct: 6, why: 'faster than 10 s' },
-  // At the edge of the 2 % target (+1.9 … +2.3 % over seeds 1-5): each flip to 20 Mbit/s must be
-  // found by a probe the end node pays for at 3.8 W, and requests sent just after a drop to
-  // 3 Mbit/s pay for it before the first slow reply is back.
-  'energy-bandwidth-flap': { maxVsOraclePct: 2.5, why: 'probing costs energy the oracle does not pay' },
+  // At the edge of the 2 % target (+1.6 … +2.1 % over seeds 1-5, +1.28 % at its own seed): each
+  // flip to 20 Mbit/s must be found by a probe the end node pays for at 3.8 W, and requests sent
+  // just after a drop to 3 Mbit/s pay for it before the first slow reply is back.
+  'energy-bandwidth-flap': { maxVsOraclePct: 2, why: 'probing costs energy the oracle does not pay' },
 };
 
 for (const [name, bound] of Object.entries(PROBES)) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MappingEngine, type EngineOptions } from './engine.js';
+import { MappingEngine, decisionRegret, type EngineOptions } from './engine.js';
 import { evalCurve, evalPiece } from './cost-curve.js';
 import { calibrate, leafAdvert, manualClock, networkMs, warmLinks, type TrueLink } from './fixtures.js';
 import { Random } from '../../stats/random.js';
@@ -455,6 +455,8 @@ interface FlapOptions {
   /** the length of the 32 client requests that follow */
   n?: number;
   probeBytes?: number;
+  /** leave an offload of this many steps in flight before the pings (its reply never comes) */
+  inflight?: number;
 }
 
 /**
@@ -488,6 +490,7 @@ function flapThenIdle(options: FlapOptions = {}): { pings: Array<[number, number
   }
   const last = regimes[regimes.length - 1]!;
   ping(last, 0);
+  if (options.inflight !== undefined) e.startOffload('cloud', options.inflight);
   const start = clock.now();
   const pings: Array<[number, number]> = [];
   for (let t = 0; t < 30_000; t += 100) {
@@ -552,4 +555,55 @@ test('value probing is off under the latency objective: the flapping link is wat
   const sizes = new Set(pings.map(([, b]) => b));
   assert.deepEqual([...sizes].sort((a, b) => a - b), [0, 4096]);
   for (let i = 1; i < 10; i++) assert.equal(pings[i]![0] - pings[i - 1]![0], 500, JSON.stringify(pings.slice(0, 10)));
+});
+
+test('value probing: no probe while an offload is in flight, its reply will measure the link', () => {
+  assert.ok(Number.isFinite(firstProbe(flapThenIdle().pings)));
+  const { pings } = flapThenIdle({ inflight: 10 });
+  assert.equal(pings.filter(([, b]) => b > 0).length, 0, JSON.stringify(pings));
+  // The empty pings that keep the advertisement fresh go on.
+  assert.ok(pings.length > 0);
+});
+
+test('decisionRegret: the expected loss of deciding on an uncertain estimate', () => {
+  // A tie: se·φ(0).
+  assert.ok(Math.abs(decisionRegret(0, 2) - 2 / Math.sqrt(2 * Math.PI)) < 1e-6);
+  // Symmetric in the gap, shrinking fast with it, nothing without uncertainty.
+  assert.equal(decisionRegret(3, 1), decisionRegret(-3, 1));
+  assert.ok(decisionRegret(1, 1) < decisionRegret(0, 1) && decisionRegret(3, 1) < 1e-3);
+  assert.equal(decisionRegret(1, 0), 0);
+  // se·(φ(1) − (1 − Φ(1))) = 0.24197 − 0.15866.
+  assert.ok(Math.abs(decisionRegret(1, 1) - 0.08332) < 1e-4, String(decisionRegret(1, 1)));
+});
+
+/**
+ * An end node next to a cloud over a fast link, serving only short inputs itself while inputs of
+ * 150 steps go to the cloud: after how many requests self-calibration first asks for a run at 128.
+ */
+function firstLongCalibration(objective: 'latency' | 'energy'): number {
+  const clock = manualClock();
+  const rnd = new Random(3);
+  const e = engine(clock.now, { objective, power });
+  calibrate(e, 3, 2);
+  const cloud = leafAdvert(0.03, 1.5);
+  warmLinks(e, { cloud: FAST_LINK }, { cloud: () => cloud }, clock.advance, 5000);
+  for (let i = 0; i < 5000; i++) {
+    clock.advance(200);
+    e.decide(150);
+    const n = rnd.int(1, 6);
+    const ticket = e.startLocal(n);
+    e.finishLocal(ticket, (3 * n + 2) * (1 + 0.05 * rnd.normal()));
+    if (e.dueCalibration(CALIBRATION) === 128) return i;
+  }
+  return Infinity;
+}
+
+test('self-calibration under the energy objective waits at a length whose decision hardly turns on it', () => {
+  // Under latency the stale slope is worth a run at 128 once its standard error passes 20 % (the
+  // callers may rely on it); at an energy entry the inputs near 128 go to the cloud for a quarter
+  // of the energy, and a run there is worth it only once the model is far more uncertain (here twice as late).
+  const latency = firstLongCalibration('latency');
+  const energy = firstLongCalibration('energy');
+  assert.ok(latency < 300, `latency: first run at 128 after ${latency} requests`);
+  assert.ok(energy >= 2 * latency, `energy: first run at 128 after ${energy} requests, latency after ${latency}`);
 });

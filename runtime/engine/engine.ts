@@ -4,7 +4,7 @@ import { LocalQueue, type LocalTicket } from './local-queue.js';
 import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
 import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
-import { expectedTimeChanged } from './probe-value.js';
+import { expectedTimeChanged, probabilityChanged } from './probe-value.js';
 import {
   msPerByteToMbps,
   type Advertisement,
@@ -31,6 +31,27 @@ const PROBE_TARGET_MS = 10;
 const PROBE_SEPARATION_SIGMA = 6;
 /** Client requests remembered (their lengths and times) to value what a probe could find. */
 const RECENT_REQUESTS = 32;
+/** Standard normal density and upper tail (Abramowitz & Stegun 7.1.26; error below 1.5e-7). */
+function normalDensity(z: number): number {
+  return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+}
+function normalUpper(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const tail = 0.5 * ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? tail : 1 - tail;
+}
+
+/**
+ * The expected regret of choosing by an estimate that is `gap` better than the alternative and
+ * uncertain by a standard error `se` (Gaussian): what knowing the truth would save one decision,
+ * se · (φ(d) − d·(1 − Φ(d))) with d = gap / se.
+ */
+export function decisionRegret(gap: number, se: number): number {
+  if (!(se > 0)) return 0;
+  const d = Math.abs(gap) / se;
+  return se * Math.max(0, normalDensity(d) - d * normalUpper(d));
+}
 
 export interface EngineOptions {
   /** this device's name */
@@ -167,6 +188,13 @@ export class MappingEngine {
   private readonly recentAt = new Float64Array(RECENT_REQUESTS);
   private recentCount = 0;
   private recentNext = 0;
+  /**
+   * Whether a peer has ever asked this device to decide: then its compute model also serves its
+   * callers (through the advertisement, under latency), not only its own energy decisions.
+   */
+  private servesPeers = false;
+  /** decisions a compute sample informs before the model forgets it: 1 / (1 − forgetting) */
+  private readonly memory: number;
 
   constructor(options: EngineOptions) {
     const forgetting = options.forgetting;
@@ -187,6 +215,7 @@ export class MappingEngine {
               : {}),
           });
     this.queue = new LocalQueue(options.concurrency ?? 1);
+    this.memory = 1 / Math.max(1e-3, 1 - forgetting);
     this.valueProbing = options.objective === 'energy' && options.power !== undefined;
     this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting, this.valueProbing));
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
@@ -213,6 +242,7 @@ export class MappingEngine {
   decide(n: number, origin: 'client' | 'peer' = 'client'): Decision {
     const now = this.clock();
     const objective = origin === 'client' ? this.objective : 'latency';
+    if (origin === 'peer') this.servesPeers = true;
     if (origin === 'client') {
       this.recentN[this.recentNext] = n;
       this.recentAt[this.recentNext] = now;
@@ -262,12 +292,57 @@ export class MappingEngine {
     const compute = this.compute;
     if (!compute) return null;
     const now = this.clock();
-    return this.selfCalibration.due(policy, compute, this.maxSteps, now, {
-      idle: this.queue.length === 0,
-      quietMs: now - this.lastComputeAt,
-      confirm: this.computeSuspect,
-      changes: compute.changesDetected,
-    });
+    // Only an entry minimising its own energy, that no peer relies on, may skip lengths by what its
+    // own decisions need: a device that serves callers advertises its model to them, and under the
+    // latency objective a run costs no objective (it is what notices a recovered slow gateway).
+    const lengths = policy.lengths.filter((n) => n >= 1 && n <= this.maxSteps);
+    const matters = this.valueProbing && !this.servesPeers ? (n: number): boolean => this.calibrationWorth(n, lengths, now) : undefined;
+    return this.selfCalibration.due(
+      policy,
+      compute,
+      this.maxSteps,
+      now,
+      {
+        idle: this.queue.length === 0,
+        quietMs: now - this.lastComputeAt,
+        confirm: this.computeSuspect,
+        changes: compute.changesDetected,
+      },
+      matters,
+    );
+  }
+
+  /**
+   * Whether a self-calibration run at n is worth its own energy (value of information). Each recent
+   * client request whose length is nearer n than any other calibration length stands for the
+   * decisions a run at n informs; each would lose, by deciding on the current model, its expected
+   * regret (decisionRegret of the gap between local and the best neighbour, local uncertain by the
+   * model's standard error there). Summed over the requests the model remembers (1 / (1 − forgetting)
+   * of them, at the recent mix of lengths), that must reach the run's own energy. So an input length
+   * that always goes to a neighbour by a wide margin, or a near tie where being wrong costs little,
+   * is not calibrated locally at the price of a long run.
+   */
+  private calibrationWorth(n: number, lengths: readonly number[], now: number): boolean {
+    const compute = this.compute;
+    const count = this.recentCount;
+    if (!compute || count === 0) return true;
+    const views = this.views(now);
+    if (views.length === 0) return true;
+    const base = { objective: this.objective, payload: this.payload, power: this.power, local: { compute: this.computePiece() as Piece, queueMs: 0 }, neighbours: views };
+    const runCost = rankCandidates({ ...base, n }).find((e) => e.kind === 'local')?.cost ?? 0;
+    let regret = 0;
+    for (let i = 0; i < count; i++) {
+      const m = this.recentN[i] as number;
+      let nearest = n;
+      for (const l of lengths) if (Math.abs(Math.log(m / l)) < Math.abs(Math.log(m / nearest))) nearest = l;
+      if (nearest !== n) continue;
+      const ranked = rankCandidates({ ...base, n: m });
+      const local = ranked.find((e) => e.kind === 'local');
+      const other = ranked.find((e) => e.kind !== 'local');
+      if (!local || !other) continue;
+      regret += decisionRegret(local.cost - other.cost, compute.relativeError(m) * local.cost);
+    }
+    return (regret * this.memory) / count >= runCost;
   }
 
   startCalibration(n: number): LocalTicket {
@@ -472,7 +547,16 @@ export class MappingEngine {
     const msPerByte = view.link.msPerByte;
     const probeJ = (this.power.txW * bytes * msPerByte + this.power.rxW * this.pingReplyBytes * msPerByte) / 1000;
     const since = nb.lastChangeAt;
-    const changed = expectedTimeChanged(nb.lastContact - since, now - since, nb.changeIntervals, 2 * this.changeWatchMs);
+    const fallbackMs = 2 * this.changeWatchMs;
+    let changed = expectedTimeChanged(nb.lastContact - since, now - since, nb.changeIntervals, fallbackMs);
+    // Requests still go to this neighbour (the longest inputs, or one is in flight): the next reply
+    // measures the link for free, so a probe now can only save the regret until then, and only if
+    // the link has changed by now.
+    const sentTo = choices.filter((c) => c === nb.name).length;
+    const passiveMs = Math.min(nb.nextReplyInMs(now), sentTo > 0 ? (now - oldest) / sentTo + view.link.rttMs : Infinity);
+    if (Number.isFinite(passiveMs)) {
+      changed = Math.min(changed, passiveMs * probabilityChanged(nb.lastContact - since, now - since, nb.changeIntervals, fallbackMs));
+    }
     return perMs * changed >= probeJ ? bytes : 'wait';
   }
 

@@ -97,3 +97,38 @@ test('latency objective: an overdue reply changes nothing before it arrives', ()
   nb.sent(sentAt, REQUEST, COMPUTE_MS);
   for (const waitMs of [at(FAST, WIRE), at(SLOW, WIRE), 10 * at(SLOWER, WIRE)]) assert.deepEqual(linkAfter(nb, sentAt, waitMs), believed, `wait ${waitMs}`);
 });
+
+/**
+ * A link FAST → SLOW → FAST (one interval between changes), then replies a steady 2σ late until the
+ * detector alarms, then the re-probe (both sizes) finds the link where it was: the intervals after.
+ */
+function falseAlarm(overdueEvidence: boolean): { before: number[]; after: number[]; lastBefore: number; lastAfter: number; alarmed: boolean } {
+  const { nb, now: start } = neighbour(overdueEvidence, [FAST, SLOW, FAST]);
+  let now = start;
+  const before = [...nb.changeIntervals];
+  const lastBefore = nb.lastChangeAt;
+  let alarmed = false;
+  for (let i = 0; i < 30 && !alarmed; i++) {
+    const bytes = i % 2 === 0 ? 256 : 25_256;
+    nb.heard((now += 500), bytes, at(FAST, bytes) + 2 * nb.link.noiseAt(bytes), leafAdvert(0.03, 1.5));
+    alarmed = nb.lastChangeAt !== lastBefore;
+  }
+  // The engine's re-probe: an empty ping and a probe, each sent (reprobe counts down) then answered.
+  for (const bytes of [256, 25_256]) {
+    nb.reprobe--;
+    nb.heard((now += 100), bytes, at(FAST, bytes), leafAdvert(0.03, 1.5));
+  }
+  return { before, after: [...nb.changeIntervals], lastBefore, lastAfter: nb.lastChangeAt, alarmed };
+}
+
+test('energy objective: an alarm whose re-probe finds the link where it was teaches no change interval', () => {
+  const energy = falseAlarm(true);
+  assert.ok(energy.alarmed, 'the 2σ-late replies raise an alarm');
+  assert.equal(energy.before.length, 1, JSON.stringify(energy.before));
+  assert.deepEqual(energy.after, energy.before);
+  assert.equal(energy.lastAfter, energy.lastBefore);
+  // Under latency the interval stays (and the close watch of a flapping link with it).
+  const latency = falseAlarm(false);
+  assert.ok(latency.alarmed);
+  assert.equal(latency.after.length, latency.before.length + 1);
+});

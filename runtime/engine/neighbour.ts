@@ -59,6 +59,12 @@ export class NeighbourState {
   previousChangeAt = -Infinity;
   /** the latest intervals between detected changes, ms, oldest first: how long a regime tends to last */
   readonly changeIntervals: number[] = [];
+  /** the last change was an alarm (not a switch) whose re-probe has not yet told whether it was false */
+  private alarmToCheck = false;
+  /** previousChangeAt before that alarm, to restore if it was false */
+  private alarmPreviousChangeAt = -Infinity;
+  /** whether that alarm added an interval (and pushed none out) */
+  private alarmAddedInterval = false;
 
   /**
    * Take an overdue reply as evidence (see overdueLink). The engine turns it on under the energy
@@ -102,6 +108,22 @@ export class NeighbourState {
     // A switch back to the remembered regime needs no re-measuring: both its RTT and its
     // bandwidth are known. An alarm restarts the fit from a few samples: re-probe both sizes.
     if (verdict === 'change') this.reprobe = 2;
+    // Once the re-probe after an alarm has measured both sizes, a link that is where it was before
+    // the alarm did not change: the alarm was false, and its interval would teach the probing-by-
+    // value model (probe-value.ts) that the link changes far more often than it does.
+    if (this.overdueEvidence && this.alarmToCheck && verdict !== 'change' && verdict !== 'switch' && this.reprobe === 0 && this.pingInFlight === false) {
+      this.alarmToCheck = false;
+      if (this.link.matchesLatestRegime()) {
+        if (this.alarmAddedInterval) this.changeIntervals.pop();
+        this.lastChangeAt = this.previousChangeAt;
+        this.previousChangeAt = this.alarmPreviousChangeAt;
+      }
+    }
+    if (verdict === 'change') {
+      this.alarmToCheck = true;
+      this.alarmPreviousChangeAt = this.previousChangeAt;
+      this.alarmAddedInterval = Number.isFinite(this.lastChangeAt) && this.changeIntervals.length < CHANGE_INTERVALS;
+    } else if (verdict === 'switch') this.alarmToCheck = false;
     if (verdict === 'change' || verdict === 'switch') {
       if (Number.isFinite(this.lastChangeAt)) {
         this.changeIntervals.push(now - this.lastChangeAt);
@@ -125,6 +147,16 @@ export class NeighbourState {
     this.inflight.set(id, { sentAt: now, bytes: bytes + REPLY_BYTES, arrivesAt: now + this.oneWayMs(bytes), expectedMs });
     this.lastUsed = now;
     return id;
+  }
+
+  /**
+   * When the earliest reply to a request in flight is expected, ms from now (0 if already due), or
+   * Infinity with none in flight: that reply will measure the link without a ping.
+   */
+  nextReplyInMs(now: number): number {
+    let soonest = Infinity;
+    for (const r of this.inflight.values()) soonest = Math.min(soonest, r.sentAt + this.link.predict(r.bytes) + r.expectedMs - now);
+    return Math.max(0, soonest);
   }
 
   /** A request that failed: it no longer loads the neighbour. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { expectedTimeChanged } from './probe-value.js';
+import { expectedTimeChanged, probabilityChanged } from './probe-value.js';
 
 test('nothing is expected over an empty or reversed span', () => {
   assert.equal(expectedTimeChanged(5000, 5000, [10_000], 60_000), 0);
@@ -65,4 +65,24 @@ test('the expected time changed lies in [0, a1 − a0] and grows with a1', () =>
     ),
     { seed: 1, numRuns: 300 },
   );
+});
+
+test('probabilityChanged: memoryless without history, and the derivative of the expected time changed', () => {
+  assert.equal(probabilityChanged(5000, 5000, [10_000], 60_000), 0);
+  assert.ok(Math.abs(probabilityChanged(30_000, 40_000, [], 60_000) - (1 - Math.exp(-10_000 / 60_000))) < 1e-9);
+  // d/da1 of expectedTimeChanged is the probability of having changed by a1.
+  for (const [a0, a1] of [
+    [0, 15_000],
+    [18_000, 20_000],
+    [19_000, 22_000],
+    [25_000, 60_000],
+  ] as const) {
+    const h = 1;
+    const derivative = (expectedTimeChanged(a0, a1 + h, [20_000, 21_000], 60_000) - expectedTimeChanged(a0, a1, [20_000, 21_000], 60_000)) / h;
+    const p = probabilityChanged(a0, a1, [20_000, 21_000], 60_000);
+    assert.ok(Math.abs(derivative - p) < 2e-3, `${a0}-${a1}: derivative ${derivative}, probability ${p}`);
+  }
+  // Regimes of about 20 s: unlikely to have changed at 10 s, likely at 25 s.
+  assert.ok(probabilityChanged(0, 10_000, [20_000], 60_000) < 0.1);
+  assert.ok(probabilityChanged(0, 25_000, [20_000], 60_000) > 0.85);
 });

@@ -16,8 +16,13 @@
  * so that a change earlier or later than any seen before is still found.
  */
 
-/** Share of the exponential (memoryless) part of the change-time model. */
-const MEMORYLESS_SHARE = 0.1;
+/**
+ * Share of the exponential (memoryless) part of the change-time model. Each early probe it buys
+ * costs a slow uplink's radio ~40 mJ; at 10 % the end node of energy-bandwidth-flap probed every
+ * ~4.5 s early in each 3 Mbit/s phase. 7 % kept a change at a random time findable and was 0.2
+ * points closer to the oracle on average over seeds 1-20 (better on 16 of 20).
+ */
+const MEMORYLESS_SHARE = 0.07;
 /** A kernel's standard deviation: the detection delays blur each interval by up to a second. */
 const KERNEL_MIN_MS = 1000;
 const KERNEL_RELATIVE = 0.05;
@@ -86,4 +91,39 @@ export function expectedTimeChanged(a0: number, a1: number, intervals: readonly 
     changed += w * p.changed;
   }
   return Math.max(0, Math.min(span, changed / weight));
+}
+
+/**
+ * The probability that the link has changed by age a1 (ms since the last change), given that at age
+ * a0 it had not: the same mixture as expectedTimeChanged, each part weighted by its survival to a0.
+ */
+export function probabilityChanged(a0: number, a1: number, intervals: readonly number[], fallbackMeanMs: number): number {
+  const from = Math.max(0, a0);
+  if (!(a1 > from)) return 0;
+  const k = intervals.length;
+  let mean = fallbackMeanMs;
+  if (k > 0) {
+    mean = 0;
+    for (const d of intervals) mean += d;
+    mean /= k;
+  }
+  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
+  const parts: Array<{ logSurvival: number; changed: number }> = [
+    { logSurvival: Math.log(expShare) - from / mean, changed: 1 - Math.exp(-(a1 - from) / mean) },
+  ];
+  for (const d of intervals) {
+    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
+    const survival = upper((from - d) / s);
+    if (!(survival > 0)) continue;
+    parts.push({ logSurvival: Math.log((1 - expShare) / k) + Math.log(survival), changed: Math.max(0, 1 - upper((a1 - d) / s) / survival) });
+  }
+  const top = Math.max(...parts.map((p) => p.logSurvival));
+  let weight = 0;
+  let changed = 0;
+  for (const p of parts) {
+    const w = Math.exp(p.logSurvival - top);
+    weight += w;
+    changed += w * p.changed;
+  }
+  return Math.max(0, Math.min(1, changed / weight));
 }

@@ -78,6 +78,7 @@ export class SelfCalibration {
     maxSteps: number,
     now: number,
     state: { idle: boolean; quietMs: number; confirm: boolean; changes: number },
+    matters?: (n: number) => boolean,
   ): number | null {
     if (!(policy.budget > 0)) return null;
     this.accrue(policy.budget, now);
@@ -86,7 +87,10 @@ export class SelfCalibration {
       this.idleFactor = 1;
     }
     if (!state.idle) return null;
-    const lengths = policy.lengths.filter((n) => n >= 1 && n <= maxSteps);
+    const all = policy.lengths.filter((n) => n >= 1 && n <= maxSteps);
+    // A confirmation checks the sample just learned, wherever it was; the other runs only go where
+    // what they may find could change a decision (the caller says where, when it can tell).
+    const lengths = matters && !state.confirm ? all.filter(matters) : all;
     if (lengths.length === 0) return null;
     const affordable = (n: number): boolean => model.predict(n) <= this.tokensMs;
     const tolerance = policy.tolerance ?? 0.2;

@@ -142,6 +142,17 @@ export class TrackedFit {
     return { slope: this.fast.slope, intercept: this.fast.intercept };
   }
 
+  /**
+   * Whether the current fit predicts what the latest remembered regime does (within SWITCH_APART σ
+   * of the noise, at no bytes and at xScale): the alarm that saved it was a false one, or the link
+   * came back to where it was before any real change.
+   */
+  matchesLatestRegime(): boolean {
+    const latest = this.regimes[0];
+    if (!latest) return false;
+    return [0, this.xScale].every((x) => Math.abs(latest.fit.predict(x) - this.fast.predict(x)) < SWITCH_APART * this.noiseAt(x));
+  }
+
   private get chosen(): AffineRls {
     return this.hedged ? this.slow : this.fast;
   }
