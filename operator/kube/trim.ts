@@ -28,11 +28,11 @@ export function metadataOnly(o: KubernetesObject): KubernetesObject {
 /** Pods: where they run and why they do not (status.ts, failures.ts); not their spec. */
 export function podForStatus(o: KubernetesObject): KubernetesObject {
   const p = o as V1Pod;
-  const { name, namespace, labels, resourceVersion, uid } = p.metadata ?? {};
+  const { name, namespace, labels, resourceVersion, uid, deletionTimestamp } = p.metadata ?? {};
   return {
     apiVersion: p.apiVersion,
     kind: p.kind,
-    metadata: defined({ name, namespace, labels, resourceVersion, uid }),
+    metadata: defined({ name, namespace, labels, resourceVersion, uid, deletionTimestamp }),
     spec: defined({ nodeName: p.spec?.nodeName, containers: [] }),
     status: defined({ conditions: p.status?.conditions, initContainerStatuses: p.status?.initContainerStatuses, containerStatuses: p.status?.containerStatuses }),
   } as V1Pod;

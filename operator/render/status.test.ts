@@ -9,10 +9,11 @@ const devices: StatusInput['devices'] = [
 ];
 const deployment = (ready: number): V1Deployment => ({ metadata: { generation: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: ready } });
 const now = new Date('2026-11-27T10:00:00Z');
+const readyPod = (node: string): V1Pod => ({ spec: { nodeName: node, containers: [] }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+const bothReady = (): Map<string, V1Pod[]> => new Map([['edge', [readyPod('edge-0')]], ['cloud', [readyPod('gpu-0')]]]);
 
 test('all devices ready: Ready True, not progressing, not degraded, entry endpoint and node list', () => {
-  const pod: V1Pod = { spec: { nodeName: 'edge-0', containers: [] } };
-  const s = computeStatus({ generation: 3, devices, deployments: new Map([['edge', deployment(1)], ['cloud', deployment(1)]]), pods: new Map([['edge', [pod]]]), now });
+  const s = computeStatus({ generation: 3, devices, deployments: new Map([['edge', deployment(1)], ['cloud', deployment(1)]]), pods: bothReady(), now });
   assert.deepEqual(s.conditions.map((c) => [c.type, c.status, c.reason]), [['Ready', 'True', 'AllDevicesReady'], ['Progressing', 'False', 'Stable'], ['Degraded', 'False', 'NoFailures']]);
   assert.equal(s.devicesReady, '2/2');
   assert.equal(s.entryEndpoint, 'http://t-edge.ns.svc:8080');
@@ -36,9 +37,20 @@ test('failures say what users need: the scheduler message, the model fetch reaso
 
 test('a condition keeps its transition time while its status holds; a spec problem explains itself', () => {
   const previous = { conditions: [{ type: 'Ready' as const, status: 'True' as const, lastTransitionTime: '2026-11-01T00:00:00.000Z' }] };
-  const s = computeStatus({ generation: 1, devices, deployments: new Map([['edge', deployment(1)], ['cloud', deployment(1)]]), pods: new Map(), previous, now });
+  const s = computeStatus({ generation: 1, devices, deployments: new Map([['edge', deployment(1)], ['cloud', deployment(1)]]), pods: bothReady(), previous, now });
   assert.equal(s.conditions[0]?.lastTransitionTime, '2026-11-01T00:00:00.000Z');
   const bad = computeStatus({ generation: 2, devices: [], specProblem: { reason: 'OffloadCycle', message: 'a -> b -> a' }, deployments: new Map(), pods: new Map(), previous, now });
   assert.deepEqual(bad.conditions[0], { type: 'Ready', status: 'False', reason: 'OffloadCycle', message: 'a -> b -> a', lastTransitionTime: now.toISOString(), observedGeneration: 2 });
   assert.equal(bad.devicesReady, '0/0');
+});
+
+test('ready replicas are the ready pods: counted before the Deployment says so, not counting pods on their way out', () => {
+  // The controller-manager has not caught up: the Deployment still says 0 ready.
+  const early = computeStatus({ generation: 1, devices, deployments: new Map([['edge', deployment(0)], ['cloud', deployment(0)]]), pods: bothReady(), now });
+  assert.equal(early.devicesReady, '2/2');
+  assert.equal(early.conditions[0]?.status, 'True');
+  const leaving: V1Pod = { ...readyPod('gpu-0'), metadata: { deletionTimestamp: new Date(now.getTime() - 1000) } };
+  const late = computeStatus({ generation: 1, devices, deployments: new Map([['edge', deployment(1)], ['cloud', deployment(1)]]), pods: new Map([['edge', [readyPod('edge-0')]], ['cloud', [leaving]]]), now });
+  assert.equal(late.devicesReady, '1/2');
+  assert.equal(late.devices[1]?.readyReplicas, 0);
 });

@@ -46,10 +46,18 @@ export interface StatusInput {
   now: Date;
 }
 
+/** Ready, and not on its way out (a deleted pod stays Ready until its containers stop). */
+function isReadyPod(p: V1Pod): boolean {
+  return p.metadata?.deletionTimestamp === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 function deviceStatus(d: StatusInput['devices'][number], deployment: V1Deployment | undefined, pods: readonly V1Pod[]): DeviceStatus & { settled: boolean } {
   const nodes = [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => !!n))].sort();
   const failure = pods.map(podFailure).find((f) => f !== undefined) ?? (deployment ? deploymentFailure(deployment) : undefined);
-  const readyReplicas = deployment?.status?.readyReplicas ?? 0;
+  // Counted from the pods, not the Deployment's readyReplicas: the same number, without waiting for
+  // the controller-manager to copy it over (its queue and API rate limit delayed 200 topologies'
+  // Ready by up to 30 s in `crime bench operator`).
+  const readyReplicas = pods.filter(isReadyPod).length;
   const upToDate = deployment !== undefined
     && (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0)
     && (deployment.status?.updatedReplicas ?? 0) >= d.replicas
