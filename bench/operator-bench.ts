@@ -137,6 +137,8 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     let lastPodReady = 0;
     const readyPods = new Set<string>();
     const readyTopologies = new Map<string, number>();
+    /** topologies whose Progressing is False: every Deployment caught up (the controller-manager lags the pods) */
+    const settled = new Set<string>();
     observe(RESOURCES.configMap, MANAGED_SELECTOR);
     observe(RESOURCES.secret, MANAGED_SELECTOR);
     observe(RESOURCES.service, MANAGED_SELECTOR);
@@ -149,6 +151,9 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     });
     observe<KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(RESOURCES.topology, undefined, (t) => {
       if (t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !readyTopologies.has(t.metadata?.name ?? '')) readyTopologies.set(t.metadata?.name ?? '', performance.now());
+      const progressing = t.status?.conditions?.find((c) => c.type === 'Progressing')?.status;
+      if (progressing === 'False') settled.add(t.metadata?.name ?? '');
+      else settled.delete(t.metadata?.name ?? '');
     });
     await Promise.all(informers.map((i) => i.synced()));
     const childrenOf = (name: string): boolean =>
@@ -193,6 +198,10 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     const allReadyAt = Math.max(...names.map((n) => readyTopologies.get(n) as number));
     const podsReadyAt = lastPodReady;
 
+    // Idle means settled: Ready comes from the pods, while the Deployments' own status (and with it
+    // Progressing) follows at the controller-manager's pace; those are real changes, not idle ones.
+    progress(0.8, 'waiting for the Deployments to settle');
+    await until(() => names.every((n) => settled.has(n)), 300_000, 'every burst topology settled (Progressing False)');
     progress(0.85, 'idle: resyncs without changes');
     await sleep(3000);
     const before = await operatorCounters(operator.metrics);
