@@ -50,80 +50,71 @@ function upper(z: number): number {
 }
 
 /**
+ * The change-time model after surviving to age `from`: each part of the mixture (the memoryless
+ * exponential of the intervals' mean, and one kernel per past interval) weighted by its survival
+ * to `from` (in logs, so a link that outlived all its past intervals by far still weighs its parts
+ * right), and `given(part)` averaged over them: what the part expects, given that survival.
+ */
+function mixture(
+  from: number,
+  intervals: readonly number[],
+  fallbackMeanMs: number,
+  given: { memoryless: (mean: number) => number; kernel: (d: number, s: number, survival: number) => number },
+): number {
+  const k = intervals.length;
+  let mean = fallbackMeanMs;
+  if (k > 0) {
+    mean = 0;
+    for (const d of intervals) mean += d;
+    mean /= k;
+  }
+  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
+  const parts: Array<{ logSurvival: number; value: number }> = [{ logSurvival: Math.log(expShare) - from / mean, value: given.memoryless(mean) }];
+  for (const d of intervals) {
+    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
+    const survival = upper((from - d) / s);
+    if (!(survival > 0)) continue;
+    parts.push({ logSurvival: Math.log((1 - expShare) / k) + Math.log(survival), value: given.kernel(d, s, survival) });
+  }
+  const top = Math.max(...parts.map((p) => p.logSurvival));
+  let weight = 0;
+  let sum = 0;
+  for (const p of parts) {
+    const w = Math.exp(p.logSurvival - top);
+    weight += w;
+    sum += w * p.value;
+  }
+  return sum / weight;
+}
+
+/**
  * The expected time, in ms, the link has spent in its other regime between ages a0 and a1 (ms since
  * the last change), given that at age a0 it had not changed yet: ∫_{a0}^{a1} P(changed by s | not by a0) ds.
  * `intervals`: past intervals between changes, ms; `fallbackMeanMs`: the mean time to a change
  * assumed while none has been measured.
  */
 export function expectedTimeChanged(a0: number, a1: number, intervals: readonly number[], fallbackMeanMs: number): number {
-  if (!(a1 > a0)) return 0;
   const from = Math.max(0, a0);
   const span = a1 - from;
   if (!(span > 0)) return 0;
-  // Each part of the mixture on its own: its survival to a0 (log, so a link that outlived all its
-  // past intervals by far still weighs its parts right) and the time it expects changed in the span
-  // given that survival. The whole is their survival-weighted mean.
-  const k = intervals.length;
-  let mean = fallbackMeanMs;
-  if (k > 0) {
-    mean = 0;
-    for (const d of intervals) mean += d;
-    mean /= k;
-  }
-  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
-  const parts: Array<{ logSurvival: number; changed: number }> = [
-    { logSurvival: Math.log(expShare) - from / mean, changed: span - mean * (1 - Math.exp(-span / mean)) },
-  ];
-  for (const d of intervals) {
-    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
-    const survival = upper((from - d) / s);
-    if (!(survival > 0)) continue;
+  const changed = mixture(from, intervals, fallbackMeanMs, {
+    memoryless: (mean) => span - mean * (1 - Math.exp(-span / mean)),
     // ∫ over the span of P(not changed by u) = s · (ψ((d − a0)/s) − ψ((d − a1)/s)), ψ(z) = ∫_{-∞}^{z} Φ.
-    const unchanged = (s * (phiIntegral((d - from) / s) - phiIntegral((d - a1) / s))) / survival;
-    parts.push({ logSurvival: Math.log((1 - expShare) / k) + Math.log(survival), changed: Math.max(0, Math.min(span, span - unchanged)) });
-  }
-  const top = Math.max(...parts.map((p) => p.logSurvival));
-  let weight = 0;
-  let changed = 0;
-  for (const p of parts) {
-    const w = Math.exp(p.logSurvival - top);
-    weight += w;
-    changed += w * p.changed;
-  }
-  return Math.max(0, Math.min(span, changed / weight));
+    kernel: (d, s, survival) => Math.max(0, Math.min(span, span - (s * (phiIntegral((d - from) / s) - phiIntegral((d - a1) / s))) / survival)),
+  });
+  return Math.max(0, Math.min(span, changed));
 }
 
 /**
  * The probability that the link has changed by age a1 (ms since the last change), given that at age
- * a0 it had not: the same mixture as expectedTimeChanged, each part weighted by its survival to a0.
+ * a0 it had not: the same mixture as expectedTimeChanged.
  */
 export function probabilityChanged(a0: number, a1: number, intervals: readonly number[], fallbackMeanMs: number): number {
   const from = Math.max(0, a0);
   if (!(a1 > from)) return 0;
-  const k = intervals.length;
-  let mean = fallbackMeanMs;
-  if (k > 0) {
-    mean = 0;
-    for (const d of intervals) mean += d;
-    mean /= k;
-  }
-  const expShare = k > 0 ? MEMORYLESS_SHARE : 1;
-  const parts: Array<{ logSurvival: number; changed: number }> = [
-    { logSurvival: Math.log(expShare) - from / mean, changed: 1 - Math.exp(-(a1 - from) / mean) },
-  ];
-  for (const d of intervals) {
-    const s = Math.max(KERNEL_MIN_MS, KERNEL_RELATIVE * d);
-    const survival = upper((from - d) / s);
-    if (!(survival > 0)) continue;
-    parts.push({ logSurvival: Math.log((1 - expShare) / k) + Math.log(survival), changed: Math.max(0, 1 - upper((a1 - d) / s) / survival) });
-  }
-  const top = Math.max(...parts.map((p) => p.logSurvival));
-  let weight = 0;
-  let changed = 0;
-  for (const p of parts) {
-    const w = Math.exp(p.logSurvival - top);
-    weight += w;
-    changed += w * p.changed;
-  }
-  return Math.max(0, Math.min(1, changed / weight));
+  const changed = mixture(from, intervals, fallbackMeanMs, {
+    memoryless: (mean) => 1 - Math.exp(-(a1 - from) / mean),
+    kernel: (d, s, survival) => Math.max(0, 1 - upper((a1 - d) / s) / survival),
+  });
+  return Math.max(0, Math.min(1, changed));
 }
