@@ -22,6 +22,8 @@ Options:
   --image IMAGE                  image of the runtime and mapper containers (default ghcr.io/crime-k8s/crime:0.1.0)
   --gpu-image IMAGE              image for devices with gpus > 0 (default: --image)
   --image-pull-policy P          Always | IfNotPresent | Never (default IfNotPresent)
+  --image-pull-secret NAME       a Secret the device pods pull their images with (a private registry); it must
+                                 exist in each topology's namespace; repeatable
   --network-policy               render NetworkPolicies per topology: mapper ports open to the same topology's
                                  mappers only, the entry open to clients
   --network-policy-metrics-namespace NS
@@ -59,6 +61,7 @@ export const operatorCommand: Command = {
         image: { type: 'string' },
         'gpu-image': { type: 'string' },
         'image-pull-policy': { type: 'string' },
+        'image-pull-secret': { type: 'string', multiple: true },
         workers: { type: 'string' },
         'network-policy': { type: 'boolean', default: false },
         'network-policy-metrics-namespace': { type: 'string', multiple: true },
@@ -84,6 +87,7 @@ export const operatorCommand: Command = {
           default: image,
           ...(values['gpu-image'] ? { gpu: values['gpu-image'] } : {}),
           pullPolicy: choice(values['image-pull-policy'], 'image-pull-policy', ['Always', 'IfNotPresent', 'Never'] as const, 'IfNotPresent'),
+          ...(values['image-pull-secret'] ? { pullSecrets: values['image-pull-secret'] } : {}),
         },
         ...(values['network-policy'] ? { networkPolicy: { metricsNamespaces: values['network-policy-metrics-namespace'] ?? [] } } : {}),
       },

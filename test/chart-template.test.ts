@@ -111,10 +111,12 @@ describe('the crime-operator chart, rendered by helm', () => {
     assert.deepEqual(deployment.spec?.template.spec?.nodeSelector, { 'kubernetes.io/arch': 'arm64', 'crime.dev/tier': 'edge' });
   });
 
-  it('renders everything on: NetworkPolicies, monitors, the dashboard, two replicas', async () => {
+  it('renders everything on: NetworkPolicies, monitors, the dashboard, two replicas, pull secrets', async () => {
     const objects = await template('-f', `${chartDir()}/ci/all-on-values.yaml`);
     const deployment = one<V1Deployment>(objects, 'Deployment');
     assert.equal(deployment.spec?.replicas, 2);
+    assert.deepEqual(deployment.spec?.template.spec?.imagePullSecrets, [{ name: 'regcred' }]);
+    assert.ok(argsOf(deployment).includes('--image-pull-secret=regcred'), argsOf(deployment).join(' '));
     assert.ok(argsOf(deployment).includes('--network-policy'));
     assert.ok(argsOf(deployment).includes('--network-policy-metrics-namespace=monitoring'));
     // As YAML says it ("from"), not as client-node's model names it ("_from").
@@ -142,6 +144,7 @@ describe('the crime-operator chart, rendered by helm', () => {
     await fail(['--set', 'replicas=2'], /additional properties 'replicas' not allowed/);
     await fail(['--set', 'replicaCount=two'], /at '\/replicaCount': got string, want integer/);
     await fail(['--set', 'image.pullPolicy=Sometimes'], /at '\/image\/pullPolicy'/);
+    await fail(['--set', 'deviceImages.pullSecrets[0].secret=regcred'], /at '\/deviceImages\/pullSecrets\/0'/);
     await fail(['--set', 'replicaCount=2', '--set', 'leaderElection.enabled=false'], /replicaCount > 1 needs leaderElection.enabled/);
   });
 

@@ -60,3 +60,10 @@ test('restricted Pod Security still holds: read-only root, every mount under /va
     }
   }
 });
+
+test('image pull secrets reach every device pod when given, and nothing is rendered without them', () => {
+  assert.ok(deployments.every((d) => d.spec?.template.spec?.imagePullSecrets === undefined));
+  const options = { ...DEFAULT_RENDER_OPTIONS, images: { ...DEFAULT_RENDER_OPTIONS.images, pullSecrets: ['regcred', 'mirror'] } };
+  const withSecrets = renderChildren(topology, owner, options).filter((c): c is V1Deployment => c.kind === 'Deployment');
+  for (const d of withSecrets) assert.deepEqual(d.spec?.template.spec?.imagePullSecrets, [{ name: 'regcred' }, { name: 'mirror' }]);
+});

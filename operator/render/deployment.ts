@@ -90,6 +90,7 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
     ...(Object.keys(device.placement.nodeSelector).length > 0 ? { nodeSelector: device.placement.nodeSelector } : {}),
     ...(device.placement.affinity ? { affinity: device.placement.affinity as V1PodSpec['affinity'] } : {}),
     ...(tolerations.length > 0 ? { tolerations } : {}),
+    ...(options.images.pullSecrets?.length ? { imagePullSecrets: options.images.pullSecrets.map((name) => ({ name })) } : {}),
     ...(model.init
       ? {
           initContainers: [{

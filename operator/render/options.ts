@@ -6,6 +6,8 @@ export interface RenderOptions {
     /** for devices with `gpus > 0` (onnxruntime with the CUDA provider); default: `default` */
     gpu?: string;
     pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+    /** Secrets (in each topology's namespace) the kubelet pulls the images with: a private registry */
+    pullSecrets?: readonly string[];
   };
   /** how the image runs the CLI (default ["crime"]) */
   command?: string[];
