@@ -1,4 +1,5 @@
 import type { Objective } from '../runtime/engine/types.js';
+import { energyJ } from '../runtime/engine/energy.js';
 import { StaticAgent, type Origin, type SimRequest } from './agents.js';
 import type { SimDevice } from './scenario.js';
 import type { World } from './world.js';
@@ -34,7 +35,7 @@ export class HindsightAgent extends StaticAgent {
     const power = this.device.power;
     const cost = (o: Outcome): number =>
       objective === 'energy' && power
-        ? (power.activeW * o.computeMs + power.txW * o.txMs + power.rxW * o.rxMs + power.idleW * Math.max(0, o.latencyMs - o.txMs - o.rxMs - o.computeMs)) / 1000
+        ? energyJ(power, { computeMs: o.computeMs, txMs: o.txMs, rxMs: o.rxMs, idleMs: Math.max(0, o.latencyMs - o.txMs - o.rxMs - o.computeMs) })
         : o.latencyMs;
     const options: Array<{ target: string; cost: number }> = [];
     const local = this.localOutcome(this.device.name, req);

@@ -5,6 +5,7 @@ import { Random } from '../stats/random.js';
 import type { Agent, Origin, SimRequest } from './agents.js';
 import type { Scenario, SimDevice } from './scenario.js';
 import { CALIBRATION_STEPS } from '../runtime/defaults.js';
+import { energyJ } from '../runtime/engine/energy.js';
 import { Fallback, neighbourAtFault, type Candidate } from '../runtime/mapper/fallback.js';
 
 /** What happened to one request under one policy. */
@@ -155,7 +156,7 @@ export function simulate(options: SimulateOptions): SimOutput {
           },
           done: (computeMs) => {
             agent.localEnd(ticket, computeMs);
-            if (metering && entryPower) tally(req.id).energyJ += (entryPower.activeW * computeMs) / 1000;
+            if (metering && entryPower) tally(req.id).energyJ += energyJ(entryPower, { computeMs });
             finish({ ok: true, servedBy: d, path: [d] });
           },
         });
@@ -170,7 +171,7 @@ export function simulate(options: SimulateOptions): SimOutput {
         const tx = reqBytes * msPerByte;
         const rx = ok ? outputBytes * msPerByte : 0;
         const wait = Math.max(0, q.now - sentAt - tx - rx);
-        tally(req.id).energyJ += (entryPower.txW * tx + entryPower.rxW * rx + entryPower.idleW * wait) / 1000;
+        tally(req.id).energyJ += energyJ(entryPower, { txMs: tx, rxMs: rx, idleMs: wait });
       };
       // The caller sees a refused or reset connection, or the callee's own UPSTREAM_FAILED, never a
       // bad-input answer: always fall back; the neighbour is marked down by the mapper's rule.
@@ -228,7 +229,7 @@ export function simulate(options: SimulateOptions): SimOutput {
         agent.calibrationEnd(ticket, computeMs);
         calibrations[d] = (calibrations[d] ?? 0) + 1;
         calibrationMs[d] = (calibrationMs[d] ?? 0) + computeMs;
-        if (d === entry && entryPower) overheadEnergyJ += (entryPower.activeW * computeMs) / 1000;
+        if (d === entry && entryPower) overheadEnergyJ += energyJ(entryPower, { computeMs });
       },
     });
   }
@@ -236,7 +237,7 @@ export function simulate(options: SimulateOptions): SimOutput {
   const chargeRadio = (from: string, to: string, txBytes: number, rxBytes: number): void => {
     if (from !== entry || !entryPower) return;
     const msPerByte = world.linkParams(from, to).msPerByte;
-    overheadEnergyJ += (entryPower.txW * txBytes * msPerByte + entryPower.rxW * rxBytes * msPerByte) / 1000;
+    overheadEnergyJ += energyJ(entryPower, { txMs: txBytes * msPerByte, rxMs: rxBytes * msPerByte });
   };
 
   function ping(from: string, to: string, bytes: number): void {

@@ -4,6 +4,7 @@ import { LocalQueue, type LocalTicket } from './local-queue.js';
 import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
 import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
+import { energyJ } from './energy.js';
 import { expectedTimeChanged, probabilityChanged } from './probe-value.js';
 import {
   msPerByteToMbps,
@@ -545,7 +546,7 @@ export class MappingEngine {
     const perMs = gain / Math.max(now - oldest, this.pingAfterChangeMs);
     const bytes = this.separatingBytes(nb, alternative);
     const msPerByte = view.link.msPerByte;
-    const probeJ = (this.power.txW * bytes * msPerByte + this.power.rxW * this.pingReplyBytes * msPerByte) / 1000;
+    const probeJ = energyJ(this.power, { txMs: bytes * msPerByte, rxMs: this.pingReplyBytes * msPerByte });
     const since = nb.lastChangeAt;
     const fallbackMs = 2 * this.changeWatchMs;
     let changed = expectedTimeChanged(nb.lastContact - since, now - since, nb.changeIntervals, fallbackMs);

@@ -1,4 +1,5 @@
 import { evalCurve, evalPiece, lowerEnvelope, shiftCurve, type CostCurve, type EnvelopeOptions, type Piece } from './cost-curve.js';
+import { energyJ } from './energy.js';
 import type { Advertisement, Estimate, LinkParams, Objective, PayloadModel, PowerModel } from './types.js';
 
 /**
@@ -50,13 +51,13 @@ export function rankCandidates(input: RankInput): Estimate[] {
   if (input.local) {
     const compute = evalPiece(input.local.compute, n);
     const latencyMs = input.local.queueMs + compute;
-    const energyJ = power ? (power.activeW * compute) / 1000 : 0;
+    const energy = power ? energyJ(power, { computeMs: compute }) : 0;
     out.push({
       target: 'local',
       kind: 'local',
-      cost: objective === 'energy' ? energyJ : latencyMs,
+      cost: objective === 'energy' ? energy : latencyMs,
       latencyMs,
-      energyJ,
+      energyJ: energy,
       networkMs: 0,
       queueMs: input.local.queueMs,
     });
@@ -69,13 +70,13 @@ export function rankCandidates(input: RankInput): Estimate[] {
     const rxMs = payload.outputBytes * v.link.msPerByte;
     const networkMs = v.link.rttMs + txMs + rxMs;
     const latencyMs = networkMs + remoteMs;
-    const energyJ = power ? (power.txW * txMs + power.rxW * rxMs + power.idleW * (v.link.rttMs + remoteMs)) / 1000 : 0;
+    const energy = power ? energyJ(power, { txMs, rxMs, idleMs: v.link.rttMs + remoteMs }) : 0;
     out.push({
       target: v.name,
       kind: 'neighbour',
-      cost: objective === 'energy' ? energyJ : latencyMs,
+      cost: objective === 'energy' ? energy : latencyMs,
       latencyMs,
-      energyJ,
+      energyJ: energy,
       networkMs,
       queueMs: neighbourServesLocally(v, n) ? v.queueMs : 0,
     });
