@@ -17,7 +17,9 @@ import { authenticate } from './auth.js';
 import { budgetOf } from './deadline.js';
 import type { MapperMetrics } from './metrics.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, parsePath } from './protocol.js';
+import type { Pipeline } from './pipeline.js';
 import { readyState, type MapperState } from './state.js';
+import type { RuntimeModelInfo } from '../server/protocol.js';
 
 export interface InferHandlerOptions {
   state: () => MapperState;
@@ -48,10 +50,11 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
       throw new CrimeError('UNSUPPORTED_MEDIA_TYPE', `POST ${MAPPER_PATHS.infer} takes application/json or ${BINARY_TYPE}`);
     }
     if (type === 'application/json') assertUtf8(req);
-    const { model } = readyState(state);
+    const ready = readyState(state);
     const { limits } = state;
     // No valid input needs more than the model's largest body: larger ones are refused unread.
-    const limit = Math.min(limits.maxBodyBytes, largestBody(model, state.maxSteps, type === BINARY_TYPE));
+    const binary = type === BINARY_TYPE;
+    const limit = Math.min(limits.maxBodyBytes, largestBody(ready.model, state.maxSteps, binary));
     const body = await readBody(req, { limit, timeoutMs: limits.bodyTimeoutMs, budget });
     let held = body.length;
     const release = (): void => {
@@ -65,7 +68,7 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
       inFlight++;
       metrics.inFlight.set(inFlight);
       try {
-        await mapOne(req, res, body, { peer, state, arrived, release });
+        await mapOne(req, res, body, { peer, state, ...ready, binary, arrived, release });
       } finally {
         inFlight--;
         metrics.inFlight.set(inFlight);
@@ -75,18 +78,17 @@ export function createInferHandler(options: InferHandlerOptions): (req: Incoming
     }
   };
 
-  /** decode → pipeline → encode for a request whose body is in; `release` once the body is decoded. */
+  /** decode → pipeline → encode for a request whose body is in (checked ready before it was read); `release` once the body is decoded. */
   const mapOne = async (
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer,
-    o: { peer: boolean; state: MapperState; arrived: number; release: () => void },
+    o: { peer: boolean; state: MapperState; pipeline: Pipeline; model: RuntimeModelInfo; binary: boolean; arrived: number; release: () => void },
   ): Promise<void> => {
-    const { peer, state, release } = o;
+    const { peer, state, pipeline, model, release } = o;
     const received = performance.now();
-    const { pipeline, model } = readyState(state);
     let input: ModelInput;
-    if (mediaType(req) === BINARY_TYPE) {
+    if (o.binary) {
       input = decodeBinary(body, { shape: header(req, MAPPER_HEADERS.shape), dtype: header(req, MAPPER_HEADERS.dtype) }, model, state.maxSteps);
     } else {
       let parsed: unknown;
