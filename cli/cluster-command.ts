@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { groupUsage, type Command } from './command.js';
-import { waitForSignal } from './options.js';
+import { announceUntilSignal } from './options.js';
 
 const upUsage = `Usage: crime cluster up [--operator] [--run-pods]
 
@@ -42,9 +42,7 @@ const up: Command = {
         const { startOperator } = await import('../operator/manager.js');
         operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, metricsPort: 0, metricsHost: '127.0.0.1', logger: createLogger({ service: 'operator', stream: io.stderr }) });
       }
-      const signalled = waitForSignal();
-      io.stdout.write(`kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}${cluster.modelsUrl ? `models ${cluster.modelsUrl}\n` : ''}`);
-      await signalled;
+      await announceUntilSignal(io.stdout, `kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}${cluster.modelsUrl ? `models ${cluster.modelsUrl}\n` : ''}`);
       io.stderr.write('stopping\n');
     } finally {
       await operator?.close();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
-import { choice, intOption, waitForSignal } from './options.js';
+import { announceUntilSignal, choice, intOption } from './options.js';
 
 const usage = `Usage: crime operator [--kubeconfig FILE] [--namespace NS] [--metrics-port N] [--leader-elect]
                       [--image IMAGE] [--gpu-image IMAGE] [--image-pull-policy P] [options]
@@ -95,9 +95,7 @@ export const operatorCommand: Command = {
       informer: { relistMs: intOption(values['resync-seconds'], 'resync-seconds', 600, 1) * 1000 },
       logger,
     });
-    const signalled = waitForSignal();
-    io.stdout.write(`metrics ${operator.metricsUrl}\n`);
-    await signalled;
+    await announceUntilSignal(io.stdout, `metrics ${operator.metricsUrl}\n`);
     logger.info('stopping');
     await operator.close();
     return 0;

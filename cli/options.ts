@@ -73,19 +73,24 @@ export async function serveUntilSignal(io: { stdout: NodeJS.WritableStream }, st
     await server?.close();
     throw err;
   }
-  const signalled = waitForSignal();
-  for (const address of server.addresses ?? [server.url]) io.stdout.write(`listening ${address}\n`);
-  await signalled;
+  await announceUntilSignal(io.stdout, (server.addresses ?? [server.url]).map((a) => `listening ${a}\n`).join(''));
   await server.close();
   return 0;
 }
 
 /**
- * Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. Call
- * it before announcing readiness: whoever reads the announcement may signal at once, and a signal
- * that comes before the handlers are installed kills the process without draining.
+ * Writes a long-running command's readiness lines, then resolves on the first SIGTERM or SIGINT.
+ * The handlers go in first: whoever reads the lines may signal at once, and a signal that came
+ * before them would kill the process without draining.
  */
-export function waitForSignal(): Promise<void> {
+export async function announceUntilSignal(stdout: NodeJS.WritableStream, lines: string): Promise<void> {
+  const signalled = waitForSignal();
+  stdout.write(lines);
+  await signalled;
+}
+
+/** Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. */
+function waitForSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);

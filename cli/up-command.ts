@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import type { CliIo, Command } from './command.js';
-import { readInputFile, waitForSignal } from './options.js';
+import { announceUntilSignal, readInputFile } from './options.js';
 
 const usage = `Usage: crime up TOPOLOGY.yaml [--local SETTINGS.yaml] [--work-dir DIR]
 
@@ -61,9 +61,7 @@ export const upCommand: Command = {
     const { values, positionals } = parseArgs({ args, options: { local: { type: 'string' }, 'work-dir': { type: 'string' } }, strict: true, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('give exactly one topology file');
     const up = await bringUp(positionals[0] as string, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));
-    const signalled = waitForSignal();
-    io.stdout.write(`entry ${up.entryUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
-    await signalled;
+    await announceUntilSignal(io.stdout, `entry ${up.entryUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
     io.stderr.write('stopping\n');
     await up.close();
     return 0;
