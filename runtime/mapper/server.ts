@@ -97,8 +97,15 @@ function drain(server: Server): Promise<void> {
   });
 }
 
-function clientsNeedToken(config: MapperConfig): boolean {
-  return config.auth.clients === true;
+/** What the handlers take from the configuration file (and its token): set at start and on every reload. */
+function fromConfig(config: MapperConfig, token: string | undefined): Pick<MapperState, 'token' | 'clientsNeedToken' | 'limits' | 'requestTimeoutMs' | 'selfCalibration'> {
+  return {
+    token,
+    clientsNeedToken: config.auth.clients === true,
+    limits: config.limits,
+    requestTimeoutMs: config.mapping.requestTimeoutMs,
+    selfCalibration: selfCalibrationPolicy(config.mapping.selfCalibration),
+  };
 }
 
 export async function startMapperServer(options: MapperServerOptions): Promise<MapperServer> {
@@ -121,11 +128,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     pipeline: undefined,
     model: undefined,
     maxSteps: config.maxSteps ?? 1,
-    token: await loadToken(config),
-    clientsNeedToken: clientsNeedToken(config),
-    limits: config.limits,
-    requestTimeoutMs: config.mapping.requestTimeoutMs,
-    selfCalibration: selfCalibrationPolicy(config.mapping.selfCalibration),
+    ...fromConfig(config, await loadToken(config)),
     runtime: health,
   };
   let peers = new Map<string, PeerClient>();
@@ -195,11 +198,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       ...state,
       ...(pipeline ? { pipeline } : {}),
       maxSteps: state.model ? Math.min(next.maxSteps ?? state.model.maxSteps, state.model.maxSteps) : state.maxSteps,
-      token,
-      clientsNeedToken: clientsNeedToken(next),
-      limits: next.limits,
-      requestTimeoutMs: next.mapping.requestTimeoutMs,
-      selfCalibration: selfCalibrationPolicy(next.mapping.selfCalibration),
+      ...fromConfig(next, token),
     };
     connections.apply();
     metrics.reloads.inc({ outcome: 'applied' });
