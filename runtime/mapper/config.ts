@@ -6,6 +6,8 @@ import { InvalidInputError, at, bool, isObj, known, list, num, obj, oneOf, optNu
 import { MAPPER_DEFAULTS } from '../defaults.js';
 import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
 import { policyDevice } from '../mapping-policy.js';
+import { parseServingSettings, type ServingSettings } from '../serving-settings.js';
+import { SERVING_DEFAULTS } from '../defaults.js';
 import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
 
 /**
@@ -40,6 +42,8 @@ export interface MapperConfig {
    * topology's offload graph). Absent there, the device is this one or out of reach: serve locally.
    */
   via?: string;
+  /** how this device's runtime serves (batching, concurrency): its queue and cost model; default off */
+  serving: ServingSettings;
   power?: PowerModel;
   profile?: { perStepMs: number; fixedMs: number };
   auth: MapperAuth;
@@ -78,7 +82,7 @@ export interface MapperLimits {
   idleTimeoutMs: number;
 }
 
-const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'via', 'power', 'profile', 'auth', 'limits', 'checksum'];
+const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'via', 'serving', 'power', 'profile', 'auth', 'limits', 'checksum'];
 const LIMITS = ['maxBodyBytes', 'maxBodyBytesInFlight', 'maxInFlight', 'maxConnectionsPerClient', 'headersTimeoutMs', 'bodyTimeoutMs', 'idleTimeoutMs'] as const;
 
 /** JSON with keys sorted at every level: the same document always gives the same text. */
@@ -172,6 +176,7 @@ function configOf(root: Obj): MapperConfig {
     neighbours: (root.neighbours === undefined ? [] : list(root.neighbours, 'neighbours')).map((n, i) => neighbour(n, at('neighbours', i))),
     objective: oneOf(root, 'objective', '', ['latency', 'energy'] as const, 'latency'),
     mapping: parseMappingSettings(optObj(root, 'mapping', '') ?? {}, 'mapping'),
+    serving: parseServingSettings(optObj(root, 'serving', '') ?? {}, 'serving', SERVING_DEFAULTS.off),
     auth: authOf(root),
     limits: limitsOf(root),
   };

@@ -44,6 +44,7 @@ export function renderMapperConfig(topology: Topology, deviceName: string, addre
     maxSteps: topology.model.maxSteps,
     mapping: { ...topology.mapping },
     ...(via !== undefined ? { via } : {}),
+    serving: { ...device.serving },
     ...(device.power ? { power: device.power } : {}),
     ...(device.profile ? { profile: device.profile } : {}),
     auth: { tokenFile: addresses.tokenFile, clients: !device.entry },
