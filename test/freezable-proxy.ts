@@ -9,24 +9,24 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export class FreezableProxy {
   private frozen = false;
   private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+  /** the port it listens on, at 127.0.0.1 */
+  port = 0;
 
-  private constructor(
-    private readonly server: Server,
-    /** the port it listens on, at 127.0.0.1 */
-    readonly port: number,
-  ) {}
+  private constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => this.pipe(client));
+  }
 
   /** A proxy on a free loopback port to `target` (host:port). */
   static async start(target: { host: string; port: number }): Promise<FreezableProxy> {
-    let proxy: FreezableProxy | undefined;
-    const server = createServer((client) => proxy?.pipe(client, target));
+    const proxy = new FreezableProxy(target);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      proxy.server.once('error', reject);
+      proxy.server.listen(0, '127.0.0.1', () => resolve());
     });
-    const address = server.address();
+    const address = proxy.server.address();
     if (address === null || typeof address === 'string') throw new Error('the proxy has no port');
-    proxy = new FreezableProxy(server, address.port);
+    proxy.port = address.port;
     return proxy;
   }
 
@@ -44,8 +44,8 @@ export class FreezableProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private pipe(client: Socket, target: { host: string; port: number }): void {
-    const upstream = connect(target.port, target.host);
+  private pipe(client: Socket): void {
+    const upstream = connect(this.target.port, this.target.host);
     for (const [from, to] of [
       [client, upstream],
       [upstream, client],
