@@ -13,6 +13,9 @@ import { LABEL_KEY_MAX, PLACEMENT_LIMITS, PLACEMENT_MESSAGES, PLACEMENT_PATTERNS
 import { BACKEND_NAMES } from '../backends/types.js';
 import { SELF_CALIBRATION_DEFAULTS } from '../defaults.js';
 import { SELF_CALIBRATION_LIMITS } from '../mapping-settings.js';
+import { DEFAULT_POLICY, POLICY_MAX_LENGTH, POLICY_PATTERN } from '../mapping-policy.js';
+import { POLICY_CEL_RULES } from './policy-cel.js';
+import { SERVING_FIELDS, SERVING_LIMITS } from '../serving-settings.js';
 import { MODEL_FORMATS, OBJECTIVES, TIERS, TOPOLOGY_LIMITS, TOPOLOGY_PATTERNS } from './topology.js';
 
 interface Schema {
@@ -29,6 +32,7 @@ interface Schema {
   maxProperties?: number;
   pattern?: string;
   description?: string;
+  type?: string;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
 }
 
@@ -62,6 +66,7 @@ test('the CRD has the parser enums and defaults', () => {
     'spec.devices.[].replicas': 1, 'spec.devices.[].profile.fixedMs': 0, 'spec.devices.[].placement.tolerations.[].operator': 'Equal',
     'spec.mapping.selfCalibration': {}, 'spec.mapping.selfCalibration.budget': SELF_CALIBRATION_DEFAULTS.budget,
     'spec.mapping.selfCalibration.idleSeconds': SELF_CALIBRATION_DEFAULTS.idleSeconds, 'spec.mapping.selfCalibration.tolerance': SELF_CALIBRATION_DEFAULTS.tolerance,
+    'spec.mapping.policy': DEFAULT_POLICY,
   };
   for (const [path, value] of Object.entries(defaults)) assert.deepEqual(at(path).default, value, path);
 });
@@ -78,12 +83,22 @@ test('the CRD has the parser limits and patterns', () => {
   assert.equal(at('spec.model.stepBytes').maximum, TOPOLOGY_LIMITS.payloadBytes);
   assert.equal(at('spec.model.sha256').pattern, TOPOLOGY_PATTERNS.sha256);
   assert.equal(at('spec.model.uri').maxLength, MODEL_URI_MAX_LENGTH);
+  assert.equal(at('spec.mapping.policy').pattern, POLICY_PATTERN);
+  assert.equal(at('spec.mapping.policy').maxLength, POLICY_MAX_LENGTH);
   for (const [field, limit] of Object.entries(SELF_CALIBRATION_LIMITS)) {
     const s = at(`spec.mapping.selfCalibration.${field}`);
     assert.equal(s.maximum, limit.max, field);
     assert.equal(s.minimum, 'min' in limit ? limit.min : limit.above, field);
     assert.equal(s.exclusiveMinimum === true, 'above' in limit, field);
   }
+  for (const field of SERVING_FIELDS) {
+    const s = device(`serving.${field}`);
+    const limit: { min: number; max: number; integer?: boolean } = SERVING_LIMITS[field];
+    assert.deepEqual([s.minimum, s.maximum, s.type], [limit.min, limit.max, limit.integer ? 'integer' : 'number'], field);
+    // The defaults depend on the device (servingDefaults): the API server must not store one of its own.
+    assert.equal(s.default, undefined, field);
+  }
+  assert.deepEqual(Object.keys(device('serving').properties ?? {}), [...SERVING_FIELDS]);
   assert.equal(device('placement.nodeSelector').maxProperties, PLACEMENT_LIMITS.nodeSelectorEntries);
   assert.equal(device('placement.nodeSelector.{}').pattern, PLACEMENT_PATTERNS.labelValue);
   assert.equal(device('placement.tolerations').maxItems, PLACEMENT_LIMITS.tolerations);
@@ -106,4 +121,7 @@ test('the CRD CEL rules use the parser patterns and messages', () => {
   assert.equal(rules('spec.devices.[].placement')[0]?.message, PLACEMENT_MESSAGES.nodeName);
   assert.deepEqual(rules('spec.devices.[].placement.tolerations.[]').map((r) => r.message), [PLACEMENT_MESSAGES.keyOperator, PLACEMENT_MESSAGES.existsValue, PLACEMENT_MESSAGES.secondsEffect]);
   assert.deepEqual(rules('spec.devices.[].resources').map((r) => r.message), [PLACEMENT_MESSAGES.requestOverLimit('cpu'), PLACEMENT_MESSAGES.requestOverLimit('memory')]);
+  // The policy rules are generated (CEL cannot recurse: reachability is unrolled); the CRD carries them verbatim.
+  const policy = rules('spec').filter((r) => r.message.startsWith('policy '));
+  assert.deepEqual(policy, POLICY_CEL_RULES.map((r) => ({ ...r })));
 });
