@@ -81,6 +81,19 @@ export const MAPPER_DEFAULTS = {
   idleTimeoutMs: 60_000,
 } as const;
 
+/**
+ * How a runtime serves when a device does not say (runtime/serving-settings.ts picks by device).
+ * Measured with `crime bench throughput` (docs/runtime.md#batching): see there for the numbers.
+ */
+export const SERVING_DEFAULTS = {
+  /** edge and gateway devices: one request at a time, batch 1, as before batching existed */
+  off: { maxBatch: 1, maxDelayMs: 0, concurrency: 1 },
+  /** a cloud device without a GPU: batches form behind a busy run, none is held back */
+  cloudCpu: { maxBatch: 16, maxDelayMs: 0, concurrency: 1 },
+  /** a GPU device: a batch of 64 costs about what one request costs (docs/reference.md) */
+  gpu: { maxBatch: 64, maxDelayMs: 2, concurrency: 2 },
+} as const;
+
 export const RUNTIME_DEFAULTS = {
   port: 8081,
   maxBodyBytes: 32 * 1024 * 1024,

@@ -143,6 +143,11 @@ const BROKEN: Broken[] = [
   { name: 'self-calibration idleSeconds 0', edit: (d) => ((d.spec.mapping ??= {})['selfCalibration'] = { idleSeconds: 0 }), field: 'spec.mapping.selfCalibration.idleSeconds' },
   { name: 'requestTimeoutMs 5', edit: (d) => ((d.spec.mapping ??= {})['requestTimeoutMs'] = 5), field: 'spec.mapping.requestTimeoutMs' },
   { name: 'negative watts', edit: (d) => ((device(d, 0)['power'] as Json)['activeW'] = -1), field: 'spec.devices[0].power.activeW' },
+  { name: 'serving maxBatch 0', edit: (d) => (device(d, 2)['serving'] = { maxBatch: 0 }), field: 'spec.devices[2].serving.maxBatch' },
+  { name: 'serving maxBatch 1025', edit: (d) => (device(d, 2)['serving'] = { maxBatch: 1025 }), field: 'spec.devices[2].serving.maxBatch' },
+  { name: 'serving maxDelayMs -1', edit: (d) => (device(d, 2)['serving'] = { maxDelayMs: -1 }), field: 'spec.devices[2].serving.maxDelayMs' },
+  { name: 'serving concurrency 0', edit: (d) => (device(d, 2)['serving'] = { concurrency: 0 }), field: 'spec.devices[2].serving.concurrency' },
+  { name: 'an unknown serving field', edit: (d) => (device(d, 2)['serving'] = { batchSize: 8 }), field: 'spec.devices[2].serving.batchSize' },
   { name: 'a profile without perStepMs', edit: (d) => (device(d, 2)['profile'] = { fixedMs: 1 }), field: 'spec.devices[2].profile.perStepMs' },
   // Enums and types.
   { name: 'an unknown tier', edit: (d) => (device(d, 2)['tier'] = 'fog'), field: 'spec.devices[2].tier' },
@@ -191,6 +196,7 @@ const VALID: { name: string; edit: (d: Doc) => void }[] = [
   { name: 'a tfjs model on a pvc', edit: (d) => Object.assign(d.spec.model, { format: 'tfjs', uri: 'pvc://models.v1/imdb/model.json' }) },
   { name: 'integer and string quantities, requests equal to limits', edit: (d) => (device(d, 0)['resources'] = { requests: { cpu: 1, memory: '1Gi' }, limits: { cpu: '1000m', memory: 1073741824 } }) },
   { name: 'a key-less Exists toleration and a NoExecute one with seconds', edit: (d) => (placement(d, 2)['tolerations'] = [{ operator: 'Exists' }, { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }]) },
+  { name: 'serving at its bounds, and partly written', edit: (d) => { device(d, 0)['serving'] = { maxBatch: 1024, maxDelayMs: 1000, concurrency: 64 }; device(d, 2)['serving'] = { maxDelayMs: 0.5 }; } },
   { name: 'energy with power on the entry, replicas 32, gpus 16', edit: (d) => { d.spec['objective'] = 'energy'; Object.assign(device(d, 2), { replicas: 32, gpus: 16 }); } },
 ];
 

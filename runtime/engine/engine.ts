@@ -10,6 +10,7 @@ import {
   msPerByteToMbps,
   type Advertisement,
   type Decision,
+  type Estimate,
   type Objective,
   type PayloadModel,
   type PowerModel,
@@ -250,10 +251,22 @@ export class MappingEngine {
       this.recentNext = (this.recentNext + 1) % RECENT_REQUESTS;
       if (this.recentCount < RECENT_REQUESTS) this.recentCount++;
     }
+    const ranked = this.rank(n, objective, now);
+    return { n, objective, choice: ranked[0] ?? null, ranked };
+  }
+
+  /**
+   * What decide(n) would rank now for a client's request, learning and recording nothing: for
+   * showing the cost curves (the mapper's /ui), not for serving.
+   */
+  estimate(n: number): Estimate[] {
+    return this.rank(n, this.objective, this.clock());
+  }
+
+  private rank(n: number, objective: Objective, now: number): Estimate[] {
     const views = this.views(now);
     const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
-    const ranked = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
-    return { n, objective, choice: ranked[0] ?? null, ranked };
+    return rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
   }
 
   startLocal(n: number): LocalTicket {

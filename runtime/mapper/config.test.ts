@@ -27,6 +27,8 @@ test('defaults fill a minimal configuration', () => {
   // Fail closed: without a word about clients, they need the token too.
   assert.deepEqual(c.auth, { tokenFile: '/var/run/crime/token', clients: true });
   assert.deepEqual(c.limits, MAPPER_DEFAULTS_LIMITS);
+  // A configuration that does not mention serving: one request at a time, as before batching.
+  assert.deepEqual(c.serving, { maxBatch: 1, maxDelayMs: 0, concurrency: 1 });
   assert.equal(c.neighbours[0]!.url, 'http://gateway.crime.svc:8080');
 });
 
@@ -48,6 +50,11 @@ test('errors name the field', () => {
     [`${MINIMAL}mapping: { selfCalibration: { budget: 0.6 } }\n`, 'mapping.selfCalibration.budget', /≤ 0.5/],
     [`${MINIMAL}mapping: { selfCalibration: { every: 3 } }\n`, 'mapping.selfCalibration.every', /unknown field/],
     [`${MINIMAL}limit: {}\n`, 'limit', /unknown field/],
+    [`${MINIMAL}serving: { maxBatch: 0 }\n`, 'serving.maxBatch', /an integer ≥ 1 and ≤ 1024, got 0/],
+    [`${MINIMAL}serving: { maxBatch: 1025 }\n`, 'serving.maxBatch', /≤ 1024/],
+    [`${MINIMAL}serving: { maxDelayMs: -1 }\n`, 'serving.maxDelayMs', /≥ 0/],
+    [`${MINIMAL}serving: { concurrency: 0 }\n`, 'serving.concurrency', /≥ 1/],
+    [`${MINIMAL}serving: { batch: 4 }\n`, 'serving.batch', /unknown field/],
     ['device: [', '', /not valid YAML/],
     [MINIMAL.replace(/auth:.*\n/, ''), 'auth', /is required: auth.tokenFile .* or auth.disabled: true/],
     [MINIMAL.replace(/auth:.*\n/, 'auth: { clients: false }\n'), 'auth.tokenFile', /non-empty string/],

@@ -5,6 +5,8 @@ import type { Objective, PowerModel } from '../engine/types.js';
 import { InvalidInputError, at, bool, isObj, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
 import { MAPPER_DEFAULTS } from '../defaults.js';
 import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
+import { parseServingSettings, type ServingSettings } from '../serving-settings.js';
+import { SERVING_DEFAULTS } from '../defaults.js';
 import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
 
 /**
@@ -34,6 +36,8 @@ export interface MapperConfig {
   payload?: { stepBytes: number; outputBytes: number };
   maxSteps?: number;
   mapping: MappingSettings;
+  /** how this device's runtime serves (batching, concurrency): its queue and cost model; default off */
+  serving: ServingSettings;
   power?: PowerModel;
   profile?: { perStepMs: number; fixedMs: number };
   auth: MapperAuth;
@@ -72,7 +76,7 @@ export interface MapperLimits {
   idleTimeoutMs: number;
 }
 
-const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'power', 'profile', 'auth', 'limits', 'checksum'];
+const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'serving', 'power', 'profile', 'auth', 'limits', 'checksum'];
 const LIMITS = ['maxBodyBytes', 'maxBodyBytesInFlight', 'maxInFlight', 'maxConnectionsPerClient', 'headersTimeoutMs', 'bodyTimeoutMs', 'idleTimeoutMs'] as const;
 
 /** JSON with keys sorted at every level: the same document always gives the same text. */
@@ -166,6 +170,7 @@ function configOf(root: Obj): MapperConfig {
     neighbours: (root.neighbours === undefined ? [] : list(root.neighbours, 'neighbours')).map((n, i) => neighbour(n, at('neighbours', i))),
     objective: oneOf(root, 'objective', '', ['latency', 'energy'] as const, 'latency'),
     mapping: parseMappingSettings(optObj(root, 'mapping', '') ?? {}, 'mapping'),
+    serving: parseServingSettings(optObj(root, 'serving', '') ?? {}, 'serving', SERVING_DEFAULTS.off),
     auth: authOf(root),
     limits: limitsOf(root),
   };

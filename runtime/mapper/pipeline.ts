@@ -10,6 +10,8 @@ import type { PeerClient } from './peer-client.js';
 import { planAttempt, type AttemptPlan } from './deadline.js';
 import { Fallback, neighbourAtFault } from './fallback.js';
 import type { MapperInferResponse } from './protocol.js';
+import { REQUEST_FLAGS } from './ui/browser/live-data.js';
+import type { RequestLog } from './ui/request-log.js';
 
 /** This device's runtime, as the pipeline needs it (RuntimeClient in production). */
 export interface LocalRuntime {
@@ -36,6 +38,8 @@ export interface PipelineOptions {
   metrics: MapperMetrics;
   /** told when the local runtime could not be reached or is not ready (it may have died) */
   onRuntimeFailure?: () => void;
+  /** where every mapped request is recorded for the live page (/ui) */
+  requestLog?: RequestLog;
 }
 
 /**
@@ -76,6 +80,7 @@ export class Pipeline {
         answer.timings.totalMs = totalMs;
         const invokeMs = performance.now() - invokeStart;
         afterAnswer(() => {
+          this.o.requestLog?.record(input.steps, answer.servedBy, flagsOf(ctx, fallback.failures.length > 0), totalMs);
           metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
           metrics.stage.observe({ stage: 'invoke' }, invokeMs / 1000);
           metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'ok' });
@@ -104,6 +109,7 @@ export class Pipeline {
     }
     metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
     metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'failed' });
+    this.o.requestLog?.record(input.steps, undefined, flagsOf(ctx, fallback.failures.length > 0), performance.now() - started);
     throw performance.now() >= ctx.deadline ? fallback.expired(ctx.budgetMs) : fallback.exhausted();
   }
 
@@ -197,6 +203,10 @@ export class Pipeline {
  */
 export function afterAnswer(work: () => void): void {
   setImmediate(work);
+}
+
+function flagsOf(ctx: RequestContext, fellBack: boolean): number {
+  return (ctx.origin === 'peer' ? REQUEST_FLAGS.peer : 0) | (fellBack ? REQUEST_FLAGS.fallback : 0);
 }
 
 function round(v: number, digits = 3): number {

@@ -25,6 +25,8 @@ import type { PeerClient } from './peer-client.js';
 import type { Pipeline } from './pipeline.js';
 import { RuntimeHealth } from './runtime-health.js';
 import type { MapperState } from './state.js';
+import { LiveView } from './ui/live-view.js';
+import { LiveStreams } from './ui/streams.js';
 
 export interface MapperServerOptions {
   /** the configuration file; watched for changes */
@@ -54,6 +56,8 @@ export interface MapperServer {
 
 /** Requests still running at close get this long before their connections are cut. */
 const DRAIN_MS = 10_000;
+/** How often the live page's history takes the learned links and curves. */
+const LIVE_SAMPLE_MS = 1000;
 /** Clients replaced by a reload are closed once requests that may still use them are surely done. */
 const RETIRE_PEERS_MS = 5 * 60_000;
 
@@ -134,7 +138,9 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   let peers = new Map<string, PeerClient>();
   const metrics = new MapperMetrics({ snapshot: () => state.pipeline?.engine.snapshot(), defaultMetrics: options.defaultMetrics ?? true });
   metrics.runtimeUp.set(1);
-  const app = createMapperApp({ state: () => state, metrics, logger });
+  const live = new LiveView({ device: config.device, current: () => (state.pipeline ? { engine: state.pipeline.engine, maxSteps: state.maxSteps } : undefined) });
+  const streams = new LiveStreams({ view: live });
+  const app = createMapperApp({ state: () => state, metrics, logger, live: { view: live, streams } });
   const server = createServer({ keepAliveTimeout: 65_000, ...serverOptions(config.limits) }, app);
   answerClientErrors(server);
   const connections = guardConnections(server, () => state.limits);
@@ -148,7 +154,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
     const built = buildPipeline({
-      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(),
+      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(), requestLog: live.requests,
       ...(previous ? { previous } : {}),
     });
     const retired = peers;
@@ -167,6 +173,8 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
     timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
+    timers.push(setInterval(() => live.sample(), LIVE_SAMPLE_MS));
+    live.sample();
     pingDue();
     if (!closed) selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
     const snap = pipeline.engine.snapshot();
@@ -239,6 +247,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       clearTimeout(settling);
       for (const t of timers) clearInterval(t);
       selfCalibration?.stop();
+      streams.closeAll();
       await drain(server);
       peers.forEach((p) => p.close());
       runtime.close();

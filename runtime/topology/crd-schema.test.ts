@@ -13,6 +13,7 @@ import { LABEL_KEY_MAX, PLACEMENT_LIMITS, PLACEMENT_MESSAGES, PLACEMENT_PATTERNS
 import { BACKEND_NAMES } from '../backends/types.js';
 import { SELF_CALIBRATION_DEFAULTS } from '../defaults.js';
 import { SELF_CALIBRATION_LIMITS } from '../mapping-settings.js';
+import { SERVING_FIELDS, SERVING_LIMITS } from '../serving-settings.js';
 import { MODEL_FORMATS, OBJECTIVES, TIERS, TOPOLOGY_LIMITS, TOPOLOGY_PATTERNS } from './topology.js';
 
 interface Schema {
@@ -29,6 +30,7 @@ interface Schema {
   maxProperties?: number;
   pattern?: string;
   description?: string;
+  type?: string;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
 }
 
@@ -84,6 +86,14 @@ test('the CRD has the parser limits and patterns', () => {
     assert.equal(s.minimum, 'min' in limit ? limit.min : limit.above, field);
     assert.equal(s.exclusiveMinimum === true, 'above' in limit, field);
   }
+  for (const field of SERVING_FIELDS) {
+    const s = device(`serving.${field}`);
+    const limit: { min: number; max: number; integer?: boolean } = SERVING_LIMITS[field];
+    assert.deepEqual([s.minimum, s.maximum, s.type], [limit.min, limit.max, limit.integer ? 'integer' : 'number'], field);
+    // The defaults depend on the device (servingDefaults): the API server must not store one of its own.
+    assert.equal(s.default, undefined, field);
+  }
+  assert.deepEqual(Object.keys(device('serving').properties ?? {}), [...SERVING_FIELDS]);
   assert.equal(device('placement.nodeSelector').maxProperties, PLACEMENT_LIMITS.nodeSelectorEntries);
   assert.equal(device('placement.nodeSelector.{}').pattern, PLACEMENT_PATTERNS.labelValue);
   assert.equal(device('placement.tolerations').maxItems, PLACEMENT_LIMITS.tolerations);

@@ -39,6 +39,7 @@ export function renderMapperConfig(topology: Topology, deviceName: string, addre
     ...(stepBytes !== undefined && outputBytes !== undefined ? { payload: { stepBytes, outputBytes } } : {}),
     maxSteps: topology.model.maxSteps,
     mapping: { ...topology.mapping },
+    serving: { ...device.serving },
     ...(device.power ? { power: device.power } : {}),
     ...(device.profile ? { profile: device.profile } : {}),
     auth: { tokenFile: addresses.tokenFile, clients: !device.entry },

@@ -44,6 +44,40 @@ test('invalid topologies are refused with the field named', () => {
   }
 });
 
+test('serving defaults depend on the device; written fields override them, one by one', () => {
+  const t = parseTopology(EXAMPLE);
+  assert.deepEqual(t.devices.map((d) => [d.name, d.serving]), [
+    ['end-node', { maxBatch: 1, maxDelayMs: 0, concurrency: 1 }],
+    ['gateway', { maxBatch: 1, maxDelayMs: 0, concurrency: 1 }],
+    ['cloud', { maxBatch: 64, maxDelayMs: 2, concurrency: 2 }],
+  ]);
+  const cpuCloud = parseTopology(EXAMPLE.replace('      gpus: 1', '      gpus: 0\n      serving: { concurrency: 2 }'));
+  assert.deepEqual(cpuCloud.devices[2]?.serving, { maxBatch: 16, maxDelayMs: 0, concurrency: 2 });
+  const edge = parseTopology(EXAMPLE.replace('      tier: edge', '      tier: edge\n      serving: { maxBatch: 8, maxDelayMs: 0.5 }'));
+  assert.deepEqual(edge.devices[0]?.serving, { maxBatch: 8, maxDelayMs: 0.5, concurrency: 1 });
+});
+
+test('bad serving settings are refused with the field named', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['serving: { maxBatch: 0 }', 'spec.devices[2].serving.maxBatch', /an integer ≥ 1 and ≤ 1024, got 0/],
+    ['serving: { maxBatch: 1025 }', 'spec.devices[2].serving.maxBatch', /≤ 1024, got 1025/],
+    ['serving: { maxBatch: 2.5 }', 'spec.devices[2].serving.maxBatch', /an integer/],
+    ['serving: { maxDelayMs: -1 }', 'spec.devices[2].serving.maxDelayMs', /≥ 0/],
+    ['serving: { maxDelayMs: 1001 }', 'spec.devices[2].serving.maxDelayMs', /≤ 1000/],
+    ['serving: { concurrency: 0 }', 'spec.devices[2].serving.concurrency', /≥ 1/],
+    ['serving: { concurrency: 65 }', 'spec.devices[2].serving.concurrency', /≤ 64/],
+    ['serving: { batch: 8 }', 'spec.devices[2].serving.batch', /unknown field/],
+    ['serving: 8', 'spec.devices[2].serving', /must be a mapping/],
+  ];
+  for (const [line, field, message] of cases) {
+    assert.throws(
+      () => parseTopology(EXAMPLE.replace('      gpus: 1', `      gpus: 1\n      ${line}`)),
+      (err: unknown) => err instanceof InvalidInputError && err.field === field && message.test(err.message),
+      `${field}: ${message}`,
+    );
+  }
+});
+
 const CLUSTER_EXAMPLE = readFileSync(fileURLToPath(new URL('../../../examples/topologies/three-tier-cluster.yaml', import.meta.url)), 'utf8');
 
 test('placement, resources, replicas and the model digest parse into what an operator renders', () => {

@@ -6,6 +6,7 @@ import { checkOffloadGraph } from '../offload-graph.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, strValue } from '../validate.js';
 import { MODEL_DEFAULTS } from '../defaults.js';
 import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
+import { parseServingSettings, servingDefaults, type ServingSettings } from '../serving-settings.js';
 import { parsePlacement, parseResources, type DeviceResources, type Placement } from './placement.js';
 
 export type { ModelUri } from '../models/uri.js';
@@ -58,6 +59,8 @@ export interface TopologyDevice {
   resources: DeviceResources;
   power?: PowerModel;
   profile?: { perStepMs: number; fixedMs: number };
+  /** batching and concurrency of the device's runtime; unset fields take the device's defaults (servingDefaults) */
+  serving: ServingSettings;
 }
 
 export interface TopologyModel {
@@ -150,21 +153,25 @@ function boundedList(v: unknown, path: string, max: number): unknown[] {
 
 function device(v: unknown, path: string): TopologyDevice {
   const d = obj(v, path);
-  known(d, path, ['name', 'tier', 'entry', 'offloadTo', 'placement', 'backend', 'gpus', 'replicas', 'power', 'profile', 'resources']);
+  known(d, path, ['name', 'tier', 'entry', 'offloadTo', 'placement', 'backend', 'gpus', 'replicas', 'power', 'profile', 'resources', 'serving']);
   const name = str(d, 'name', path);
   if (!new RegExp(TOPOLOGY_PATTERNS.deviceName).test(name) || name.length > TOPOLOGY_LIMITS.deviceName) {
     throw new InvalidInputError(at(path, 'name'), `must be a DNS label of at most ${TOPOLOGY_LIMITS.deviceName} characters, got "${name}"`);
   }
+  const tier = oneOf(d, 'tier', path, TIERS, 'edge');
+  const gpus = optNum(d, 'gpus', path, 0, { integer: true, min: 0, max: TOPOLOGY_LIMITS.gpus });
   const out: TopologyDevice = {
     name,
-    tier: oneOf(d, 'tier', path, TIERS, 'edge'),
+    tier,
     entry: bool(d, 'entry', path, false),
     offloadTo: offloadTargets(d.offloadTo, at(path, 'offloadTo')),
     backend: oneOf(d, 'backend', path, BACKEND_NAMES, 'auto'),
-    gpus: optNum(d, 'gpus', path, 0, { integer: true, min: 0, max: TOPOLOGY_LIMITS.gpus }),
+    gpus,
     replicas: optNum(d, 'replicas', path, 1, { integer: true, min: 1, max: TOPOLOGY_LIMITS.replicas }),
     placement: d.placement === undefined || d.placement === null ? { nodeSelector: {}, tolerations: [] } : parsePlacement(d.placement, at(path, 'placement')),
     resources: d.resources === undefined || d.resources === null ? { requests: {}, limits: {} } : parseResources(d.resources, at(path, 'resources')),
+    // The defaults depend on the device (a GPU batches, an edge node does not), so the CRD has none.
+    serving: parseServingSettings(optObj(d, 'serving', path) ?? {}, at(path, 'serving'), servingDefaults({ tier, gpus })),
   };
   const power = optObj(d, 'power', path);
   if (power) {

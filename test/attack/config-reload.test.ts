@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startCrime, stopChild } from '../../local/child.js';
-import { MAPPER_DEFAULTS } from '../../runtime/defaults.js';
+import { MAPPER_DEFAULTS, SERVING_DEFAULTS } from '../../runtime/defaults.js';
 import { parseMappingSettings } from '../../runtime/mapping-settings.js';
 import { formatMapperConfig, type MapperConfig } from '../../runtime/mapper/config.js';
 import { call, infer, metric, sleep, tokens, until, MODEL } from './three-tier.js';
@@ -60,6 +60,7 @@ describe('#8.2 configuration reloads fail closed', { timeout: 180_000 }, () => {
       objective: 'latency',
       maxSteps: 1000,
       mapping: parseMappingSettings({}, 'mapping'),
+      serving: { ...SERVING_DEFAULTS.off },
       auth: { tokenFile: join(dir, 'token'), clients: true },
       limits,
     });
