@@ -210,7 +210,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     };
     connections.apply();
     metrics.reloads.inc({ outcome: 'applied' });
-    logger.info('configuration reloaded', { neighbours: next.neighbours.map((n) => n.name), objective: next.objective });
+    logger.info('configuration reloaded', { neighbours: next.neighbours.map((n) => n.name), objective: next.objective, policy: next.mapping.policy });
     return true;
   };
   // A file being written changes at several polls: it is read once it stayed the same for a while
