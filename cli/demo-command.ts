@@ -32,7 +32,7 @@ export const demoCommand: Command = {
     io.stdout.write('Starting examples/topologies/three-tier.yaml locally (end node, gateway, cloud)...\n');
     const up = await bringUp(`${EXAMPLES}three-tier.yaml`, `${EXAMPLES}three-tier.local.yaml`, undefined, (line) => io.stderr.write(`${line}\n`));
     try {
-      io.stdout.write(`entry ${up.entryUrl} (logs in ${up.logDir})\n`);
+      io.stdout.write(`entry ${up.entryUrl} (logs in ${up.logDir})\npage ${up.pageUrl} (open it to watch the requests live)\n`);
       await new Promise((r) => setTimeout(r, 1500)); // first pings between neighbours
       const lengths = parseLengthSpec('lognormal:median=60,sigma=1.1,max=1000', 1000);
       const phase = async (title: string): Promise<void> => {

@@ -29,10 +29,14 @@ test('crime up prints the entry once ready, serves, and stops every process on S
     lines.on('line', (line) => {
       const [key, value] = line.split(' ');
       if (key && value) seen[key] = value;
-      if (seen.entry && seen.control && seen.logs) resolve();
+      if (seen.entry && seen.page && seen.control && seen.logs) resolve();
     });
   });
   assert.match(seen.entry!, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(seen.page, `${seen.entry}/ui`);
+  const page = await fetch(seen.page!);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const load = await capture(['load', '--url', seen.entry!, '--lengths', 'list:3,900', '--rate', '0', '--count', '6', '--json']);
   assert.equal(load.code, 0, load.stderr);
   const report = JSON.parse(load.stdout) as { ok: number; failed: number; servedBy: Record<string, { count: number }> };

@@ -12,6 +12,7 @@ Runs an RnnTopology (the file you would kubectl apply) as local processes on loo
 cluster needed: per device a runtime and a mapper, and a user-space link emulator between
 neighbours. Prints, once every device is ready:
   entry http://127.0.0.1:PORT      the client-facing mapper (open in local mode)
+  page http://127.0.0.1:PORT/ui    its live page: where requests run, learned costs and links
   control http://127.0.0.1:PORT    change links (PUT /links/FROM/TO {"rttMs", "bandwidthMbps"}),
                                    kill or restart devices (POST /devices/NAME/kill|start)
 Ctrl-C or SIGTERM stops every process it started.
@@ -24,6 +25,8 @@ Options:
 
 export interface UpHandle {
   entryUrl: string;
+  /** the entry mapper's live page (every mapper has one at its URL + /ui) */
+  pageUrl: string;
   controlUrl: string;
   logDir: string;
   close(): Promise<void>;
@@ -44,6 +47,7 @@ export async function bringUp(file: string, localFile: string | undefined, workD
   const control = await startControlServer(local);
   return {
     entryUrl: local.entryUrl,
+    pageUrl: `${local.entryUrl}/ui`,
     controlUrl: control.url,
     logDir: join(dir, 'logs'),
     async close() {
@@ -61,7 +65,7 @@ export const upCommand: Command = {
     const { values, positionals } = parseArgs({ args, options: { local: { type: 'string' }, 'work-dir': { type: 'string' } }, strict: true, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('give exactly one topology file');
     const up = await bringUp(positionals[0] as string, values.local, values['work-dir'], (line) => io.stderr.write(`${line}\n`));
-    await announceUntilSignal(io.stdout, `entry ${up.entryUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
+    await announceUntilSignal(io.stdout, `entry ${up.entryUrl}\npage ${up.pageUrl}\ncontrol ${up.controlUrl}\nlogs ${up.logDir}\n`);
     io.stderr.write('stopping\n');
     await up.close();
     return 0;

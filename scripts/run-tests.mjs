@@ -46,5 +46,17 @@ if (needsHelm || sources.some((text) => text.includes('controlplane.js'))) {
   }
   env.KUBEBUILDER_ASSETS = found.stdout.trimEnd().split('\n').pop();
 }
+// Tests that drive a browser get Chromium from scripts/setup-chromium (installed from the
+// distribution when it is missing and we are root, as in CI), passed on as CRIME_CHROMIUM.
+if (sources.some((text) => text.includes('browser/chromium.js'))) {
+  const setup = new URL('./setup-chromium', import.meta.url).pathname;
+  const found = spawnSync(setup, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (found.status !== 0) {
+    console.error(`${setup} failed (exit ${found.status}): the browser tests cannot run`);
+    process.exit(found.status ?? 1);
+  }
+  const path = found.stdout.trimEnd().split('\n').pop();
+  if (path) env.CRIME_CHROMIUM = path;
+}
 const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

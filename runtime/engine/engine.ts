@@ -10,6 +10,7 @@ import {
   msPerByteToMbps,
   type Advertisement,
   type Decision,
+  type Estimate,
   type Objective,
   type PayloadModel,
   type PowerModel,
@@ -121,6 +122,13 @@ export interface PlannedPing {
   name: string;
   /** request payload to send, in bytes */
   bytes: number;
+}
+
+/** Input lengths fromSteps..toSteps go to target ('local' or a neighbour's name). */
+export interface ThresholdRange {
+  fromSteps: number;
+  toSteps: number;
+  target: string;
 }
 
 export interface EngineSnapshot {
@@ -250,10 +258,43 @@ export class MappingEngine {
       this.recentNext = (this.recentNext + 1) % RECENT_REQUESTS;
       if (this.recentCount < RECENT_REQUESTS) this.recentCount++;
     }
+    const ranked = this.rank(n, objective, now);
+    return { n, objective, choice: ranked[0] ?? null, ranked };
+  }
+
+  /**
+   * What decide(n) would rank now for a client's request, learning and recording nothing: for
+   * showing the cost curves (the mapper's /ui), not for serving.
+   */
+  estimate(n: number): Estimate[] {
+    return this.rank(n, this.objective, this.clock());
+  }
+
+  private rank(n: number, objective: Objective, now: number): Estimate[] {
     const views = this.views(now);
     const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
-    const ranked = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
-    return { n, objective, choice: ranked[0] ?? null, ranked };
+    return rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
+  }
+
+  /**
+   * Fixed input-length thresholds from what the engine believes now, queues left out: for every
+   * length 1..maxSteps the cheapest candidate under `objective`, as ranges. Null until the initial
+   * calibration is complete: every neighbour has answered its first two pings (RTT and bandwidth)
+   * and advertised its costs, or is down. The `threshold` mapping policy fixes these once.
+   */
+  staticThresholds(objective: Objective): ThresholdRange[] | null {
+    if (this.neighbours.some((nb) => !nb.down && (nb.link.samples < 2 || !nb.hasAdvertisement))) return null;
+    const now = this.clock();
+    const neighbours = this.views(now).map((v) => ({ ...v, queueMs: 0 }));
+    const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: 0 } : null;
+    const out: ThresholdRange[] = [];
+    for (let n = 1; n <= this.maxSteps; n++) {
+      const target = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours })[0]?.target ?? 'local';
+      const last = out[out.length - 1];
+      if (last && last.target === target) last.toSteps = n;
+      else out.push({ fromSteps: n, toSteps: n, target });
+    }
+    return out;
   }
 
   startLocal(n: number): LocalTicket {

@@ -14,6 +14,9 @@ import { createInferHandler } from './infer-handler.js';
 import type { MapperMetrics } from './metrics.js';
 import { MAPPER_HEADERS, MAPPER_PATHS, type PingResponse } from './protocol.js';
 import { readyState, type MapperState } from './state.js';
+import type { LiveView } from './ui/live-view.js';
+import { UI_PATHS, uiRoutes } from './ui/routes.js';
+import type { LiveStreams } from './ui/streams.js';
 
 const ROUTES: RouteTable = {
   [MAPPER_PATHS.healthz]: ['GET'],
@@ -22,12 +25,20 @@ const ROUTES: RouteTable = {
   [MAPPER_PATHS.model]: ['GET'],
   [MAPPER_PATHS.ping]: ['GET', 'POST'],
   [MAPPER_PATHS.infer]: ['POST'],
+  [UI_PATHS.page]: ['GET'],
+  [UI_PATHS.css]: ['GET'],
+  [UI_PATHS.icon]: ['GET'],
+  [UI_PATHS.data]: ['GET'],
+  [UI_PATHS.events]: ['GET'],
+  ...Object.fromEntries(UI_PATHS.scripts.map((p) => [p, ['GET']])),
 };
 
 export interface MapperAppOptions {
   state: () => MapperState;
   metrics: MapperMetrics;
   logger: Logger;
+  /** the live page (/ui), open like /metrics */
+  live?: { view: LiveView; streams: LiveStreams };
 }
 
 /** Ping bodies are bandwidth probes of 64 KiB from authenticated peers; anything larger is no ping. */
@@ -86,6 +97,8 @@ export function createMapperApp(options: MapperAppOptions): (req: IncomingMessag
   };
   app.get(MAPPER_PATHS.ping, peersOnly, ping);
   app.post(MAPPER_PATHS.ping, peersOnly, raw, ping);
+
+  if (options.live) app.use(uiRoutes(options.live.view, options.live.streams));
 
   app.use(unmatchedRoute(ROUTES));
   app.use(errorHandler(logger));

@@ -5,6 +5,8 @@ import type { MapperConfig } from './config.js';
 import type { MapperMetrics } from './metrics.js';
 import { PeerClient } from './peer-client.js';
 import { Pipeline, type LocalRuntime } from './pipeline.js';
+import { PolicyRouter } from './policy-router.js';
+import type { RequestLog } from './ui/request-log.js';
 
 /** HTTP headers and framing of a request, for the link model's byte counts. */
 const REQUEST_OVERHEAD_BYTES = 400;
@@ -31,6 +33,8 @@ export interface BuildOptions {
   runtimeUp?: boolean;
   /** see PipelineOptions.onRuntimeFailure */
   onRuntimeFailure?: () => void;
+  /** see PipelineOptions.requestLog */
+  requestLog?: RequestLog;
 }
 
 /** A pipeline for one configuration: a fresh engine, a client per neighbour. */
@@ -57,7 +61,9 @@ export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map
     peers,
     logger: o.logger,
     metrics: o.metrics,
+    router: new PolicyRouter({ policy: config.mapping.policy, via: config.via, engine }),
     ...(o.onRuntimeFailure ? { onRuntimeFailure: o.onRuntimeFailure } : {}),
+    ...(o.requestLog ? { requestLog: o.requestLog } : {}),
   });
   engine.setLocalAvailable(o.runtimeUp ?? true);
   return { pipeline, peers };
