@@ -82,11 +82,11 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await apply(example('imdb'));
     const s = await ready('imdb');
     assert.equal(s.devicesReady, '3/3');
-    assert.equal(s.entryEndpoint, 'http://imdb-end-node.ops.svc:8080');
+    assert.equal(s.entryEndpoint, 'http://imdb--end-node.ops.svc:8080');
     assert.deepEqual(Object.fromEntries(s.devices.map((d) => [d.name, d.nodes])), { 'end-node': ['edge-0'], gateway: ['gateway-0'], cloud: ['gpu-0'] });
     assert.equal(s.observedGeneration, 1);
 
-    const cloud = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb-cloud'));
+    const cloud = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb--cloud'));
     const pod = cloud.spec?.template.spec;
     assert.equal(pod?.securityContext?.runAsNonRoot, true);
     assert.equal(pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
@@ -105,11 +105,11 @@ describe('the operator (real control plane, shipped RBAC)', () => {
 
     const config = await get<V1ConfigMap>(pathOf(RESOURCES.configMap, NS, 'imdb-mappers'));
     const gateway = parseMapperConfig(config.data?.['gateway.yaml'] ?? '');
-    assert.deepEqual(gateway.neighbours.map((n) => n.url), ['http://imdb-cloud.ops.svc:8080']);
+    assert.deepEqual(gateway.neighbours.map((n) => n.url), ['http://imdb--cloud.ops.svc:8080']);
     assert.equal(gateway.runtimeUrl, 'unix:/var/run/crime/sock/runtime.sock', 'the mapper reaches its runtime through the socket');
     assert.equal(gateway.auth.clients, true, 'only the entry serves clients without the token');
     assert.equal(parseMapperConfig(config.data?.['end-node.yaml'] ?? '').auth.clients, false);
-    const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb-gateway'));
+    const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb--gateway'));
     assert.deepEqual(svc.spec?.selector, { 'crime.dev/topology': 'imdb', 'crime.dev/device': 'gateway' });
     type Policy = { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from?: unknown[] }> } };
     const peers = await get<Policy>(pathOf(RESOURCES.networkPolicy, NS, 'imdb-peers'));
@@ -142,7 +142,7 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await apply(doc);
     const s = await waitStatus('imdb', 'four devices ready at generation 2', (x) => x.observedGeneration === 2 && x.devicesReady === '4/4');
     assert.deepEqual(s.devices.find((d) => d.name === 'cloud-b')?.nodes, ['gateway-0']);
-    const edge = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb-end-node'));
+    const edge = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb--end-node'));
     assert.deepEqual(edge.spec?.template.spec?.nodeSelector, { 'kubernetes.io/arch': 'arm64', 'crime.dev/tier': 'edge' });
     const config = await get<V1ConfigMap>(pathOf(RESOURCES.configMap, NS, 'imdb-mappers'));
     assert.deepEqual(parseMapperConfig(config.data?.['gateway.yaml'] ?? '').neighbours.map((n) => n.name), ['cloud', 'cloud-b']);
@@ -151,26 +151,26 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await waitStatus('imdb', 'back to three devices', (x) => x.observedGeneration === 3 && x.devicesReady === '3/3');
     await waitFor(async () => {
       try {
-        await get(pathOf(RESOURCES.deployment, NS, 'imdb-cloud-b'));
+        await get(pathOf(RESOURCES.deployment, NS, 'imdb--cloud-b'));
         return undefined;
       } catch (err) {
         return isNotFound(err) ? true : undefined;
       }
     }, { what: 'the cloud-b Deployment pruned' });
-    await assert.rejects(get(pathOf(RESOURCES.service, NS, 'imdb-cloud-b')), (err) => isNotFound(err));
+    await assert.rejects(get(pathOf(RESOURCES.service, NS, 'imdb--cloud-b')), (err) => isNotFound(err));
   });
 
   it('repairs drift: a deleted Service comes back, an edited nodeSelector is restored', async () => {
-    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.service, NS, 'imdb-gateway') });
+    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.service, NS, 'imdb--gateway') });
     await admin.request({
       method: 'PATCH',
-      path: pathOf(RESOURCES.deployment, NS, 'imdb-gateway'),
+      path: pathOf(RESOURCES.deployment, NS, 'imdb--gateway'),
       body: { spec: { template: { spec: { nodeSelector: { 'crime.dev/tier': 'edge' } } } } },
       contentType: 'application/strategic-merge-patch+json',
     });
-    await waitFor(() => get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb-gateway')), { what: 'the gateway Service back' });
+    await waitFor(() => get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb--gateway')), { what: 'the gateway Service back' });
     await waitFor(async () => {
-      const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb-gateway'));
+      const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb--gateway'));
       return JSON.stringify(d.spec?.template.spec?.nodeSelector) === JSON.stringify({ 'crime.dev/tier': 'gateway' }) ? d : undefined;
     }, { what: 'the gateway nodeSelector restored' });
   });
