@@ -297,6 +297,13 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     });
     const binding = `${admission}/validatingadmissionpolicybindings`;
     await admin.request({ method: 'POST', path: binding, body: { metadata: { name: 'no-refused' }, spec: { policyName: 'no-refused', validationActions: ['Deny'] } } });
+    // The API server takes up a new policy a little later: wait until it denies (a dry run), or the
+    // Deployments could be created before it does, and nothing would be refused.
+    const probe = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'probe', labels: { 'crime.dev/topology': 'refused' } }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+    await waitFor(async () => {
+      const answer = await admin.raw({ method: 'POST', path: pathOf(RESOURCES.deployment, NS), query: { dryRun: 'All' }, body: probe });
+      return answer.status >= 400 ? true : undefined;
+    }, { what: 'the admission policy in force' });
     await apply(example('refused'));
     const s = await waitStatus('refused', 'ApplyFailed', (x) => condition(x, 'Ready')?.reason === 'ApplyFailed');
     assert.equal(condition(s, 'Ready')?.status, 'False');
