@@ -1,51 +1,51 @@
+/**
+ * Which keys the informers' events enqueue. The case that matters: a child that vanished while its
+ * owner reference named another topology (the attack of issue 20: topology a took over a-b's
+ * Service, and deleting a garbage-collected it) must wake the topology whose label it carries,
+ * which then makes it again; before, only the owner named in the reference was woken, and that
+ * topology was gone.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { INDEX, topologyByName } from './kube/indexes.js';
-import type { Handler, Informer } from './kube/informer.js';
-import { IndexedStore } from './kube/store.js';
+import type { V1Service } from '@kubernetes/client-node';
 import { enqueueOnEvents } from './handlers.js';
-import type { Caches } from './reconcile/types.js';
+import { fakeCaches } from './testing/fake-cluster.js';
 
-/** An informer whose events the test sends, over a real indexed store. */
-function fakeInformer<T extends KubernetesObject>(indexers: Record<string, (o: T) => readonly string[]> = {}) {
-  const store = new IndexedStore<T>(indexers);
-  const handlers: Array<Handler<T>> = [];
-  const informer: Informer<T> & { send(event: 'add' | 'update' | 'delete' | 'resync', obj: T): void } = {
-    get: (ns, name) => store.get(`${ns}/${name}`),
-    list: () => store.values(),
-    byIndex: (i, v) => store.byIndex(i, v),
-    on: (h) => void handlers.push(h),
-    synced: async () => undefined,
-    send(event, obj) {
-      if (event === 'delete') store.delete(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
-      else store.set(`${obj.metadata?.namespace}/${obj.metadata?.name}`, obj);
-      for (const h of handlers) h(event, obj);
+test('a child\'s events enqueue its owner and the topology its label names; a pod\'s the topology its label names', () => {
+  const caches = fakeCaches();
+  for (const name of ['a', 'a-b']) caches.topologies.put({ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', metadata: { name, namespace: 'ops', uid: `uid-${name}` } });
+  const keys: string[] = [];
+  enqueueOnEvents(caches, (key) => keys.push(key));
+  keys.length = 0;
+  const service: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'a-b--c',
+      namespace: 'ops',
+      labels: { 'crime.dev/topology': 'a-b', 'app.kubernetes.io/managed-by': 'crime-operator' },
+      ownerReferences: [{ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', name: 'a', uid: 'uid-a', controller: true }],
     },
   };
-  return informer;
-}
+  caches.services.put(service);
+  caches.services.remove('ops', 'a-b--c');
+  assert.deepEqual(keys, ['ops/a', 'ops/a-b', 'ops/a', 'ops/a-b']);
+  keys.length = 0;
+  caches.pods.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ops', labels: { 'crime.dev/topology': 'a-b' } } });
+  assert.deepEqual(keys, ['ops/a-b']);
+});
 
-const owned = (name: string, owner: string): KubernetesObject => ({ metadata: { namespace: 'ns', name, ownerReferences: [{ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', name: owner, uid: `uid-${owner}` }] } });
-
-test('events become the key of the topology they concern; resyncs of children and pods do not', () => {
-  const topologies = fakeInformer<KubernetesObject>({ [INDEX.topology]: topologyByName });
-  const informers = { topologies, deployments: fakeInformer(), services: fakeInformer(), configMaps: fakeInformer(), secrets: fakeInformer(), pods: fakeInformer() };
+test('a topology\'s own events enqueue it; a child owned by something else, or a pod of another namespace, enqueues nothing', () => {
+  const caches = fakeCaches();
   const keys: string[] = [];
-  enqueueOnEvents(informers as unknown as Caches, (k) => keys.push(k));
-  const long = 'a'.repeat(70);
-  topologies.send('add', { metadata: { namespace: 'ns', name: 'web' } });
-  topologies.send('add', { metadata: { namespace: 'ns', name: long } });
-  topologies.send('resync', { metadata: { namespace: 'ns', name: 'web' } });
-  informers.deployments.send('update', owned('web-edge', 'web'));
-  informers.services.send('resync', owned('web-edge', 'web'));
-  informers.configMaps.send('delete', owned('web-mappers', 'web'));
-  informers.secrets.send('add', { metadata: { namespace: 'ns', name: 'stray', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u' }] } });
-  // Pods name their topology by label; a long name's label is shortened with a hash.
-  const label = (topologiesOf: string): Record<string, string> => ({ 'crime.dev/topology': topologiesOf });
-  informers.pods.send('update', { metadata: { namespace: 'ns', name: 'p1', labels: label('web') } });
-  informers.pods.send('update', { metadata: { namespace: 'ns', name: 'p2', labels: label(topologyByName({ metadata: { namespace: 'ns', name: long } })[0]?.split('/')[1] ?? '') } });
-  informers.pods.send('update', { metadata: { namespace: 'other', name: 'p3', labels: label('web') } });
-  informers.pods.send('resync', { metadata: { namespace: 'ns', name: 'p1', labels: label('web') } });
-  assert.deepEqual(keys, ['ns/web', `ns/${long}`, 'ns/web', 'ns/web', 'ns/web', 'ns/web', `ns/${long}`]);
+  enqueueOnEvents(caches, (key) => keys.push(key));
+  caches.topologies.put({ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', metadata: { name: 'web', namespace: 'ops', uid: 'uid-web' } });
+  caches.topologies.remove('ops', 'web');
+  assert.deepEqual(keys, ['ops/web', 'ops/web']);
+  keys.length = 0;
+  caches.topologies.put({ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', metadata: { name: 'web', namespace: 'ops', uid: 'uid-web' } });
+  keys.length = 0;
+  caches.configMaps.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'stray', namespace: 'ops', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'web', uid: 'u' }] } });
+  caches.pods.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'other', labels: { 'crime.dev/topology': 'web' } } });
+  assert.deepEqual(keys, []);
 });
