@@ -5,6 +5,7 @@
  */
 import { CALIBRATION_STEPS, MAPPING_DEFAULTS, SELF_CALIBRATION_DEFAULTS } from './defaults.js';
 import type { SelfCalibrationPolicy } from './engine/self-calibration.js';
+import { DEFAULT_POLICY, parsePolicy, type MappingPolicy } from './mapping-policy.js';
 import { known, optNum, optObj, type Obj } from './validate.js';
 
 export interface SelfCalibrationSettings {
@@ -21,9 +22,11 @@ export interface MappingSettings {
   forgetting: number;
   requestTimeoutMs: number;
   selfCalibration: SelfCalibrationSettings;
+  /** crime (per input), or a fixed policy to measure CRIME against (runtime/mapping-policy.ts) */
+  policy: MappingPolicy;
 }
 
-export const MAPPING_FIELDS = ['pingIdleSeconds', 'forgetting', 'requestTimeoutMs', 'selfCalibration'] as const;
+export const MAPPING_FIELDS = ['pingIdleSeconds', 'forgetting', 'requestTimeoutMs', 'selfCalibration', 'policy'] as const;
 
 export const SELF_CALIBRATION_LIMITS = { budget: { min: 0, max: 0.5 }, idleSeconds: { above: 0, max: 3600 }, tolerance: { above: 0, max: 10 } } as const;
 
@@ -35,6 +38,7 @@ export function parseMappingSettings(m: Obj, where: string): MappingSettings {
     forgetting: optNum(m, 'forgetting', where, MAPPING_DEFAULTS.forgetting, { above: 0, max: 1 }),
     requestTimeoutMs: optNum(m, 'requestTimeoutMs', where, MAPPING_DEFAULTS.requestTimeoutMs, { min: 10, max: 600_000 }),
     selfCalibration: parseSelfCalibration(optObj(m, 'selfCalibration', where) ?? {}, `${where}.selfCalibration`),
+    policy: m.policy === undefined || m.policy === null ? DEFAULT_POLICY : parsePolicy(m.policy, `${where}.policy`),
   };
 }
 

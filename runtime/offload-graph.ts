@@ -51,3 +51,33 @@ function assertAcyclic(nodes: readonly GraphNode[], field: string): void {
   };
   for (const d of nodes) visit(d.name, []);
 }
+
+/**
+ * For every device, the first hop on a shortest offload path to every device it can reach (itself
+ * left out): how a request pinned to a device travels there, in the simulator's single-device
+ * policies and under the `device:<name>` mapping policy alike.
+ */
+export function nextHops(nodes: readonly GraphNode[]): Map<string, Map<string, string>> {
+  const byName = new Map(nodes.map((d) => [d.name, d]));
+  const out = new Map<string, Map<string, string>>();
+  for (const d of nodes) {
+    const hops = new Map<string, string>();
+    const queue: Array<[string, string]> = d.offloadTo.map((t) => [t, t]);
+    while (queue.length > 0) {
+      const [at, first] = queue.shift() as [string, string];
+      if (hops.has(at) || at === d.name) continue;
+      hops.set(at, first);
+      for (const t of byName.get(at)?.offloadTo ?? []) queue.push([t, first]);
+    }
+    out.set(d.name, hops);
+  }
+  return out;
+}
+
+/** The entry and the devices it can reach along offloadTo, in the list's order. */
+export function reachableFromEntry(nodes: readonly GraphNode[]): string[] {
+  const entry = nodes.find((d) => d.entry);
+  if (!entry) return [];
+  const hops = nextHops(nodes).get(entry.name) as Map<string, string>;
+  return nodes.map((d) => d.name).filter((n) => n === entry.name || hops.has(n));
+}

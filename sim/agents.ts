@@ -203,21 +203,3 @@ export class PinnedAgent extends StaticAgent {
     return hop ? [hop, 'local'] : ['local'];
   }
 }
-
-/** For every device, the first hop on a shortest offload path to every device it can reach. */
-export function nextHops(scenario: Scenario): Map<string, Map<string, string>> {
-  const byName = new Map(scenario.devices.map((d) => [d.name, d]));
-  const out = new Map<string, Map<string, string>>();
-  for (const d of scenario.devices) {
-    const hops = new Map<string, string>();
-    const queue: Array<[string, string]> = d.offloadTo.map((t) => [t, t]);
-    while (queue.length > 0) {
-      const [at, first] = queue.shift() as [string, string];
-      if (hops.has(at)) continue;
-      hops.set(at, first);
-      for (const t of byName.get(at)?.offloadTo ?? []) queue.push([t, first]);
-    }
-    out.set(d.name, hops);
-  }
-  return out;
-}

@@ -1,4 +1,5 @@
-import { CrimeAgent, OracleAgent, PinnedAgent, nextHops } from './agents.js';
+import { nextHops, reachableFromEntry } from '../runtime/offload-graph.js';
+import { CrimeAgent, OracleAgent, PinnedAgent } from './agents.js';
 import { HindsightAgent } from './hindsight.js';
 import { meanCost, pctIncrease, round, summarize, type PolicySummary } from './metrics.js';
 import { withLinkRtt, type Scenario } from './scenario.js';
@@ -43,13 +44,11 @@ export interface RunOptions {
 
 /** Devices the entry can reach (itself included), in scenario order. */
 function reachable(s: Scenario): string[] {
-  const entry = s.devices.find((d) => d.entry)!.name;
-  const hops = nextHops(s).get(entry)!;
-  return s.devices.map((d) => d.name).filter((d) => d === entry || hops.has(d));
+  return reachableFromEntry(s.devices);
 }
 
 function pinnedFactory(s: Scenario, choose: (n: number) => string): AgentFactory {
-  const hops = nextHops(s);
+  const hops = nextHops(s.devices);
   return (_world, device) => new PinnedAgent(device, hops.get(device.name)!, device.entry ? choose : null);
 }
 

@@ -187,6 +187,28 @@ const BROKEN: Broken[] = [
   { name: 'an http uri without a host', edit: (d) => (d.spec.model['uri'] = 'https:///imdb.onnx'), field: 'spec.model.uri', both: /needs a host/ },
   { name: 'a file uri with a host', edit: (d) => (d.spec.model['uri'] = 'file://models/imdb.onnx'), field: 'spec.model.uri', both: /needs an absolute path/ },
   { name: 'a uri with a space', edit: (d) => (d.spec.model['uri'] = 'models/imdb 1.onnx'), field: 'spec.model.uri', both: /must not contain whitespace/ },
+  // The mapping policy.
+  { name: 'an unknown mapping policy', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'cloud'), field: 'spec.mapping.policy' },
+  { name: 'a policy device with an uppercase name', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'device:Cloud'), field: 'spec.mapping.policy' },
+  { name: 'a policy naming no device', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'device:clod'), field: 'spec.mapping.policy', both: /policy device:<name> names no device of spec.devices/ },
+  {
+    name: 'a policy naming a device the entry cannot reach',
+    edit: (d) => {
+      d.spec.devices.push({ name: 'spare', offloadTo: ['cloud'] });
+      (d.spec.mapping ??= {})['policy'] = 'device:spare';
+    },
+    field: 'spec.mapping.policy',
+    both: /policy device:<name> names a device the entry cannot reach along offloadTo/,
+  },
+  {
+    name: 'a policy pinning the end of a chain of 32 devices broken before its last hop',
+    edit: (d) => {
+      d.spec.devices = Array.from({ length: 32 }, (_, i) => ({ name: `d${i}`, ...(i === 0 ? { entry: true } : {}), ...(i < 30 ? { offloadTo: [`d${i + 1}`] } : {}) }));
+      (d.spec.mapping ??= {})['policy'] = 'device:d31';
+    },
+    field: 'spec.mapping.policy',
+    both: /policy device:<name> names a device the entry cannot reach along offloadTo/,
+  },
 ];
 
 /** Valid documents beyond the examples, one per feature. */
@@ -198,6 +220,17 @@ const VALID: { name: string; edit: (d: Doc) => void }[] = [
   { name: 'a key-less Exists toleration and a NoExecute one with seconds', edit: (d) => (placement(d, 2)['tolerations'] = [{ operator: 'Exists' }, { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }]) },
   { name: 'serving at its bounds, and partly written', edit: (d) => { device(d, 0)['serving'] = { maxBatch: 1024, maxDelayMs: 1000, concurrency: 64 }; device(d, 2)['serving'] = { maxDelayMs: 0.5 }; } },
   { name: 'energy with power on the entry, replicas 32, gpus 16', edit: (d) => { d.spec['objective'] = 'energy'; Object.assign(device(d, 2), { replicas: 32, gpus: 16 }); } },
+  { name: 'the local policy', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'local') },
+  { name: 'the threshold policy', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'threshold') },
+  { name: 'a policy pinning the cloud, two hops from the entry', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'device:cloud') },
+  {
+    // 32 devices in a chain: the longest path the CEL rule's unrolled reachability must cover.
+    name: 'a policy pinning the end of a chain of 32 devices',
+    edit: (d) => {
+      d.spec.devices = Array.from({ length: 32 }, (_, i) => ({ name: `d${i}`, ...(i === 0 ? { entry: true } : {}), ...(i < 31 ? { offloadTo: [`d${i + 1}`] } : {}) }));
+      (d.spec.mapping ??= {})['policy'] = 'device:d31';
+    },
+  },
 ];
 
 /** The defaults both apply, projected to comparable data. */

@@ -1,24 +1,49 @@
 /**
  * Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews every
  * retry period; a candidate takes over a lease whose record it has seen unchanged for a whole lease
- * duration (measured on its own clock, so clocks need not agree); a leader that cannot renew within
- * the renew deadline stops leading. Optimistic concurrency (resourceVersion) settles races.
+ * duration (measured on its own clock, so clocks need not agree); optimistic concurrency
+ * (resourceVersion) settles races.
+ *
+ * A leader stops leading once it has not renewed for the renew deadline, whatever its requests are
+ * doing: a renewal still hanging at the deadline is abandoned (its AbortSignal fires), so a hung
+ * connection cannot keep a replica acting as leader after another one may have taken over (the
+ * renew deadline is shorter than the lease duration others wait). The manager gives the elector a
+ * client of its own whose requests time out after half the renew deadline (controller-runtime:
+ * max(renewDeadline / 2, 1 s)), so one hung request leaves room for another attempt.
  */
 import { silentLogger, type Logger } from '../../runtime/log.js';
+import { unrefTimer, type SetTimer } from '../../runtime/timer.js';
 import { isConflict, isNotFound } from './api-errors.js';
 import { pathOf, RESOURCES } from './resources.js';
 import type { KubeRest } from './rest.js';
 
-export interface LeaseOptions {
-  rest: KubeRest;
+export interface LeaseTimings {
+  /** how long others wait on an unchanged record before taking over (default 15 s) */
+  leaseDurationMs: number;
+  /** a leader that has not renewed for this long stops leading (default 10 s) */
+  renewDeadlineMs: number;
+  /** between attempts (default 2 s) */
+  retryPeriodMs: number;
+}
+
+/** controller-runtime's defaults. */
+export const LEASE_DEFAULTS: LeaseTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 };
+
+/** The request timeout of the elector's own client: half the renew deadline, at least 1 s (as controller-runtime). */
+export function leaseRequestTimeoutMs(renewDeadlineMs: number): number {
+  return Math.max(renewDeadlineMs / 2, 1000);
+}
+
+export interface LeaseOptions extends Partial<LeaseTimings> {
+  /** the elector's own client (see leaseRequestTimeoutMs), not the one reconciles queue on */
+  rest: Pick<KubeRest, 'request'>;
   namespace: string;
   name: string;
   identity: string;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
   logger?: Logger;
+  /** injected for tests */
   now?: () => number;
+  setTimer?: SetTimer;
 }
 
 interface LeaseObject {
@@ -34,21 +59,32 @@ export class LeaderElector {
   private observedAt = 0;
   private stopped = false;
   private leading = false;
-  private timer: NodeJS.Timeout | undefined;
+  private lastRenew = 0;
+  private timer: { cancel(): void } | undefined;
+  private inFlight: AbortController | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly setTimer: SetTimer;
+  private readonly t: LeaseTimings;
 
   constructor(private readonly o: LeaseOptions) {
     this.logger = o.logger ?? silentLogger;
     this.now = o.now ?? Date.now;
+    this.setTimer = o.setTimer ?? unrefTimer;
+    this.t = {
+      leaseDurationMs: o.leaseDurationMs ?? LEASE_DEFAULTS.leaseDurationMs,
+      renewDeadlineMs: o.renewDeadlineMs ?? LEASE_DEFAULTS.renewDeadlineMs,
+      retryPeriodMs: o.retryPeriodMs ?? LEASE_DEFAULTS.retryPeriodMs,
+    };
+    if (this.t.renewDeadlineMs >= this.t.leaseDurationMs) throw new Error(`leader election: the renew deadline (${this.t.renewDeadlineMs} ms) must be shorter than the lease duration (${this.t.leaseDurationMs} ms)`);
   }
 
   get isLeader(): boolean {
     return this.leading;
   }
 
-  private get durationMs(): number {
-    return this.o.leaseDurationMs ?? 15_000;
+  private get where(): string {
+    return `${this.o.namespace}/${this.o.name}`;
   }
 
   private path(name?: string): string {
@@ -56,18 +92,19 @@ export class LeaderElector {
   }
 
   /** One attempt to take or keep the lease; true when we hold it afterwards. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  async tryAcquireOrRenew(signal?: AbortSignal): Promise<boolean> {
     const now = this.now();
+    const send = <T>(req: Parameters<KubeRest['request']>[0]): Promise<T> => this.o.rest.request<T>({ ...req, ...(signal ? { signal } : {}) });
     let current: LeaseObject | undefined;
     try {
-      current = await this.o.rest.request<LeaseObject>({ method: 'GET', path: this.path(this.o.name) });
+      current = await send<LeaseObject>({ method: 'GET', path: this.path(this.o.name) });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), renewTime: microTime(now) };
+    const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.t.leaseDurationMs / 1000), renewTime: microTime(now) };
     if (!current) {
       try {
-        await this.o.rest.request({
+        await send({
           method: 'POST',
           path: this.path(),
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 } },
@@ -85,11 +122,11 @@ export class LeaderElector {
       this.observedAt = now;
     }
     const heldByOther = holder !== '' && holder !== this.o.identity;
-    const duration = (current.spec?.leaseDurationSeconds ?? Math.ceil(this.durationMs / 1000)) * 1000;
+    const duration = (current.spec?.leaseDurationSeconds ?? Math.ceil(this.t.leaseDurationMs / 1000)) * 1000;
     if (heldByOther && this.observedAt + duration > now) return false;
     const transitions = (current.spec?.leaseTransitions ?? 0) + (holder === this.o.identity ? 0 : 1);
     try {
-      await this.o.rest.request({
+      await send({
         method: 'PUT',
         path: this.path(this.o.name),
         body: {
@@ -106,38 +143,68 @@ export class LeaderElector {
     }
   }
 
+  /** One attempt, abandoned after `withinMs` (its requests aborted); false when it failed. */
+  private async attempt(withinMs: number): Promise<boolean> {
+    const abort = new AbortController();
+    this.inFlight = abort;
+    const timer = this.setTimer(() => abort.abort(new Error(`no answer within the renew deadline's ${Math.round(withinMs)} ms`)), withinMs);
+    try {
+      // The race makes the deadline hold even for a client that ignores the signal.
+      return await Promise.race([
+        this.tryAcquireOrRenew(abort.signal),
+        new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason as Error), { once: true })),
+      ]);
+    } catch (err) {
+      this.logger.warn('lease request failed', { lease: this.where, error: (err as Error).message });
+      return false;
+    } finally {
+      timer.cancel();
+      if (this.inFlight === abort) this.inFlight = undefined;
+    }
+  }
+
   /**
    * Campaigns until elected, then renews; calls onStarted once elected and onStopped (once) when
-   * leadership is lost or stop() is called while leading.
+   * leadership is lost. stop() while leading calls neither: the caller is the one stopping.
    */
   run(callbacks: { onStarted: () => void; onStopped: () => void }): void {
-    const retry = this.o.retryPeriodMs ?? 2000;
-    const deadline = this.o.renewDeadlineMs ?? 10_000;
-    let lastRenew = 0;
+    const { retryPeriodMs, renewDeadlineMs } = this.t;
+    const next = (ms: number): void => {
+      this.timer = this.setTimer(() => void tick(), ms);
+    };
     const tick = async (): Promise<void> => {
       if (this.stopped) return;
-      let ok = false;
-      try {
-        ok = await this.tryAcquireOrRenew();
-      } catch (err) {
-        this.logger.warn('lease request failed', { lease: `${this.o.namespace}/${this.o.name}`, error: (err as Error).message });
+      if (!this.leading) {
+        // Campaigning: a failed attempt costs nothing but the next one.
+        const started = this.now();
+        const ok = await this.attempt(renewDeadlineMs);
+        if (this.stopped) return;
+        if (ok) {
+          this.leading = true;
+          // Counted from before the write: others may have seen the record from then on.
+          this.lastRenew = started;
+          this.logger.info('became the leader', { lease: this.where, identity: this.o.identity });
+          callbacks.onStarted();
+        }
+        return next(retryPeriodMs);
       }
+      // Leading: renew, but never past the deadline.
+      const deadline = this.lastRenew + renewDeadlineMs;
+      const started = this.now();
+      const ok = deadline > started && (await this.attempt(deadline - started));
       if (this.stopped) return;
       const now = this.now();
       if (ok) {
-        lastRenew = now;
-        if (!this.leading) {
-          this.leading = true;
-          this.logger.info('became the leader', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
-          callbacks.onStarted();
-        }
-      } else if (this.leading && now - lastRenew > deadline) {
+        this.lastRenew = started;
+        return next(retryPeriodMs);
+      }
+      if (now >= deadline) {
         this.leading = false;
-        this.logger.error('lost the lease: could not renew it in time', { lease: `${this.o.namespace}/${this.o.name}`, renewDeadlineMs: deadline });
+        this.logger.error('lost the lease: could not renew it within the renew deadline', { lease: this.where, renewDeadlineMs });
         callbacks.onStopped();
         return;
       }
-      this.timer = setTimeout(() => void tick(), retry);
+      next(Math.min(retryPeriodMs, deadline - now));
     };
     void tick();
   }
@@ -145,7 +212,8 @@ export class LeaderElector {
   /** Stops campaigning; a leader gives the lease up so another replica need not wait it out. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
+    this.inFlight?.abort(new Error('stopping'));
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -157,7 +225,7 @@ export class LeaderElector {
         body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: current.metadata, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 } },
       });
     } catch (err) {
-      this.logger.warn('could not release the lease', { error: (err as Error).message });
+      this.logger.warn('could not release the lease', { lease: this.where, error: (err as Error).message });
     }
   }
 }

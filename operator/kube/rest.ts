@@ -32,6 +32,8 @@ export interface KubeRequest {
   body?: unknown;
   /** default application/json; PATCH takes apply-patch+yaml, merge-patch+json, … */
   contentType?: string;
+  /** abandons the request (a deadline of the caller's, e.g. the lease's renew deadline) */
+  signal?: AbortSignal;
 }
 
 export interface RestOptions {
@@ -95,6 +97,7 @@ export class KubeRest {
     const options = await this.requestOptions(req.method, 'requests');
     const payload = req.body === undefined ? undefined : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
     if (payload !== undefined) options.headers = { ...options.headers, 'content-type': req.contentType ?? 'application/json', 'content-length': String(payload.length) };
+    if (req.signal) options.signal = req.signal;
     const started = performance.now();
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     let status = 0;

@@ -4,18 +4,15 @@
  * again meanwhile, it is processed once more afterwards); failures come back after a per-key
  * exponential backoff (5 ms doubling up to ~15 min), successes reset it.
  */
+import { backoffDelay } from '../../runtime/backoff.js';
+import { unrefTimer, type SetTimer } from '../../runtime/timer.js';
+
 export interface QueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** injected for tests */
-  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  setTimer?: SetTimer;
 }
-
-const defaultTimer = (fn: () => void, ms: number): { cancel(): void } => {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return { cancel: () => clearTimeout(t) };
-};
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -56,7 +53,7 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     this.delayed.get(key)?.cancel();
-    const timer = (this.o.setTimer ?? defaultTimer)(() => {
+    const timer = (this.o.setTimer ?? unrefTimer)(() => {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
@@ -65,9 +62,9 @@ export class WorkQueue {
 
   /** Adds the key after its backoff, which doubles with each consecutive failure. */
   addRateLimited(key: string): number {
-    const n = this.failures.get(key) ?? 0;
-    this.failures.set(key, n + 1);
-    const delay = Math.min(this.o.maxDelayMs ?? 1000_000, (this.o.baseDelayMs ?? 5) * 2 ** Math.min(n, 40));
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const delay = backoffDelay({ initialMs: this.o.baseDelayMs ?? 5, maxMs: this.o.maxDelayMs ?? 1000_000 }, n);
     this.addAfter(key, delay);
     return delay;
   }

@@ -11,12 +11,14 @@ import { OffloadCycleError } from '../../runtime/offload-graph.js';
 import { topologyFromObject, type Topology } from '../../runtime/topology/topology.js';
 import { InvalidInputError } from '../../runtime/validate.js';
 import { isConflict } from '../kube/api-errors.js';
+import { INDEX, topologyKey } from '../kube/indexes.js';
+import type { Informer } from '../kube/informer.js';
 import type { EventType } from '../kube/events.js';
 import { RESOURCES, type Resource } from '../kube/resources.js';
 import { deviceEndpoint, renderChildren, renderSecret } from '../render/children.js';
 import { needsApply, stamped } from '../render/diff.js';
 import type { Failure } from '../render/failures.js';
-import { childNames, LABELS, labelValue } from '../render/names.js';
+import { childNames, LABELS } from '../render/names.js';
 import type { RenderOptions } from '../render/options.js';
 import type { Owner } from '../render/owner.js';
 import { computeStatus, type TopologyStatus } from '../render/status.js';
@@ -65,8 +67,9 @@ export class Reconciler {
     return {};
   }
 
-  private owned<T extends KubernetesObject>(items: readonly T[], owner: Owner): T[] {
-    return items.filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === owner.uid));
+  /** The children of a kind that `owner` owns (an index lookup, not a scan of the kind). */
+  private owned<T extends KubernetesObject>(cache: Informer<T> | undefined, owner: Owner): T[] {
+    return cache?.byIndex(INDEX.owner, owner.uid) ?? [];
   }
 
   private observed(desired: KubernetesObject): KubernetesObject | undefined {
@@ -98,10 +101,10 @@ export class Reconciler {
     // Children of devices that left the spec.
     const wanted = new Set(desired.map((d) => `${kindOf(d)}/${d.metadata?.name ?? ''}`));
     const stale = [
-      ...this.owned(caches.deployments.list(owner.namespace), owner),
-      ...this.owned(caches.services.list(owner.namespace), owner),
-      ...this.owned(caches.configMaps.list(owner.namespace), owner),
-      ...this.owned(caches.networkPolicies?.list(owner.namespace) ?? [], owner),
+      ...this.owned(caches.deployments, owner),
+      ...this.owned(caches.services, owner),
+      ...this.owned(caches.configMaps, owner),
+      ...this.owned(caches.networkPolicies, owner),
     ].filter((o) => !wanted.has(`${kindOf(o)}/${o.metadata?.name ?? ''}`));
     await Promise.all(stale.map(async (o) => {
       const resource = RESOURCE_OF[kindOf(o)];
@@ -118,12 +121,10 @@ export class Reconciler {
       const found = caches.deployments.get(owner.namespace, names.deployment(d.name));
       if (found) deployments.set(d.name, found);
     }
-    const topologyLabel = labelValue(owner.name);
     const pods = new Map<string, V1Pod[]>();
-    for (const p of caches.pods.list(owner.namespace)) {
-      const labels = p.metadata?.labels ?? {};
-      const device = labels[LABELS.device];
-      if (labels[LABELS.topology] !== topologyLabel || device === undefined) continue;
+    for (const p of caches.pods.byIndex(INDEX.topology, topologyKey(owner.namespace, owner.name))) {
+      const device = p.metadata?.labels?.[LABELS.device];
+      if (device === undefined) continue;
       pods.set(device, [...(pods.get(device) ?? []), p]);
     }
     const status = computeStatus({

@@ -124,6 +124,13 @@ export interface PlannedPing {
   bytes: number;
 }
 
+/** Input lengths fromSteps..toSteps go to target ('local' or a neighbour's name). */
+export interface ThresholdRange {
+  fromSteps: number;
+  toSteps: number;
+  target: string;
+}
+
 export interface EngineSnapshot {
   device: string;
   compute: {
@@ -267,6 +274,27 @@ export class MappingEngine {
     const views = this.views(now);
     const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
     return rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
+  }
+
+  /**
+   * Fixed input-length thresholds from what the engine believes now, queues left out: for every
+   * length 1..maxSteps the cheapest candidate under `objective`, as ranges. Null until the initial
+   * calibration is complete: every neighbour has answered its first two pings (RTT and bandwidth)
+   * and advertised its costs, or is down. The `threshold` mapping policy fixes these once.
+   */
+  staticThresholds(objective: Objective): ThresholdRange[] | null {
+    if (this.neighbours.some((nb) => !nb.down && (nb.link.samples < 2 || !nb.hasAdvertisement))) return null;
+    const now = this.clock();
+    const neighbours = this.views(now).map((v) => ({ ...v, queueMs: 0 }));
+    const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: 0 } : null;
+    const out: ThresholdRange[] = [];
+    for (let n = 1; n <= this.maxSteps; n++) {
+      const target = rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours })[0]?.target ?? 'local';
+      const last = out[out.length - 1];
+      if (last && last.target === target) last.toSteps = n;
+      else out.push({ fromSteps: n, toSteps: n, target });
+    }
+    return out;
   }
 
   startLocal(n: number): LocalTicket {

@@ -5,6 +5,7 @@ import type { MapperConfig } from './config.js';
 import type { MapperMetrics } from './metrics.js';
 import { PeerClient } from './peer-client.js';
 import { Pipeline, type LocalRuntime } from './pipeline.js';
+import { PolicyRouter } from './policy-router.js';
 import type { RequestLog } from './ui/request-log.js';
 
 /** HTTP headers and framing of a request, for the link model's byte counts. */
@@ -60,6 +61,7 @@ export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map
     peers,
     logger: o.logger,
     metrics: o.metrics,
+    router: new PolicyRouter({ policy: config.mapping.policy, via: config.via, engine }),
     ...(o.onRuntimeFailure ? { onRuntimeFailure: o.onRuntimeFailure } : {}),
     ...(o.requestLog ? { requestLog: o.requestLog } : {}),
   });

@@ -23,7 +23,7 @@ test('defaults fill a minimal configuration', () => {
   assert.equal(c.runtimeUrl, 'http://127.0.0.1:8081');
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
   assert.equal(c.objective, 'latency');
-  assert.deepEqual(c.mapping, { forgetting: 0.98, pingIdleSeconds: 5, requestTimeoutMs: 5000, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 } });
+  assert.deepEqual(c.mapping, { forgetting: 0.98, pingIdleSeconds: 5, requestTimeoutMs: 5000, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 }, policy: 'crime' });
   // Fail closed: without a word about clients, they need the token too.
   assert.deepEqual(c.auth, { tokenFile: '/var/run/crime/token', clients: true });
   assert.deepEqual(c.limits, MAPPER_DEFAULTS_LIMITS);
@@ -50,6 +50,9 @@ test('errors name the field', () => {
     [`${MINIMAL}mapping: { selfCalibration: { budget: 0.6 } }\n`, 'mapping.selfCalibration.budget', /≤ 0.5/],
     [`${MINIMAL}mapping: { selfCalibration: { every: 3 } }\n`, 'mapping.selfCalibration.every', /unknown field/],
     [`${MINIMAL}limit: {}\n`, 'limit', /unknown field/],
+    [`${MINIMAL}mapping: { policy: fastest }\n`, 'mapping.policy', /crime, local, threshold or device:<device name>/],
+    [`${MINIMAL}via: gateway\n`, 'via', /only goes with mapping.policy device:<name>/],
+    [`${MINIMAL}mapping: { policy: device:cloud }\nvia: cloud\n`, 'via', /must name a neighbour, got "cloud"/],
     [`${MINIMAL}serving: { maxBatch: 0 }\n`, 'serving.maxBatch', /an integer ≥ 1 and ≤ 1024, got 0/],
     [`${MINIMAL}serving: { maxBatch: 1025 }\n`, 'serving.maxBatch', /≤ 1024/],
     [`${MINIMAL}serving: { maxDelayMs: -1 }\n`, 'serving.maxDelayMs', /≥ 0/],

@@ -5,6 +5,7 @@ import type { Objective, PowerModel } from '../engine/types.js';
 import { InvalidInputError, at, bool, isObj, known, list, num, obj, oneOf, optNum, optObj, optPower, str, type Obj } from '../validate.js';
 import { MAPPER_DEFAULTS } from '../defaults.js';
 import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
+import { policyDevice } from '../mapping-policy.js';
 import { parseServingSettings, type ServingSettings } from '../serving-settings.js';
 import { SERVING_DEFAULTS } from '../defaults.js';
 import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
@@ -36,6 +37,11 @@ export interface MapperConfig {
   payload?: { stepBytes: number; outputBytes: number };
   maxSteps?: number;
   mapping: MappingSettings;
+  /**
+   * With mapping.policy device:<name>: the neighbour on the way to that device (rendered from the
+   * topology's offload graph). Absent there, the device is this one or out of reach: serve locally.
+   */
+  via?: string;
   /** how this device's runtime serves (batching, concurrency): its queue and cost model; default off */
   serving: ServingSettings;
   power?: PowerModel;
@@ -76,7 +82,7 @@ export interface MapperLimits {
   idleTimeoutMs: number;
 }
 
-const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'serving', 'power', 'profile', 'auth', 'limits', 'checksum'];
+const TOP = ['device', 'listen', 'runtime', 'neighbours', 'objective', 'payload', 'maxSteps', 'mapping', 'via', 'serving', 'power', 'profile', 'auth', 'limits', 'checksum'];
 const LIMITS = ['maxBodyBytes', 'maxBodyBytesInFlight', 'maxInFlight', 'maxConnectionsPerClient', 'headersTimeoutMs', 'bodyTimeoutMs', 'idleTimeoutMs'] as const;
 
 /** JSON with keys sorted at every level: the same document always gives the same text. */
@@ -197,6 +203,12 @@ function configOf(root: Obj): MapperConfig {
     if (names.has(n.name)) throw new InvalidInputError(at(at('neighbours', i), 'name'), `duplicate neighbour "${n.name}"`);
     names.add(n.name);
   });
+  if (root.via !== undefined) {
+    const via = str(root, 'via', '');
+    if (policyDevice(config.mapping.policy) === undefined) throw new InvalidInputError('via', 'only goes with mapping.policy device:<name>');
+    if (!names.has(via)) throw new InvalidInputError('via', `must name a neighbour, got "${via}"`);
+    config.via = via;
+  }
   return config;
 }
 

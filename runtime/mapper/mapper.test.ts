@@ -236,6 +236,43 @@ describe('mapper: edge and cloud on loopback', () => {
     assert.equal((await postJson(edge.url, { inputs: rows(2) })).status, 200);
   });
 
+  test('the mapping policy switches by a configuration reload: local, device:cloud, threshold, crime', async () => {
+    // The file watcher applies each change (polling every 100 ms here), as it would on a cluster.
+    const withPolicy = async (policy: string, extra: Record<string, unknown> = {}): Promise<void> => {
+      await writeFile(join(dir, 'edge.yaml'), stringify({ ...edgeConfig, mapping: { ...(edgeConfig['mapping'] as object), policy }, ...extra }));
+      for (let i = 0; i < 100 && edge.state().pipeline?.router.policy !== policy; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(edge.state().pipeline?.router.policy, policy);
+    };
+    const servedBy = async (n: number): Promise<string | undefined> => {
+      const r = await postJson(edge.url, { inputs: rows(n) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.servedBy;
+    };
+    await withPolicy('local');
+    assert.equal(await servedBy(300), 'edge');
+    await withPolicy('device:cloud', { via: 'cloud' });
+    assert.equal(await servedBy(2), 'cloud');
+    await withPolicy('threshold');
+    // The thresholds are fixed once the new engine has pinged the cloud twice; until then it decides as CRIME.
+    for (let i = 0; i < 100 && edge.state().pipeline!.engine.staticThresholds('latency') === null; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await servedBy(2), 'edge');
+    assert.equal(await servedBy(300), 'cloud');
+    const fixed = edge.state().pipeline!.router.thresholds('latency');
+    assert.deepEqual(fixed?.map((r) => r.target), ['local', 'cloud']);
+    assert.equal(fixed?.[0]?.fromSteps, 1);
+    assert.equal(fixed?.[1]?.toSteps, MAX_STEPS);
+    // A fixed policy stops pinging once it routes (pingIdleSeconds is 1 here).
+    const pings = (text: string): number => [...text.matchAll(/crime_mapper_pings_total\{neighbour="cloud",outcome="ok"\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    const before = pings(await (await fetch(`${edge.url}/metrics`)).text());
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(pings(await (await fetch(`${edge.url}/metrics`)).text()), before);
+    await withPolicy('crime');
+    // A reload starts a fresh engine: CRIME offloads once its pings have told it about the cloud.
+    for (let i = 0; i < 100 && !edge.state().pipeline!.engine.snapshot().neighbours[0]?.advertised; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await servedBy(300), 'cloud');
+    assert.equal(edge.state().pipeline?.learning, true);
+  });
+
   test('a dead neighbour: the request falls back to local, nothing fails', async () => {
     const knowsCloud = (): boolean => edge.state().pipeline?.engine.snapshot().neighbours[0]?.advertised === true;
     for (let i = 0; i < 100 && !knowsCloud(); i++) await new Promise((r) => setTimeout(r, 50));

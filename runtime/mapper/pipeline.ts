@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { RuntimeInferResult } from '../server/client.js';
 import type { MapperMetrics } from './metrics.js';
 import type { PeerClient } from './peer-client.js';
+import { PolicyRouter } from './policy-router.js';
 import { planAttempt, type AttemptPlan } from './deadline.js';
 import { Fallback, neighbourAtFault } from './fallback.js';
 import type { MapperInferResponse } from './protocol.js';
@@ -36,6 +37,8 @@ export interface PipelineOptions {
   peers: ReadonlyMap<string, PeerClient>;
   logger: Logger;
   metrics: MapperMetrics;
+  /** the mapping policy: which candidates a request tries, in order (default: crime) */
+  router?: PolicyRouter;
   /** told when the local runtime could not be reached or is not ready (it may have died) */
   onRuntimeFailure?: () => void;
   /** where every mapped request is recorded for the live page (/ui) */
@@ -49,19 +52,34 @@ export interface PipelineOptions {
  * reaches it is answered exactly once, with outputs or one typed error.
  */
 export class Pipeline {
-  constructor(private readonly o: PipelineOptions) {}
+  private readonly routes: PolicyRouter;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.routes = o.router ?? new PolicyRouter({ policy: 'crime', engine: o.engine });
+  }
 
   get engine(): MappingEngine {
     return this.o.engine;
+  }
+
+  get router(): PolicyRouter {
+    return this.routes;
+  }
+
+  /** Whether pings and self-calibration still serve the mapping policy (PolicyRouter.learning). */
+  get learning(): boolean {
+    return this.routes.learning;
   }
 
   async run(input: ModelInput, ctx: RequestContext): Promise<MapperInferResponse> {
     const { engine, metrics, logger, device } = this.o;
     const started = performance.now();
     const decision = engine.decide(input.steps, ctx.origin);
+    const planned = this.routes.plan(decision);
+    const choice = planned[0]?.target ?? 'none';
     const decideMs = performance.now() - started;
     const path = [...ctx.path, device];
-    const fallback = new Fallback(decision.ranked, path);
+    const fallback = new Fallback(planned, path);
     const invokeStart = performance.now();
     for (let candidate = fallback.next(); candidate !== undefined; candidate = fallback.next()) {
       const plan = planAttempt({
@@ -83,13 +101,13 @@ export class Pipeline {
           this.o.requestLog?.record(input.steps, answer.servedBy, flagsOf(ctx, fallback.failures.length > 0), totalMs);
           metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
           metrics.stage.observe({ stage: 'invoke' }, invokeMs / 1000);
-          metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'ok' });
+          metrics.requests.inc({ origin: ctx.origin, decision: choice, outcome: 'ok' });
           metrics.latency.observe({ served_by: answer.servedBy === device ? 'local' : 'offload' }, totalMs / 1000);
           logger.info('request served', {
             requestId: ctx.requestId,
             n: input.steps,
             origin: ctx.origin,
-            decision: decision.choice?.target,
+            decision: planned[0]?.target,
             estimates: decision.ranked.map((e) => ({ target: e.target, latencyMs: round(e.latencyMs), cost: round(e.cost, 6) })),
             servedBy: answer.servedBy,
             actualMs: round(totalMs),
@@ -108,7 +126,7 @@ export class Pipeline {
       }
     }
     metrics.stage.observe({ stage: 'decide' }, decideMs / 1000);
-    metrics.requests.inc({ origin: ctx.origin, decision: decision.choice?.target ?? 'none', outcome: 'failed' });
+    metrics.requests.inc({ origin: ctx.origin, decision: choice, outcome: 'failed' });
     this.o.requestLog?.record(input.steps, undefined, flagsOf(ctx, fallback.failures.length > 0), performance.now() - started);
     throw performance.now() >= ctx.deadline ? fallback.expired(ctx.budgetMs) : fallback.exhausted();
   }
@@ -171,6 +189,7 @@ export class Pipeline {
   /** Sends every ping the engine says is due; never throws. */
   async pingDue(timeoutMs: number): Promise<void> {
     const { engine, peers, metrics, logger } = this.o;
+    if (!this.learning) return;
     await Promise.all(
       engine.duePings().map(async (due) => {
         const peer = peers.get(due.name);

@@ -39,7 +39,7 @@ export function startSelfCalibration(o: SelfCalibrationLoopOptions): { stop: () 
   const tick = async (): Promise<void> => {
     // Read on every tick: a configuration reload changes the policy (budget 0 stops the runs).
     const { pipeline, model, maxSteps, requestTimeoutMs, selfCalibration } = o.state();
-    if (running || !pipeline || !model) return;
+    if (running || !pipeline || !model || !pipeline.learning) return;
     const engine = pipeline.engine;
     const n = engine.dueCalibration(selfCalibration);
     if (n === null || n > maxSteps) return;

@@ -13,6 +13,8 @@ import { LABEL_KEY_MAX, PLACEMENT_LIMITS, PLACEMENT_MESSAGES, PLACEMENT_PATTERNS
 import { BACKEND_NAMES } from '../backends/types.js';
 import { SELF_CALIBRATION_DEFAULTS } from '../defaults.js';
 import { SELF_CALIBRATION_LIMITS } from '../mapping-settings.js';
+import { DEFAULT_POLICY, POLICY_MAX_LENGTH, POLICY_PATTERN } from '../mapping-policy.js';
+import { POLICY_CEL_RULES } from './policy-cel.js';
 import { SERVING_FIELDS, SERVING_LIMITS } from '../serving-settings.js';
 import { MODEL_FORMATS, OBJECTIVES, TIERS, TOPOLOGY_LIMITS, TOPOLOGY_PATTERNS } from './topology.js';
 
@@ -64,6 +66,7 @@ test('the CRD has the parser enums and defaults', () => {
     'spec.devices.[].replicas': 1, 'spec.devices.[].profile.fixedMs': 0, 'spec.devices.[].placement.tolerations.[].operator': 'Equal',
     'spec.mapping.selfCalibration': {}, 'spec.mapping.selfCalibration.budget': SELF_CALIBRATION_DEFAULTS.budget,
     'spec.mapping.selfCalibration.idleSeconds': SELF_CALIBRATION_DEFAULTS.idleSeconds, 'spec.mapping.selfCalibration.tolerance': SELF_CALIBRATION_DEFAULTS.tolerance,
+    'spec.mapping.policy': DEFAULT_POLICY,
   };
   for (const [path, value] of Object.entries(defaults)) assert.deepEqual(at(path).default, value, path);
 });
@@ -80,6 +83,8 @@ test('the CRD has the parser limits and patterns', () => {
   assert.equal(at('spec.model.stepBytes').maximum, TOPOLOGY_LIMITS.payloadBytes);
   assert.equal(at('spec.model.sha256').pattern, TOPOLOGY_PATTERNS.sha256);
   assert.equal(at('spec.model.uri').maxLength, MODEL_URI_MAX_LENGTH);
+  assert.equal(at('spec.mapping.policy').pattern, POLICY_PATTERN);
+  assert.equal(at('spec.mapping.policy').maxLength, POLICY_MAX_LENGTH);
   for (const [field, limit] of Object.entries(SELF_CALIBRATION_LIMITS)) {
     const s = at(`spec.mapping.selfCalibration.${field}`);
     assert.equal(s.maximum, limit.max, field);
@@ -116,4 +121,7 @@ test('the CRD CEL rules use the parser patterns and messages', () => {
   assert.equal(rules('spec.devices.[].placement')[0]?.message, PLACEMENT_MESSAGES.nodeName);
   assert.deepEqual(rules('spec.devices.[].placement.tolerations.[]').map((r) => r.message), [PLACEMENT_MESSAGES.keyOperator, PLACEMENT_MESSAGES.existsValue, PLACEMENT_MESSAGES.secondsEffect]);
   assert.deepEqual(rules('spec.devices.[].resources').map((r) => r.message), [PLACEMENT_MESSAGES.requestOverLimit('cpu'), PLACEMENT_MESSAGES.requestOverLimit('memory')]);
+  // The policy rules are generated (CEL cannot recurse: reachability is unrolled); the CRD carries them verbatim.
+  const policy = rules('spec').filter((r) => r.message.startsWith('policy '));
+  assert.deepEqual(policy, POLICY_CEL_RULES.map((r) => ({ ...r })));
 });

@@ -30,7 +30,7 @@ test('the entry serves clients openly with the topology objective; the others ne
 test('neighbours, mapping settings and limits come from the topology, the addresses and the defaults', () => {
   const gateway = renderMapperConfig(topology, 'gateway', addresses);
   assert.deepEqual(gateway.neighbours, [{ name: 'cloud', url: 'http://cloud.crime.svc:8080' }]);
-  assert.deepEqual(gateway.mapping, { pingIdleSeconds: 2, forgetting: 0.98, requestTimeoutMs: 5000, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 } });
+  assert.deepEqual(gateway.mapping, { pingIdleSeconds: 2, forgetting: 0.98, requestTimeoutMs: 5000, selfCalibration: { budget: 0.02, idleSeconds: 5, tolerance: 0.2 }, policy: 'crime' });
   const tuned = { ...topology, mapping: { ...topology.mapping, selfCalibration: { budget: 0, idleSeconds: 30, tolerance: 0.5 } } };
   assert.deepEqual(renderMapperConfig(tuned, 'gateway', addresses).mapping.selfCalibration, { budget: 0, idleSeconds: 30, tolerance: 0.5 });
   assert.equal(gateway.maxSteps, 1000);
@@ -39,10 +39,25 @@ test('neighbours, mapping settings and limits come from the topology, the addres
   assert.deepEqual(renderMapperConfig(topology, 'cloud', addresses).neighbours, []);
 });
 
+test('every mapper gets the policy; under device:<name> each knows its next hop towards that device', () => {
+  const pinned = { ...topology, mapping: { ...topology.mapping, policy: 'device:cloud' as const } };
+  const via = topology.devices.map((d) => [d.name, renderMapperConfig(pinned, d.name, addresses).via]);
+  assert.deepEqual(via, [['end-node', 'gateway'], ['gateway', 'cloud'], ['cloud', undefined]]);
+  for (const d of topology.devices) assert.equal(renderMapperConfig(pinned, d.name, addresses).mapping.policy, 'device:cloud');
+  const local = { ...topology, mapping: { ...topology.mapping, policy: 'local' as const } };
+  assert.equal(renderMapperConfig(local, 'end-node', addresses).via, undefined);
+  assert.equal(renderMapperConfig(local, 'end-node', addresses).mapping.policy, 'local');
+  // The checksum covers the policy: a file whose policy was edited is refused.
+  const text = formatMapperConfig(renderMapperConfig(pinned, 'end-node', addresses));
+  assert.throws(() => parseMapperConfig(text.replace('policy: device:cloud', 'policy: local')), /checksum/);
+});
+
 test('a rendered configuration survives its file format unchanged', () => {
   for (const d of topology.devices) {
-    const config = renderMapperConfig({ ...topology, model: { ...topology.model, stepBytes: 512, outputBytes: 8 } }, d.name, addresses);
-    assert.deepEqual(parseMapperConfig(formatMapperConfig(config)), config);
+    for (const policy of ['crime', 'device:cloud'] as const) {
+      const config = renderMapperConfig({ ...topology, mapping: { ...topology.mapping, policy }, model: { ...topology.model, stepBytes: 512, outputBytes: 8 } }, d.name, addresses);
+      assert.deepEqual(parseMapperConfig(formatMapperConfig(config)), config);
+    }
   }
 });
 

@@ -1,5 +1,7 @@
 import { MAPPER_DEFAULTS } from '../defaults.js';
 import { isLoopbackUrl } from '../http/loopback.js';
+import { policyDevice } from '../mapping-policy.js';
+import { nextHops } from '../offload-graph.js';
 import { socketPathProblem, unixAddress, unixSocketPath } from '../http/unix-socket.js';
 import type { MapperConfig } from '../mapper/config.js';
 import { InvalidInputError } from '../validate.js';
@@ -30,6 +32,8 @@ export function renderMapperConfig(topology: Topology, deviceName: string, addre
   if (!device) throw new InvalidInputError('device', `no device "${deviceName}" in topology ${topology.name}`);
   const runtimeUrl = localRuntime(addresses.runtimeUrl);
   const { stepBytes, outputBytes } = topology.model;
+  const target = policyDevice(topology.mapping.policy);
+  const via = target === undefined ? undefined : nextHops(topology.devices).get(device.name)?.get(target);
   return {
     device: device.name,
     listen: addresses.listen,
@@ -39,6 +43,7 @@ export function renderMapperConfig(topology: Topology, deviceName: string, addre
     ...(stepBytes !== undefined && outputBytes !== undefined ? { payload: { stepBytes, outputBytes } } : {}),
     maxSteps: topology.model.maxSteps,
     mapping: { ...topology.mapping },
+    ...(via !== undefined ? { via } : {}),
     serving: { ...device.serving },
     ...(device.power ? { power: device.power } : {}),
     ...(device.profile ? { profile: device.profile } : {}),

@@ -22,6 +22,13 @@ test('the example topology parses with its defaults', () => {
   );
 });
 
+test('the mapping policy defaults to crime; local, threshold and any device the entry reaches are accepted', () => {
+  assert.equal(parseTopology(EXAMPLE).mapping.policy, 'crime');
+  for (const policy of ['crime', 'local', 'threshold', 'device:cloud', 'device:gateway', 'device:end-node']) {
+    assert.equal(parseTopology(EXAMPLE.replace('forgetting: 0.98', `forgetting: 0.98\n    policy: ${policy}`)).mapping.policy, policy);
+  }
+});
+
 test('invalid topologies are refused with the field named', () => {
   const cases: Array<[string, string, RegExp]> = [
     [EXAMPLE.replace('kind: RnnTopology', 'kind: Deployment'), 'kind', /RnnTopology/],
@@ -34,6 +41,9 @@ test('invalid topologies are refused with the field named', () => {
     [EXAMPLE.replace('format: onnx', 'format: pt'), 'spec.model.format', /onnx, tfjs/],
     [EXAMPLE.replace('objective: latency', 'objective: energy').replace('power: { activeW: 2.5, idleW: 0.4, txW: 1.3, rxW: 1.1 }', ''), 'spec.devices', /energy needs power/],
     [EXAMPLE.replace('      gpus: 1', '      gpus: 1\n      offloadTo: [end-node]'), 'spec.devices', /cycle: end-node -> gateway -> cloud -> end-node/],
+    [EXAMPLE.replace('forgetting: 0.98', 'forgetting: 0.98\n    policy: cloud'), 'spec.mapping.policy', /crime, local, threshold or device:<device name>, got "cloud"/],
+    [EXAMPLE.replace('forgetting: 0.98', 'forgetting: 0.98\n    policy: device:clod'), 'spec.mapping.policy', /names no device of spec.devices \("clod"\)/],
+    [EXAMPLE.replace('forgetting: 0.98', 'forgetting: 0.98\n    policy: device:spare').replace('  devices:\n', '  devices:\n    - { name: spare, offloadTo: [cloud] }\n'), 'spec.mapping.policy', /the entry cannot reach along offloadTo \("spare" from end-node\)/],
   ];
   for (const [text, field, message] of cases) {
     assert.throws(

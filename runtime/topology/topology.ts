@@ -2,10 +2,11 @@ import { parse as parseYaml } from 'yaml';
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import type { Objective, PowerModel } from '../engine/types.js';
 import { MODEL_URI_MAX_LENGTH, modelUriProblem, parseModelUri, type ModelUri } from '../models/uri.js';
-import { checkOffloadGraph } from '../offload-graph.js';
+import { checkOffloadGraph, reachableFromEntry } from '../offload-graph.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, strValue } from '../validate.js';
 import { MODEL_DEFAULTS } from '../defaults.js';
 import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
+import { DEVICE_NAME_PATTERN, policyDevice } from '../mapping-policy.js';
 import { parseServingSettings, servingDefaults, type ServingSettings } from '../serving-settings.js';
 import { parsePlacement, parseResources, type DeviceResources, type Placement } from './placement.js';
 
@@ -39,7 +40,7 @@ export const TOPOLOGY_LIMITS = {
 
 /** Patterns shared with the CRD. */
 export const TOPOLOGY_PATTERNS = {
-  deviceName: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  deviceName: `^${DEVICE_NAME_PATTERN}$`,
   topologyName: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
   sha256: '^[0-9a-f]{64}$',
 } as const;
@@ -199,9 +200,20 @@ function offloadTargets(v: unknown, path: string): string[] {
   return targets;
 }
 
+/** The messages of the policy rules, shared with the CRD's CEL rules on spec. */
+export const POLICY_MESSAGES = {
+  unknownDevice: 'policy device:<name> names no device of spec.devices',
+  unreachable: 'policy device:<name> names a device the entry cannot reach along offloadTo',
+} as const;
+
 function checkGraph(t: Topology): void {
   checkOffloadGraph(t.devices, 'spec.devices');
   if (t.objective === 'energy' && !entryOf(t).power) throw new InvalidInputError('spec.devices', 'objective energy needs power on the entry device');
+  const target = policyDevice(t.mapping.policy);
+  if (target !== undefined) {
+    if (!t.devices.some((d) => d.name === target)) throw new InvalidInputError('spec.mapping.policy', `${POLICY_MESSAGES.unknownDevice} ("${target}")`);
+    if (!reachableFromEntry(t.devices).includes(target)) throw new InvalidInputError('spec.mapping.policy', `${POLICY_MESSAGES.unreachable} ("${target}" from ${entryOf(t).name})`);
+  }
 }
 
 export function entryOf(t: Topology): TopologyDevice {
