@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../runtime/errors.js';
 import type { CliIo } from './command.js';
 import { runDemoPhases } from './demo-phases.js';
-import { announceUntilSignal } from './options.js';
+import { untilSignal } from './until-signal.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/topologies/three-tier.yaml', import.meta.url));
 const NAMESPACE = 'default';
@@ -24,24 +24,6 @@ export interface ClusterDemoOptions {
   rate: number;
   /** leave everything up after the tables, until Ctrl-C */
   keep: boolean;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; `off` removes the handlers. */
-function interrupted(): { signalled: Promise<void>; off: () => void } {
-  let off = (): void => undefined;
-  const signalled = new Promise<void>((resolve) => {
-    const stop = (): void => {
-      off();
-      resolve();
-    };
-    off = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  return { signalled, off };
 }
 
 /** kubectl's own output for `kubectl get rnnt`, or the reason there is none. */
@@ -72,11 +54,12 @@ export async function runClusterDemo(io: CliIo, o: ClusterDemoOptions): Promise<
   const started = performance.now();
   const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
   const say = (line: string): void => void io.stdout.write(`${line}\n`);
-  const stop = interrupted();
+  const stop = untilSignal();
   const cleanup: Array<() => Promise<void>> = [];
   // Aborted on Ctrl-C: the step under way finishes (so what it started is stopped too), the next is not taken.
   const cancel = new AbortController();
   const next = (): void => cancel.signal.throwIfAborted();
+  let kept = false;
   const work = async (): Promise<number> => {
     say('Starting a local Kubernetes whose pods really run (no Docker): control plane, pod runner for edge, gateway and GPU nodes...');
     const cluster = await startDevCluster({
@@ -128,8 +111,10 @@ export async function runClusterDemo(io: CliIo, o: ClusterDemoOptions): Promise<
     next();
     say(`\n$ kubectl get rnnt\n${(await kubectlGet(cluster.kubectl, cluster.kubeconfigPath)).trimEnd()}`);
     if (o.keep) {
-      stop.off();
-      await announceUntilSignal(io.stdout, `\nLeft running (Ctrl-C stops everything):\n${where}\nkubectl ${cluster.kubectl ?? '(none)'}\n`);
+      kept = true;
+      io.stdout.write(`\nLeft running (Ctrl-C stops everything):\n${where}\nkubectl ${cluster.kubectl ?? '(none)'}\n`);
+      await stop.signalled;
+      io.stderr.write('stopping\n');
     } else {
       say(`\nStopping everything (crime demo --cluster --keep leaves it up).`);
     }
@@ -137,14 +122,16 @@ export async function runClusterDemo(io: CliIo, o: ClusterDemoOptions): Promise<
   };
   const running = work();
   try {
-    const result = await Promise.race([running, stop.signalled.then(() => 'interrupted' as const)]);
+    // With --keep the run itself waits for the signal: that is its end, not an interruption.
+    const interrupted = stop.signalled.then(async (): Promise<number | 'interrupted'> => (kept ? running : 'interrupted'));
+    const result = await Promise.race<number | 'interrupted'>([running, interrupted]);
     if (result !== 'interrupted') return result;
     cancel.abort(new Error('interrupted'));
     io.stderr.write('interrupted: stopping everything once the step under way is done\n');
     await running.catch(() => undefined);
     return 130;
   } finally {
-    stop.off();
+    stop.dispose();
     for (const c of cleanup) await c().catch((err: unknown) => io.stderr.write(`while stopping: ${(err as Error).message}\n`));
   }
 }
