@@ -1,6 +1,7 @@
 /** Small parsing helpers shared by the subcommands (node:util parseArgs gives strings). */
 import { readFile } from 'node:fs/promises';
 import { CrimeError, InvalidInputError, UsageError } from '../runtime/errors.js';
+import { parseServingSettings, type ServingSettings } from '../runtime/serving-settings.js';
 import { untilSignal } from './until-signal.js';
 
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
@@ -95,5 +96,26 @@ export async function announceUntilSignal(stdout: NodeJS.WritableStream, lines: 
     await stop.signalled;
   } finally {
     stop.dispose();
+  }
+}
+
+const SERVING_FLAGS = { maxBatch: 'max-batch', maxDelayMs: 'max-delay-ms', concurrency: 'concurrency' } as const;
+
+/**
+ * A runtime's serving settings from --max-batch, --max-delay-ms and --concurrency, with the bounds
+ * of the topology's spec.devices[].serving (one parser); an error names the flag.
+ */
+export function servingOption(values: Partial<Record<(typeof SERVING_FLAGS)[keyof typeof SERVING_FLAGS], string>>, defaults: ServingSettings): ServingSettings {
+  const given: Record<string, unknown> = {};
+  for (const [field, flag] of Object.entries(SERVING_FLAGS)) {
+    const value = values[flag];
+    if (value !== undefined) given[field] = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  try {
+    return parseServingSettings(given, '', defaults);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    const flag = SERVING_FLAGS[err.field as keyof typeof SERVING_FLAGS];
+    throw new UsageError(`--${flag} ${err.message.slice(err.field.length + 2)}`);
   }
 }

@@ -128,3 +128,15 @@ test('the energy objective needs the entry device\'s power model', () => {
 test('maxSteps must cover the longest input', () => {
   rejects(`${BASE}mapping: { maxSteps: 20 }\n`, 'mapping.maxSteps', /at least the longest input \(50\)/);
 });
+
+test('a device\'s serving and true batch cost: off and no gain by default, the runtime\'s bounds, the field named', () => {
+  const s = parseScenario(BASE);
+  assert.deepEqual([s.devices[2]!.serving, s.devices[2]!.batchMarginal], [{ maxBatch: 1, maxDelayMs: 0, concurrency: 1 }, 1]);
+  const batching = parseScenario(BASE.replace('{ name: cloud, perStepMs: 0.03, fixedMs: 1.5 }', '{ name: cloud, perStepMs: 0.03, fixedMs: 1.5, batchMarginal: 0.02, serving: { maxBatch: 64, concurrency: 2 } }'));
+  assert.deepEqual([batching.devices[2]!.serving, batching.devices[2]!.batchMarginal], [{ maxBatch: 64, maxDelayMs: 0, concurrency: 2 }, 0.02]);
+  const cloud = (extra: string): string => BASE.replace('{ name: cloud, perStepMs: 0.03, fixedMs: 1.5 }', `{ name: cloud, perStepMs: 0.03, fixedMs: 1.5, ${extra} }`);
+  rejects(cloud('serving: { maxBatch: 0 }'), 'devices[2].serving.maxBatch', /≥ 1 and ≤ 1024/);
+  rejects(cloud('serving: { concurrency: 0 }'), 'devices[2].serving.concurrency', /≥ 1/);
+  rejects(cloud('serving: { maxDelayMs: -1 }'), 'devices[2].serving.maxDelayMs', /≥ 0/);
+  rejects(cloud('batchMarginal: -0.1'), 'devices[2].batchMarginal', /≥ 0/);
+});

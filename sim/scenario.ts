@@ -19,7 +19,8 @@ import {
   strValue,
   type Obj,
 } from '../runtime/validate.js';
-import { MAPPING_DEFAULTS } from '../runtime/defaults.js';
+import { MAPPING_DEFAULTS, SERVING_DEFAULTS } from '../runtime/defaults.js';
+import { parseServingSettings, type ServingSettings } from '../runtime/serving-settings.js';
 import { parseSelfCalibration, type SelfCalibrationSettings } from '../runtime/mapping-settings.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
@@ -33,6 +34,14 @@ export interface SimDevice {
   noise: number;
   offloadTo: string[];
   power?: PowerModel;
+  /** how its runtime serves (batching, concurrent runs); default one request at a time */
+  serving: ServingSettings;
+  /**
+   * The truth about its batches: what each request beyond the first adds to a run, as a share of
+   * a lone run of the longest (0: a batch costs what one request does, as on a GPU; 1: nothing
+   * gained). Default 1.
+   */
+  batchMarginal: number;
 }
 
 export interface SimLink {
@@ -174,7 +183,7 @@ function parseMapping(m: Obj, longest: number): Scenario['mapping'] {
 
 function parseDevice(v: unknown, path: string): SimDevice {
   const d = obj(v, path);
-  known(d, path, ['name', 'entry', 'perStepMs', 'fixedMs', 'noise', 'offloadTo', 'power', 'source']);
+  known(d, path, ['name', 'entry', 'perStepMs', 'fixedMs', 'noise', 'offloadTo', 'power', 'serving', 'batchMarginal', 'source']);
   const device: SimDevice = {
     name: str(d, 'name', path),
     entry: bool(d, 'entry', path, false),
@@ -183,6 +192,8 @@ function parseDevice(v: unknown, path: string): SimDevice {
     noise: optNum(d, 'noise', path, 0.05, { min: 0, max: 1 }),
     offloadTo:
       d.offloadTo === undefined ? [] : list(d.offloadTo, at(path, 'offloadTo')).map((t, i) => strValue(t, at(at(path, 'offloadTo'), i))),
+    serving: parseServingSettings(optObj(d, 'serving', path) ?? {}, at(path, 'serving'), SERVING_DEFAULTS.off),
+    batchMarginal: optNum(d, 'batchMarginal', path, 1, { min: 0, max: 2 }),
   };
   const power = optPower(d, 'power', path);
   if (power) device.power = power;
