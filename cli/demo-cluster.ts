@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { childNames } from '../operator/render/names.js';
 import { UsageError } from '../runtime/errors.js';
 import type { CliIo } from './command.js';
 import { runDemoPhases } from './demo-phases.js';
@@ -94,7 +95,7 @@ export async function runClusterDemo(io: CliIo, o: ClusterDemoOptions): Promise<
     const where = [
       `kubeconfig ${cluster.kubeconfigPath}`,
       `entry ${entryUrl}   (the ${entry} pod; kubectl get pods -o wide)`,
-      `page ${entryUrl}/ui   (open it to watch the requests live; on a real cluster: kubectl port-forward svc/${name}-${entry} 8080, then http://127.0.0.1:8080/ui)`,
+      `page ${entryUrl}/ui   (open it to watch the requests live; on a real cluster: kubectl port-forward svc/${childNames(name).service(entry)} 8080, then http://127.0.0.1:8080/ui)`,
     ].join('\n');
     say(`${where}\n`);
     // The first pings between neighbours, as in the local demo.

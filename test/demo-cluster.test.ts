@@ -49,7 +49,7 @@ describe('crime demo --cluster', () => {
       assert.match(stdout, /^== gateway -> cloud RTT 300 ms/m);
       assert.match(stdout, /^served by\s+requests/m);
       assert.match(stdout, /devices ready/);
-      assert.match(stdout, /^\$ kubectl get rnnt\nNAME\s+DEVICES\s+ENTRY\s+READY\s+AGE\nimdb-sentiment\s+3\/3\s+http:\/\/imdb-sentiment-end-node\.default\.svc:8080\s+True\s/m);
+      assert.match(stdout, /^\$ kubectl get rnnt\nNAME\s+DEVICES\s+ENTRY\s+READY\s+AGE\nimdb-sentiment\s+3\/3\s+http:\/\/imdb-sentiment--end-node\.default\.svc:8080\s+True\s/m);
       const kubeconfig = /^kubeconfig (\S+)$/m.exec(stdout)?.[1];
       assert.ok(kubeconfig && existsSync(kubeconfig), 'the kubeconfig it tells exists');
       const entry = /^entry (http:\/\/\S+)/m.exec(stdout)?.[1];
