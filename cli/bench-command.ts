@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
-import { choice, intOption, listOption } from './options.js';
+import { writeFileSync } from 'node:fs';
+import { choice, intOption, listOption, numberOption, servingOption } from './options.js';
 import { progressBar } from './progress.js';
 
 const decide: Command = {
@@ -163,8 +164,74 @@ Options:
   },
 };
 
+const throughput: Command = {
+  name: 'throughput',
+  summary: 'load one runtime takes within a p99 budget, batching off vs on',
+  usage: `Usage: crime bench throughput [--preset P] [--length N] [--json] [--plot FILE] [--budget-ms MS]
+                              [--backend onnx-cpu|onnx-cuda] [--max-batch N] [--max-delay-ms MS]
+                              [--concurrency N] [--rates R1,R2,...] [--window-ms MS] [--threads N]
+
+Starts two real runtimes on the same generated model (dynamic batch): the baseline serves one
+request per run, one run at a time (a runtime's default); the batched one as --max-batch,
+--max-delay-ms and --concurrency say (default: the serving defaults of a cloud device, a GPU's
+with --backend onnx-cuda). Sends open-loop Poisson load of requests of N steps at rising rates,
+the two taking turns at every rate, and reports the rate at which each one's p99 crosses the
+budget, their ratio, p50/p99 against the offered load, where a request's time goes, and the model
+alone in batches of 1 to 32 (the GEMM-efficiency part of the gain). Reports the machine's load.
+
+Options:
+  --preset P        cove2x300 (default), imdb1x128, tiny2x24
+  --length N        steps of every request (default 100)
+  --json            print one JSON object instead of the tables
+  --plot FILE       write p50/p99 against the offered load, and the batch sizes, as SVG
+  --budget-ms MS    the p99 budget (default 10 × the batch-1 latency measured first)
+  --backend B       onnx-cpu (default) or onnx-cuda (a GPU machine; see scripts/gpu-throughput.sh)
+  --rates L         offered rates, req/s (default 0.3× to 12× the batch-1 capacity, ×1.2 a step)
+  --window-ms MS    measured time per configuration and rate (default 3000, after 500 of warm-up)
+  --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)`,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        preset: { type: 'string' }, length: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' }, 'budget-ms': { type: 'string' },
+        backend: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, concurrency: { type: 'string' },
+        rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
+      },
+    });
+    const { isPresetName } = await import('../runtime/models/spec.js');
+    const preset = values.preset ?? 'cove2x300';
+    if (!isPresetName(preset)) throw new UsageError('--preset must be a preset (cove2x300, imdb1x128, tiny2x24)');
+    const backend = choice(values.backend, 'backend', ['onnx-cpu', 'onnx-cuda'] as const, 'onnx-cpu');
+    const { SERVING_DEFAULTS } = await import('../runtime/defaults.js');
+    const batched = servingOption(values, backend === 'onnx-cuda' ? SERVING_DEFAULTS.gpu : SERVING_DEFAULTS.cloudCpu);
+    if (batched.maxBatch === 1 && batched.concurrency === 1) throw new UsageError('--max-batch 1 with --concurrency 1 is the baseline: nothing to compare');
+    const rates = listOption(values.rates)?.map((r) => numberOption(r, 'rates', 0, 0.1));
+    const budgetMs = values['budget-ms'] === undefined ? undefined : numberOption(values['budget-ms'], 'budget-ms', 0, 0.1);
+    const { runThroughputBench, formatThroughputReport } = await import('../bench/throughput.js');
+    const report = await runThroughputBench({
+      preset,
+      length: intOption(values.length, 'length', 100, 1),
+      backend,
+      batched,
+      ...(budgetMs === undefined ? {} : { budgetMs }),
+      ...(rates === undefined ? {} : { rates }),
+      windowMs: intOption(values['window-ms'], 'window-ms', 3000, 100),
+      threads: intOption(values.threads, 'threads', 1, 1),
+      seed: intOption(values.seed, 'seed', 1, 0),
+      onProgress: (line) => void io.stderr.write(`${line}\n`),
+    });
+    if (values.plot !== undefined) {
+      const { plotThroughput } = await import('../bench/throughput-plot.js');
+      writeFileSync(values.plot, plotThroughput(report));
+    }
+    io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatThroughputReport(report));
+    return 0;
+  },
+};
+
 /** Each `crime bench <name>` prints its figures against a baseline run in the same process. */
-const benchmarks: readonly Command[] = [decide, infer, hop, operator];
+const benchmarks: readonly Command[] = [decide, infer, hop, operator, throughput];
 
 export const benchCommand: Command = {
   name: 'bench',

@@ -7,6 +7,7 @@ import type { Topology, TopologyDevice } from '../runtime/topology/topology.js';
 import { entryOf } from '../runtime/topology/topology.js';
 import { renderMapperConfig } from '../runtime/topology/mapper-config.js';
 import { formatMapperConfig } from '../runtime/mapper/config.js';
+import { servingArgs } from '../runtime/serving-settings.js';
 import { InvalidInputError } from '../runtime/validate.js';
 import { startCrime, stopChild, type StartedChild } from './child.js';
 import { LinkEmulator, type LinkConditions } from './link-emulator.js';
@@ -190,6 +191,7 @@ export class LocalTopology {
         '--backend', backend,
         '--port', String(p.runtimePort),
         '--max-steps', String(topology.model.maxSteps),
+        ...servingArgs(p.spec.serving),
         ...(emulate ? ['--emulate', `${emulate.perStepMs},${emulate.fixedMs}`] : []),
       ],
       join(workDir, 'logs', `${name}.runtime.log`),

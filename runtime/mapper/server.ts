@@ -6,9 +6,11 @@
  */
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
 import { CALIBRATION_STEPS, RUNTIME_PROBE_MS } from '../defaults.js';
+import { CrimeError } from '../errors.js';
 import { selfCalibrationPolicy } from '../mapping-settings.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { guardConnections, serverOptions } from '../http/connection-guard.js';
@@ -73,22 +75,29 @@ async function listen(server: Server, host: string, port: number): Promise<{ url
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, port: bound };
 }
 
-/** Polls the runtime until it is ready; throws if `closed()` turns true meanwhile. */
-async function waitForRuntime(runtime: RuntimeClient, closed: () => boolean, logger: Logger): Promise<RuntimeModelInfo> {
+/** Why start-up ended early: close() was called before the mapper got ready. */
+const closedDuringStartUp = (): CrimeError => new CrimeError('NOT_READY', 'mapper closed during start-up');
+
+/** Polls the runtime until it is ready; gives up as soon as `signal` aborts. */
+async function waitForRuntime(runtime: RuntimeClient, signal: AbortSignal, logger: Logger): Promise<RuntimeModelInfo> {
   let waited = 0;
   while (!(await runtime.ready())) {
-    if (closed()) throw new Error('mapper closed during start-up');
+    if (signal.aborted) throw closedDuringStartUp();
     if (waited % 5000 === 0) logger.info('waiting for the runtime', { waitedMs: waited });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200, undefined, { signal }).catch(() => undefined);
     waited += 200;
   }
+  if (signal.aborted) throw closedDuringStartUp();
   return runtime.model();
 }
 
-/** Seeds the compute model with real inferences at a spread of lengths. */
-async function calibrate(pipeline: Pipeline, runtime: RuntimeClient, model: RuntimeModelInfo, maxSteps: number): Promise<void> {
+/** Seeds the compute model with real inferences at a spread of lengths; an abort cuts the one running. */
+async function calibrate(pipeline: Pipeline, runtime: RuntimeClient, model: RuntimeModelInfo, maxSteps: number, signal: AbortSignal): Promise<void> {
   for (const n of CALIBRATION_STEPS.filter((s) => s <= maxSteps)) {
-    const r = await runtime.infer(sampleInput(model, n), { requestId: `calibrate-${n}` });
+    if (signal.aborted) throw closedDuringStartUp();
+    const r = await runtime.infer(sampleInput(model, n), { requestId: `calibrate-${n}`, signal }).catch((err: unknown) => {
+      throw signal.aborted ? closedDuringStartUp() : err;
+    });
     pipeline.engine.observeCompute(n, r.computeMs);
   }
 }
@@ -147,7 +156,8 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   const { url, port } = await listen(server, config.listen.host, config.listen.port);
   logger.info('mapper listening', { url, device: config.device, neighbours: config.neighbours.map((n) => n.name) });
 
-  let closed = false;
+  // close() aborts start-up: everything start-up would start afterwards checks it first.
+  const closing = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let selfCalibration: { stop: () => void } | undefined;
 
@@ -166,21 +176,27 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   const pingDue = (): void => void state.pipeline?.pingDue(Math.max(1000, config.mapping.requestTimeoutMs));
 
   const ready = (async () => {
-    const model = await waitForRuntime(runtime, () => closed, logger);
+    const { signal } = closing;
+    const model = await waitForRuntime(runtime, signal, logger);
     const maxSteps = Math.min(config.maxSteps ?? model.maxSteps, model.maxSteps);
     const pipeline = rebuild(config, state.token, model);
-    await calibrate(pipeline, runtime, model, maxSteps);
+    await calibrate(pipeline, runtime, model, maxSteps, signal);
+    // Synchronous from here on: close() either came before (and nothing starts) or comes after (and stops it all).
+    if (signal.aborted) throw closedDuringStartUp();
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
     timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
     timers.push(setInterval(() => live.sample(), LIVE_SAMPLE_MS));
     live.sample();
     pingDue();
-    if (!closed) selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
+    selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
   })();
-  ready.catch((err: unknown) => logger.error('mapper start failed', { error: (err as Error).message }));
+  ready.catch((err: unknown) => {
+    if (closing.signal.aborted) logger.info('mapper closed before it was ready');
+    else logger.error('mapper start failed', { error: (err as Error).message });
+  });
 
   const reload = async (): Promise<boolean> => {
     let next: MapperConfig;
@@ -241,7 +257,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     state: () => state,
     reload,
     async close() {
-      closed = true;
+      closing.abort();
       unwatchFile(options.configFile);
       if (tokenFile) unwatchFile(tokenFile, onChange);
       clearTimeout(settling);
