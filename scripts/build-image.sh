@@ -88,10 +88,16 @@ case "$(uname -m)" in
   *) die "unsupported machine $(uname -m)" ;;
 esac
 
-# Tools: installed with apt-get when missing, as devcluster/setup builds what it lacks.
+# Tools (COMMAND or COMMAND:PACKAGE,PACKAGE...): installed with apt-get when missing, as devcluster/setup
+# builds what it lacks.
 need() {
   local missing=()
-  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  local tool pkg
+  for tool in "$@"; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 && continue
+    IFS=, read -r -a pkg <<<"${tool#*:}"
+    missing+=("${pkg[@]}")
+  done
   [ "${#missing[@]}" = 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]} (apt-get)"
@@ -106,6 +112,9 @@ need() {
   fi
 }
 need buildah
+# The pod runner's crime-enter (devcluster/pods/enter.c) is compiled on first use: with a bundle,
+# whoever runs pods from it needs a C compiler.
+[ "$want_bundle" = 0 ] || need cc:gcc,libc6-dev
 
 bah() { buildah --root "$STORE" --runroot "$RUNROOT" --storage-driver "$driver" "$@"; }
 has_image() { bah inspect --type image "$1" >/dev/null 2>&1; }
@@ -224,11 +233,21 @@ fi
 
 # What BuildKit gives every build (buildah 1.28 leaves them unset); one platform, this machine's.
 args+=(--build-arg "BUILDPLATFORM=linux/$arch" --build-arg "TARGETPLATFORM=linux/$arch" --build-arg "TARGETARCH=$arch")
+steps="$CACHE/.build-image.log"
 if [ "$quiet" = 1 ]; then
-  bah build --layers --isolation chroot --pull=false --target "$target" "${args[@]}" -t "$tag" -f Dockerfile . >/dev/null
+  bah build --layers --isolation chroot --pull=false --target "$target" "${args[@]}" -t "$tag" -f Dockerfile . >"$steps"
 else
-  bah build --layers --isolation chroot --pull=false --target "$target" "${args[@]}" -t "$tag" -f Dockerfile . >&2
+  bah build --layers --isolation chroot --pull=false --target "$target" "${args[@]}" -t "$tag" -f Dockerfile . | tee "$steps" >&2
 fi
+# buildah 1.28 leaves a working container behind for a final stage without steps; nothing else
+# uses this store (builds take turns), so none is needed.
+bah rm --all >/dev/null
+# Every source change leaves a few hundred MB of step results nobody will use again: keep this
+# build's (the next build starts from them), remove the other untagged ones.
+keep=" $(sed -n 's/^--> \(Using cache \)\{0,1\}\([0-9a-f]\{11,\}\).*/\2/p' "$steps" | cut -c1-12 | tr '\n' ' ') "
+for id in $(bah images --filter dangling=true --format '{{.ID}}'); do
+  case "$keep" in *" ${id:0:12} "*) ;; *) bah rmi "$id" >/dev/null 2>&1 || true ;; esac
+done
 image_id=$(bah inspect --type image --format '{{.FromImageID}}' "$tag")
 built=$(now)
 log "built $tag ${image_id:0:12} in $((built - base_done)) s (base $((base_done - started)) s)"

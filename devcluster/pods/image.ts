@@ -91,17 +91,6 @@ export function resolveInRoot(rootfs: string, path: string): string {
   return posix.join('/', ...done);
 }
 
-/** The first executable `file` on `path` inside the root, as execvp would find it there. */
-export function lookPath(rootfs: string, file: string, path: string): string | undefined {
-  const candidates = file.includes('/') ? [file] : path.split(':').filter((d) => d !== '').map((d) => posix.join(d, file));
-  for (const c of candidates) {
-    const inside = resolveInRoot(rootfs, posix.isAbsolute(c) ? c : `/${c}`);
-    const st = statSync(join(rootfs, inside), { throwIfNoEntry: false });
-    if (st?.isFile() && (st.mode & 0o111) !== 0) return c;
-  }
-  return undefined;
-}
-
 interface Account {
   name: string;
   id: number;

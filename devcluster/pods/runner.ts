@@ -303,6 +303,11 @@ export class PodRunner {
     }
   }
 
+  /** The log file of a container of a pod (by uid) on this runner's nodes, as `kubectl logs` would read it. */
+  logFile(podUid: string, container: string): string {
+    return join(this.o.dataDir, 'pods', podUid, 'logs', `${container}.log`);
+  }
+
   /**
    * Holds back ConfigMap and Secret updates to the pods of `node`, as a kubelet that syncs late
    * does (they can lag a minute in a real cluster): what a rotation looks like while it spreads.
