@@ -244,9 +244,10 @@ fi
 bah rm --all >/dev/null
 # Every source change leaves a few hundred MB of step results nobody will use again: keep this
 # build's (the next build starts from them), remove the other untagged ones.
-keep=" $(sed -n 's/^--> \(Using cache \)\{0,1\}\([0-9a-f]\{11,\}\).*/\2/p' "$steps" | cut -c1-12 | tr '\n' ' ') "
-for id in $(bah images --filter dangling=true --format '{{.ID}}'); do
-  case "$keep" in *" ${id:0:12} "*) ;; *) bah rmi "$id" >/dev/null 2>&1 || true ;; esac
+# (buildah prints a step's result as 11 hex digits, or in full when it comes from the cache.)
+keep=" $(sed -n 's/^--> \(Using cache \)\{0,1\}\([0-9a-f]\{11,\}\).*/\2/p' "$steps" | cut -c1-11 | tr '\n' ' ') "
+for id in $(bah images --all --filter dangling=true --format '{{.ID}}'); do
+  case "$keep" in *" ${id:0:11} "*) ;; *) bah rmi "$id" >/dev/null 2>&1 || true ;; esac
 done
 image_id=$(bah inspect --type image --format '{{.FromImageID}}' "$tag")
 built=$(now)
