@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capture } from './testing.js';
+import type { PageBenchReport } from '../bench/hop-page.js';
 
 test('bench decide --json reports every candidate count, the baseline and the update costs', async () => {
   const { code, stdout, stderr } = await capture(['bench', 'decide', '--json', '--decisions', '2000', '--candidates', '2,4']);
@@ -62,6 +63,19 @@ test('bench hop --json measures direct, forwarded and mapper paths over TCP and 
   assert.doesNotMatch(table.stdout, /^tcp\s/m);
   assert.match(table.stdout, /Target: at n = 10, the mapper adds at most 1\.2x what the null forwarder adds on the same transport/);
   assert.equal((await capture(['bench', 'hop', '--transports', 'udp'])).code, 2);
+});
+
+test('bench hop --page --json: a mapper without its page and one with it open, latency and CPU per request', { timeout: 180_000 }, async () => {
+  const { code, stdout, stderr } = await capture(['bench', 'hop', '--page', '--json', '--model', 'tiny2x24', '--steps', '10', '--count', '20', '--rate', '100']);
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout) as PageBenchReport;
+  assert.deepEqual(report.rows.map((r) => [r.transport, r.encoding, r.steps]), [['unix', 'json', 10], ['unix', 'binary', 10]]);
+  for (const row of report.rows) {
+    assert.ok(row.noPage.p50Ms > 0 && row.withPage.p50Ms > 0 && row.direct.p50Ms > 0, JSON.stringify(row));
+    assert.ok(Math.abs(row.shareP50 - (row.withPage.p50Ms - row.noPage.p50Ms) / row.noPage.p50Ms) < 0.001);
+    assert.ok((row.cpuMsNoPage ?? 0) > 0 && (row.cpuMsWithPage ?? 0) > 0, 'CPU time of both mappers');
+  }
+  assert.ok(report.stream.messages >= 1, 'the page\'s stream was read');
 });
 
 test('bench throughput --json --plot: both runtimes at each rate, the rate at the budget, the ratio, an SVG', { timeout: 180_000 }, async () => {

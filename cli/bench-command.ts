@@ -86,7 +86,7 @@ const hop: Command = {
   name: 'hop',
   summary: 'latency a mapper adds in front of its runtime',
   usage: `Usage: crime bench hop [--json] [--steps 10,500] [--transports tcp,unix] [--model PRESET]
-                       [--rate R] [--count N]
+                       [--rate R] [--count N] [--page]
 
 Starts a real runtime (on TCP and on a Unix socket) and, per transport, a real mapper and a
 do-nothing forwarder reaching it that way, as separate processes, and sends the same requests to
@@ -101,26 +101,37 @@ Options:
   --transports L  how the forwarder and the mapper reach the runtime: tcp (127.0.0.1), unix (a
                   Unix socket, as in the operator's pods); default tcp,unix
   --model PRESET  cove2x300 (default, 300 floats per step), imdb1x128 (tokens), tiny2x24
-  --rate R        requests per second per path (default 50)
-  --count N       measured requests per path and case (default 300)`,
+  --rate R        requests per second per path (default 50; 100 with --page)
+  --count N       measured requests per path and case (default 300)
+  --page          instead: what the mapper's live page costs. Per transport (default unix, as in
+                  a pod) a mapper without its page (--no-ui) and one with /ui open the whole time
+                  (its event stream read and parsed), the runtime directly for reference; p50/p99
+                  and each mapper's CPU time per request. Target: the hop at most 2 % longer.`,
   async run(args, io) {
     const { values } = parseArgs({
       args,
       strict: true,
       options: {
-        json: { type: 'boolean' }, steps: { type: 'string' }, transports: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' },
+        json: { type: 'boolean' }, page: { type: 'boolean' }, steps: { type: 'string' }, transports: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' },
       },
     });
     const { isPresetName } = await import('../runtime/models/spec.js');
     const { HOP_TRANSPORTS, runHopBench, formatHopReport } = await import('../bench/hop.js');
-    const transports = (listOption(values.transports) ?? [...HOP_TRANSPORTS]).map((t) => choice(t, 'transports', HOP_TRANSPORTS, 'tcp'));
+    const transports = (listOption(values.transports) ?? (values.page ? ['unix'] : [...HOP_TRANSPORTS])).map((t) => choice(t, 'transports', HOP_TRANSPORTS, 'tcp'));
     if (transports.length === 0 || new Set(transports).size !== transports.length) throw new UsageError('--transports: give tcp, unix or both, once each');
     const preset = values.model ?? 'cove2x300';
     if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
     const steps = (listOption(values.steps) ?? ['10', '500']).map((s) => intOption(s, 'steps', 0, 1));
-    const rate = intOption(values.rate, 'rate', 50, 1);
+    const rate = intOption(values.rate, 'rate', values.page ? 100 : 50, 1);
     const count = intOption(values.count, 'count', 300, 10);
     const bar = progressBar(io.stderr);
+    if (values.page) {
+      const { runPageHopBench, formatPageReport } = await import('../bench/hop-page.js');
+      const report = await runPageHopBench({ preset, steps, transports, rate, count, onProgress: (f, label) => bar.update(f, label) });
+      bar.done();
+      io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatPageReport(report));
+      return 0;
+    }
     const report = await runHopBench({ preset, steps, transports, rate, count, onProgress: (f, label) => bar.update(f, label) });
     bar.done();
     io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatHopReport(report));

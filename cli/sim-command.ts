@@ -1,10 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CliIo, Command } from './command.js';
-import { readInputFile, required } from './options.js';
+import { readInputFile } from './options.js';
+import { generateFiles, sweep } from './sim-generated.js';
+import { UsageError } from '../runtime/errors.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `Usage: crime sim --scenario FILE [--json] [--plot FILE.svg]
+       crime sim --generate N [--seed S] [--from I] [--objective latency|energy] [--family nominal|adversity] [--out DIR]
+       crime sim --sweep N [--seed S] [--from I] [--seeds LIST] [--objective latency|energy|both] [--family nominal|adversity|both] [--out DIR] [--json]
 
 Runs the trace-driven simulator: every policy (crime, oracle, static-threshold and
 only-<device> for every device the entry can reach) on the same request trace, and
@@ -15,6 +19,17 @@ Options:
   --json            print exactly one JSON object on stdout instead of the table
   --plot FILE.svg   write an SVG: latency over time per policy and CRIME's mapping of
                     input lengths to devices (for a sweep: mean cost vs RTT)
+  --generate N      write N random but physically sensible scenario files (scenarios
+                    I, I+1, ... of seed S; one is printed on stdout without --out)
+  --sweep N         run N generated scenarios per objective and family (crime, oracle and
+                    the single devices) and print the distribution of CRIME's distance from
+                    the oracle and the best single device; the worst scenarios are written
+                    to --out DIR (default a new temporary directory) as files that replay them
+  --seed S          the generator's seed (default 1)
+  --from I          the first scenario index (default 0)
+  --seeds LIST      trace seeds each generated scenario is run with (default its own)
+  --objective, --family   which scenarios to generate (sweep default: both of each)
+  --out DIR         where generated files go
   -h, --help        show this help
 
 Exit codes: 0 success, 2 invalid usage or invalid scenario, 1 anything else.`;
@@ -26,11 +41,28 @@ export const simCommand: Command = {
   async run(args: string[], io: CliIo): Promise<number> {
     const { values } = parseArgs({
       args,
-      options: { scenario: { type: 'string' }, json: { type: 'boolean', default: false }, plot: { type: 'string' } },
+      options: {
+        scenario: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        plot: { type: 'string' },
+        generate: { type: 'string' },
+        sweep: { type: 'string' },
+        seed: { type: 'string' },
+        from: { type: 'string' },
+        seeds: { type: 'string' },
+        objective: { type: 'string' },
+        family: { type: 'string' },
+        out: { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     });
-    const file = required(values.scenario, 'scenario FILE');
+    const modes = [values.scenario, values.generate, values.sweep].filter((v) => v !== undefined).length;
+    if (modes > 1) throw new UsageError('give one of --scenario, --generate and --sweep');
+    if (values.generate !== undefined) return generateFiles(values.generate, values, io);
+    if (values.sweep !== undefined) return sweep(values.sweep, values, io);
+    if (values.scenario === undefined) throw new UsageError('--scenario FILE is required (or --generate N, or --sweep N)');
+    const file = values.scenario;
     const [{ parseScenario }, { runScenario, runSweep }, report, plot] = await Promise.all([
       import('../sim/scenario.js'),
       import('../sim/run.js'),

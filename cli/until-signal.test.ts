@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { untilSignal } from './until-signal.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/announce-until-signal.js', import.meta.url));
 
@@ -76,4 +77,20 @@ describe('announceUntilSignal in a real process: up until SIGTERM or SIGINT, wha
     const r = await run(process.execPath, [fixture], 'ignore', { detached: true });
     await expectStops(r, ['SIGHUP', 'SIGTERM']);
   });
+});
+
+test('other listeners of the signal still see it handled, whichever listener came first', async () => {
+  const stop = untilSignal({ terminal: false });
+  let seen = 0;
+  // As devcluster/processes.ts does: kill everything only when nobody else handles the signal.
+  const other = (): void => {
+    seen = process.listenerCount('SIGINT');
+  };
+  process.on('SIGINT', other);
+  const before = process.listenerCount('SIGINT');
+  process.emit('SIGINT', 'SIGINT');
+  assert.equal(seen, before, 'the other listener ran with ours still there');
+  assert.equal(await stop.signalled, 'SIGINT');
+  assert.equal(process.listenerCount('SIGINT'), before - 1, 'ours is gone once the signal was handled');
+  process.off('SIGINT', other);
 });

@@ -32,7 +32,9 @@ export function untilSignal(options: { terminal?: boolean } = {}): UntilSignal {
   let resolveSignal!: (signal: NodeJS.Signals) => void;
   const signalled = new Promise<NodeJS.Signals>((resolve) => (resolveSignal = resolve));
   const stop = (signal: NodeJS.Signals): void => {
-    dispose();
+    // Our listener stays until this signal's other listeners ran: one that kills everything unless
+    // someone else handles the signal (devcluster/processes.ts) must see us, whichever was first.
+    queueMicrotask(dispose);
     resolveSignal(signal);
   };
   const dispose = (): void => {

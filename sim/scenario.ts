@@ -1,7 +1,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { Objective, PowerModel } from '../runtime/engine/types.js';
 import { checkOffloadGraph } from '../runtime/offload-graph.js';
-import type { Lengths } from '../stats/lengths.js';
+import { longestLength, type Lengths } from '../stats/lengths.js';
 import {
   InvalidInputError,
   at,
@@ -109,7 +109,7 @@ export function parseScenario(text: string): Scenario {
     arrival: parseArrival(obj(root.arrival, 'arrival')),
     lengths,
     payload: parsePayload(obj(root.payload, 'payload')),
-    mapping: parseMapping(optObj(root, 'mapping', '') ?? {}, maxLength(lengths)),
+    mapping: parseMapping(optObj(root, 'mapping', '') ?? {}, longestLength(lengths)),
     devices,
     links: root.links === undefined ? [] : list(root.links, 'links').map((l, i) => parseLink(l, at('links', i))),
     events: [],
@@ -137,7 +137,7 @@ function parseArrival(a: Obj): Arrival {
 }
 
 function parseLengths(l: Obj): Lengths {
-  const type = oneOf(l, 'type', 'lengths', ['lognormal', 'uniform', 'list'] as const);
+  const type = oneOf(l, 'type', 'lengths', ['lognormal', 'uniform', 'list', 'mixture'] as const);
   if (type === 'list') {
     known(l, 'lengths', ['type', 'values']);
     const values = list(l.values, 'lengths.values').map((v, i) => numValue(v, at('lengths.values', i), { integer: true, min: 1 }));
@@ -149,6 +149,18 @@ function parseLengths(l: Obj): Lengths {
     const min = num(l, 'min', 'lengths', { integer: true, min: 1 });
     return { type, min, max: num(l, 'max', 'lengths', { integer: true, min }) };
   }
+  if (type === 'mixture') {
+    known(l, 'lengths', ['type', 'parts', 'min', 'max']);
+    const parts = list(l.parts, 'lengths.parts').map((v, i) => {
+      const path = at('lengths.parts', i);
+      const p = obj(v, path);
+      known(p, path, ['weight', 'median', 'sigma']);
+      return { weight: num(p, 'weight', path, { above: 0 }), median: num(p, 'median', path, { above: 0 }), sigma: num(p, 'sigma', path, { min: 0, max: 5 }) };
+    });
+    if (parts.length === 0) throw new InvalidInputError('lengths.parts', 'must not be empty');
+    const min = optNum(l, 'min', 'lengths', 1, { integer: true, min: 1 });
+    return { type, parts, min, max: num(l, 'max', 'lengths', { integer: true, min }) };
+  }
   known(l, 'lengths', ['type', 'median', 'sigma', 'min', 'max']);
   const min = optNum(l, 'min', 'lengths', 1, { integer: true, min: 1 });
   return {
@@ -158,10 +170,6 @@ function parseLengths(l: Obj): Lengths {
     min,
     max: num(l, 'max', 'lengths', { integer: true, min }),
   };
-}
-
-function maxLength(l: Lengths): number {
-  return l.type === 'list' ? Math.max(...l.values) : l.max;
 }
 
 function parsePayload(p: Obj): Scenario['payload'] {

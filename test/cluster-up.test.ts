@@ -46,7 +46,7 @@ function exampleTopology(dir: string): string {
   return join(dir, 'topology.yaml');
 }
 
-const READY_ROW = /imdb-sentiment\s+3\/3\s+http:\/\/imdb-sentiment-end-node\.default\.svc:8080\s+True/;
+const READY_ROW = /imdb-sentiment\s+3\/3\s+http:\/\/imdb-sentiment--end-node\.default\.svc:8080\s+True/;
 
 test('crime cluster up --operator: kubeconfig, kubectl, a topology Ready in kubectl get rnnt, clean stop', async () => {
   const child = spawn(process.execPath, [root('dist/cli/main.js'), 'cluster', 'up', '--operator'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -305,6 +305,11 @@ export class PodRunner {
     this.workers.forEach((w) => w.podObject.spec?.nodeName === node && w.refreshVolumes());
   }
 
+  /** Shapes every Service link by linkBetween again, open connections included (the links changed). */
+  relink(): void {
+    this.proxies?.relink();
+  }
+
   /** Stops every pod (their deletion is left to the API server), the proxies and the heartbeats. */
   async stop(): Promise<void> {
     this.stopped = true;

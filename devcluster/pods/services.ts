@@ -102,9 +102,7 @@ export class ServiceProxies {
           this.proxies.set(key, proxy);
         }
         proxy.endpoints = endpointsOf(svc, pods);
-        const first = [...proxy.endpoints.values()].flat()[0];
-        const link = this.o.linkBetween(node, first?.node);
-        for (const l of proxy.links) l.link.set(link);
+        this.shape(node, proxy);
       }
     }
     for (const [key, proxy] of [...this.proxies]) {
@@ -112,6 +110,18 @@ export class ServiceProxies {
       this.proxies.delete(key);
       await this.remove(proxy);
     }
+  }
+
+  /** Applies linkBetween again to every proxy: after the links changed (DevCluster.setLink), open connections included. */
+  relink(): void {
+    for (const [key, proxy] of this.proxies) this.shape(key.split('|')[0] as string, proxy);
+  }
+
+  /** Shapes a proxy like the link from its node to the node of its (first) endpoint. */
+  private shape(node: string, proxy: Proxy): void {
+    const first = [...proxy.endpoints.values()].flat()[0];
+    const link = this.o.linkBetween(node, first?.node);
+    for (const l of proxy.links) l.link.set(link);
   }
 
   private async remove(proxy: Proxy): Promise<void> {

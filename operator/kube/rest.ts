@@ -38,6 +38,8 @@ export interface KubeRequest {
   contentType?: string;
   /** abandons the request (a deadline of the caller's, e.g. the lease's renew deadline) */
   signal?: AbortSignal;
+  /** default application/json; e.g. metadata only: application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io */
+  accept?: string;
 }
 
 export interface RestOptions {
@@ -111,6 +113,7 @@ export class KubeRest {
     const payload = req.body === undefined ? undefined : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
     if (payload !== undefined) options.headers = { ...options.headers, 'content-type': req.contentType ?? 'application/json', 'content-length': String(payload.length) };
     if (req.signal) options.signal = req.signal;
+    if (req.accept) options.headers = { ...options.headers, accept: req.accept };
     const started = performance.now();
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     let status = 0;

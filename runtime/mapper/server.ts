@@ -42,6 +42,8 @@ export interface MapperServerOptions {
   configPollMs?: number;
   /** a changed file is read once it has not changed for this long (default: configPollMs) */
   configSettleMs?: number;
+  /** serve the live page /ui and record what it shows (default true) */
+  livePage?: boolean;
 }
 
 export interface MapperServer {
@@ -147,9 +149,9 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   let peers = new Map<string, PeerClient>();
   const metrics = new MapperMetrics({ snapshot: () => state.pipeline?.engine.snapshot(), defaultMetrics: options.defaultMetrics ?? true });
   metrics.runtimeUp.set(1);
-  const live = new LiveView({ device: config.device, current: () => (state.pipeline ? { engine: state.pipeline.engine, maxSteps: state.maxSteps } : undefined) });
-  const streams = new LiveStreams({ view: live });
-  const app = createMapperApp({ state: () => state, metrics, logger, live: { view: live, streams } });
+  const live = options.livePage === false ? undefined : new LiveView({ device: config.device, current: () => (state.pipeline ? { engine: state.pipeline.engine, maxSteps: state.maxSteps } : undefined) });
+  const streams = live && new LiveStreams({ view: live });
+  const app = createMapperApp({ state: () => state, metrics, logger, ...(live && streams ? { live: { view: live, streams } } : {}) });
   const server = createServer({ keepAliveTimeout: 65_000, ...serverOptions(config.limits) }, app);
   answerClientErrors(server);
   const connections = guardConnections(server, () => state.limits);
@@ -164,7 +166,8 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
     const built = buildPipeline({
-      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(), requestLog: live.requests,
+      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(),
+      ...(live ? { requestLog: live.requests } : {}),
       ...(previous ? { previous } : {}),
     });
     const retired = peers;
@@ -186,8 +189,10 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
     timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
-    timers.push(setInterval(() => live.sample(), LIVE_SAMPLE_MS));
-    live.sample();
+    if (live) {
+      timers.push(setInterval(() => live.sample(), LIVE_SAMPLE_MS));
+      live.sample();
+    }
     pingDue();
     selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
     const snap = pipeline.engine.snapshot();
@@ -263,7 +268,7 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       clearTimeout(settling);
       for (const t of timers) clearInterval(t);
       selfCalibration?.stop();
-      streams.closeAll();
+      streams?.closeAll();
       await drain(server);
       peers.forEach((p) => p.close());
       runtime.close();
