@@ -24,9 +24,9 @@ export interface DeviceStatus {
   nodes: string[];
   endpoint: string;
   /**
-   * The backend its runtime runs with, as rendered (runtimeBackend in deployment.ts): a named
-   * backend never falls back, so on a ready pod it is the one in use; `auto` only for a tfjs device
-   * without GPUs, where the image decides.
+   * The backend its runtime runs with, as rendered from the spec (runtimeBackend in deployment.ts):
+   * a named backend never falls back, so on a ready pod of the current spec it is the one in use;
+   * `auto` only for a tfjs device without GPUs, where the image decides.
    */
   backend?: string;
   lastFailure?: Failure;
@@ -42,8 +42,11 @@ export interface TopologyStatus {
 
 export interface StatusInput {
   generation: number;
-  /** the spec's devices, with their desired replicas and endpoints (empty when the spec is unusable) */
-  devices: Array<{ name: string; replicas: number; endpoint: string; entry: boolean }>;
+  /**
+   * the spec's devices, with their desired replicas and endpoints, and the backend their runtime is
+   * rendered with (empty when the spec is unusable)
+   */
+  devices: Array<{ name: string; replicas: number; endpoint: string; entry: boolean; backend?: string }>;
   /** a problem with the spec itself (OffloadCycle, LocalModelUri, InvalidSpec): nothing runs */
   specProblem?: Failure;
   /**
@@ -63,13 +66,6 @@ function isReadyPod(p: V1Pod): boolean {
   return p.metadata?.deletionTimestamp === undefined && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/** The `--backend` the Deployment starts its runtime with. */
-function runtimeBackendOf(deployment: V1Deployment | undefined): string | undefined {
-  const args = deployment?.spec?.template.spec?.containers.find((c) => c.name === 'runtime')?.args ?? [];
-  const at = args.indexOf('--backend');
-  return at >= 0 ? args[at + 1] : undefined;
-}
-
 function deviceStatus(d: StatusInput['devices'][number], deployment: V1Deployment | undefined, pods: readonly V1Pod[]): DeviceStatus & { settled: boolean } {
   const nodes = [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => !!n))].sort();
   const failure = pods.map(podFailure).find((f) => f !== undefined) ?? (deployment ? deploymentFailure(deployment) : undefined);
@@ -81,7 +77,7 @@ function deviceStatus(d: StatusInput['devices'][number], deployment: V1Deploymen
     && (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0)
     && (deployment.status?.updatedReplicas ?? 0) >= d.replicas
     && (deployment.status?.replicas ?? 0) === d.replicas;
-  const backend = runtimeBackendOf(deployment);
+  const backend = d.backend;
   return {
     name: d.name,
     replicas: d.replicas,
