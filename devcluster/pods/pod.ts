@@ -5,7 +5,7 @@
  * of running), readiness, liveness and startup probes executed, and the pod's status reported on
  * every change.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { backoffDelay, type BackoffPolicy } from '../../runtime/backoff.js';
@@ -251,7 +251,8 @@ export class PodWorker {
   private start(slot: Slot): ContainerProcess {
     const spec = this.launchSpec(slot.spec);
     // Each run starts with an empty termination message, as with a fresh container.
-    writeEmpty(this.terminationFile(slot.spec));
+    // Writable by any user, as the kubelet makes it (0666): a non-root container writes its reason there.
+    writeEmpty(this.terminationFile(slot.spec), 0o666);
     writeEmpty(this.startErrorFile(slot.spec));
     const p = new ContainerProcess({ ...spec, logFile: this.logFile(slot.spec) });
     slot.process = p;
@@ -457,7 +458,8 @@ function readText(path: string): string {
 }
 
 /** A truncating write: the bind mount of the file keeps pointing at the same inode. */
-function writeEmpty(path: string): void {
+function writeEmpty(path: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, '');
+  chmodSync(path, mode);
 }
