@@ -31,7 +31,10 @@ export interface ThroughputOptions {
   batched: ServingSettings;
   /** the p99 budget in ms (default: 10 × the batch-1 latency measured first) */
   budgetMs?: number;
-  /** offered rates in requests per second (default: from 0.3× to 12× the batch-1 capacity, ×1.2 per step) */
+  /**
+   * offered rates in requests per second (default: from 0.3× the batch-1 capacity, ×1.2 a step, up
+   * to max(12, 1.5 × maxBatch × concurrency) times it; each configuration stops once over budget)
+   */
   rates?: readonly number[];
   /** measured time per configuration and rate, after `warmupMs` of the same load (default 3000 and 500) */
   windowMs?: number;
@@ -203,6 +206,11 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
       clients.push(client);
       return client;
     };
+    // The model alone first: in this process, so a backend that cannot load (onnx-cuda without a
+    // GPU) fails here with its own reason, before any runtime is started.
+    progress(`the model alone on ${options.backend}, batches of 1 to 32 (GEMM efficiency) ...`);
+    const { readFile } = await import('node:fs/promises');
+    const gemm = await gemmEfficiency(new Uint8Array(await readFile(model)), options.backend, threads, options.length, options.batched.maxBatch);
     progress(`starting two runtimes (${options.backend}, ${spec.name}): baseline (batch 1) and batched (${JSON.stringify(options.batched)})`);
     const configs = [
       { name: 'baseline', serving: baselineServing, client: await start('baseline', baselineServing) },
@@ -223,11 +231,9 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
     const batch1Ms = round(quantile(alone.sort((a, b) => a - b), 0.5));
     const budgetMs = options.budgetMs ?? round(10 * batch1Ms, 1);
     const capacity = 1000 / batch1Ms;
-    const rates = options.rates ?? Array.from({ length: 40 }, (_, k) => round(0.3 * capacity * 1.2 ** k, 1)).filter((r) => r <= 12 * capacity);
+    const most = Math.max(12, 1.5 * options.batched.maxBatch * options.batched.concurrency) * capacity;
+    const rates = options.rates ?? Array.from({ length: 80 }, (_, k) => round(0.3 * capacity * 1.2 ** k, 1)).filter((r) => r <= most);
     progress(`batch-1 latency ${batch1Ms} ms, p99 budget ${budgetMs} ms; rates ${rates[0]} … ${rates.at(-1)} req/s, ${windowMs} ms each`);
-    progress('the model alone, batches of 1 to 32 on one thread (GEMM efficiency) ...');
-    const { readFile } = await import('node:fs/promises');
-    const gemm = await gemmEfficiency(new Uint8Array(await readFile(model)), options.backend, threads, options.length, options.batched.maxBatch);
     const windows: LoadWindow[][] = [[], []];
     const random = new Random(options.seed ?? 1);
     const timeoutMs = Math.max(10_000, 20 * budgetMs);

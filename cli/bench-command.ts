@@ -197,7 +197,8 @@ Options:
   --plot FILE       write p50/p99 against the offered load, and the batch sizes, as SVG
   --budget-ms MS    the p99 budget (default 10 × the batch-1 latency measured first)
   --backend B       onnx-cpu (default) or onnx-cuda (a GPU machine; see scripts/gpu-throughput.sh)
-  --rates L         offered rates, req/s (default 0.3× to 12× the batch-1 capacity, ×1.2 a step)
+  --rates L         offered rates, req/s (default from 0.3× the batch-1 capacity, ×1.2 a step, to
+                    max(12, 1.5 × max-batch × concurrency) times it; each stops once over budget)
   --window-ms MS    measured time per configuration and rate (default 3000, after 500 of warm-up)
   --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)`,
   async run(args, io) {
