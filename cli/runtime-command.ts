@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parseProfile } from '../runtime/backends/emulated.js';
+import { createInterface } from 'node:readline';
+import { applyEmulationLine, parseProfile, type EmulatedProfile } from '../runtime/backends/emulated.js';
 import { UsageError } from '../runtime/errors.js';
 import type { Command } from './command.js';
 import { choice, intOption, required, serveUntilSignal } from './options.js';
@@ -38,7 +39,8 @@ Options:
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
   --emulate MS,FIXED   local topologies only: behave like a device computing in MS per step + FIXED ms
                        (each inference runs for real, then holds its slot until that time);
-                       default: the CRIME_EMULATE environment variable
+                       default: the CRIME_EMULATE environment variable. Lines "slowdown K" on stdin
+                       multiply the emulated time by K from then on (1 restores it)
 `;
 
 export const runtimeCommand: Command = {
@@ -59,6 +61,13 @@ export const runtimeCommand: Command = {
     const location = required(values.model, 'model');
     // The environment can set it too: the dev cluster's nodes give their pods a speed this way.
     const emulate = values.emulate ?? (process.env.CRIME_EMULATE || undefined);
+    const profile = emulate === undefined ? undefined : profileOption(emulate);
+    // An emulated device can be slowed down while it runs, by whoever holds its stdin (crime up).
+    const control = profile === undefined ? undefined : createInterface({ input: process.stdin });
+    control?.on('line', (line) => {
+      const problem = applyEmulationLine(profile as EmulatedProfile, line);
+      if (problem !== undefined) io.stderr.write(`ignored on stdin: ${problem}\n`);
+    });
     const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer }] = await Promise.all([
       import('../runtime/backends/types.js'), import('../runtime/log.js'), import('../runtime/server/server.js'),
     ]);
@@ -79,12 +88,16 @@ export const runtimeCommand: Command = {
       maxQueue: intOption(values.queue, 'queue', RUNTIME_DEFAULTS.maxQueue, 0),
       concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
       bodyLimitBytes: intOption(values['body-limit'], 'body-limit', RUNTIME_DEFAULTS.maxBodyBytes, 1024),
-      ...(emulate === undefined ? {} : { emulate: profileOption(emulate) }),
+      ...(profile === undefined ? {} : { emulate: profile }),
       logger: createLogger({
         service: 'runtime', stream: io.stderr,
         level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
       }),
     };
-    return serveUntilSignal(io, () => startRuntimeServer(options));
+    try {
+      return await serveUntilSignal(io, () => startRuntimeServer(options));
+    } finally {
+      control?.close();
+    }
   },
 };

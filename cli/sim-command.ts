@@ -1,10 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CliIo, Command } from './command.js';
+import { UsageError } from '../runtime/errors.js';
 import { readInputFile, required } from './options.js';
+import { readTopologyRun } from './topology-run.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `Usage: crime sim --scenario FILE [--json] [--plot FILE.svg]
+       crime sim --topology FILE [--local FILE] --load FILE [--json] [--plot FILE.svg]
 
 Runs the trace-driven simulator: every policy (crime, oracle, static-threshold and
 only-<device> for every device the entry can reach) on the same request trace, and
@@ -12,6 +15,13 @@ compares them in the shape of the CRIME slides.
 
 Options:
   --scenario FILE   scenario YAML (see docs/scenarios.md and examples/scenarios/)
+  --topology FILE   instead of a scenario: simulate exactly what crime up TOPOLOGY --local SETTINGS
+                    runs under a load file: the topology's devices, graph, objective and
+                    mapping settings, device speeds and links from the local settings (a
+                    device they do not emulate is timed on this machine with the real
+                    model), the model's payload on the wire, the load's trace and events
+  --local FILE      the local settings crime up takes (examples/loads/*.local.yaml)
+  --load FILE       a load file: requests, seed, arrival, lengths, events (examples/loads/)
   --json            print exactly one JSON object on stdout instead of the table
   --plot FILE.svg   write an SVG: latency over time per policy and CRIME's mapping of
                     input lengths to devices (for a sweep: mean cost vs RTT)
@@ -26,18 +36,26 @@ export const simCommand: Command = {
   async run(args: string[], io: CliIo): Promise<number> {
     const { values } = parseArgs({
       args,
-      options: { scenario: { type: 'string' }, json: { type: 'boolean', default: false }, plot: { type: 'string' } },
+      options: {
+        scenario: { type: 'string' }, topology: { type: 'string' }, local: { type: 'string' }, load: { type: 'string' },
+        json: { type: 'boolean', default: false }, plot: { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     });
-    const file = required(values.scenario, 'scenario FILE');
-    const [{ parseScenario }, { runScenario, runSweep }, report, plot] = await Promise.all([
+    if (values.scenario !== undefined && values.topology !== undefined) throw new UsageError('give --scenario or --topology, not both');
+    if (values.topology === undefined && (values.local !== undefined || values.load !== undefined)) throw new UsageError('--local and --load go with --topology');
+    const [{ parseScenario }, { runScenario, runSweep }, report, plot, { scenarioFromTopology }] = await Promise.all([
       import('../sim/scenario.js'),
       import('../sim/run.js'),
       import('../sim/report.js'),
       import('../sim/plot.js'),
+      import('../sim/topology-scenario.js'),
     ]);
-    const scenario = await readInputFile(file, 'scenario', parseScenario);
+    const scenario =
+      values.topology === undefined
+        ? await readInputFile(required(values.scenario, 'scenario FILE (or --topology FILE --load FILE)'), 'scenario', parseScenario)
+        : scenarioFromTopology((await readTopologyRun({ topology: values.topology, local: values.local, load: required(values.load, 'load FILE') })).run);
     const bar = progressBar(io.stderr);
     const onProgress = (f: number, policy: string): void => bar.update(f, policy);
     let out: string;

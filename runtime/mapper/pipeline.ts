@@ -195,6 +195,7 @@ export class Pipeline {
         const peer = peers.get(due.name);
         if (!peer) return;
         engine.pingSent(due.name);
+        metrics.pingBytes.inc({ neighbour: due.name }, due.bytes);
         try {
           const reply = await peer.ping(due.bytes, timeoutMs);
           engine.pingResult(due.name, {
