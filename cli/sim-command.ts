@@ -22,12 +22,24 @@ Options:
                     model), the model's payload on the wire, the load's trace and events
   --local FILE      the local settings crime up takes (examples/loads/*.local.yaml)
   --load FILE       a load file: requests, seed, arrival, lengths, events (examples/loads/)
+  --overhead C,S,H  with --topology: what the live run adds, in ms: from the client to the entry,
+                    to serving a request, to every hop between mappers (default 1,1,1.5; crime
+                    bench mapping measures it on its runs and prints it)
   --json            print exactly one JSON object on stdout instead of the table
   --plot FILE.svg   write an SVG: latency over time per policy and CRIME's mapping of
                     input lengths to devices (for a sweep: mean cost vs RTT)
   -h, --help        show this help
 
 Exit codes: 0 success, 2 invalid usage or invalid scenario, 1 anything else.`;
+
+/** "CLIENT,SERVE,HOP" in ms, each ≥ 0. */
+function overheadOption(value: string | undefined): { requestMs: number; serveMs: number; hopMs: number } | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) throw new UsageError(`--overhead must be CLIENT,SERVE,HOP in ms, each ≥ 0, got "${value}"`);
+  const [requestMs, serveMs, hopMs] = parts as [number, number, number];
+  return { requestMs, serveMs, hopMs };
+}
 
 export const simCommand: Command = {
   name: 'sim',
@@ -38,13 +50,14 @@ export const simCommand: Command = {
       args,
       options: {
         scenario: { type: 'string' }, topology: { type: 'string' }, local: { type: 'string' }, load: { type: 'string' },
-        json: { type: 'boolean', default: false }, plot: { type: 'string' },
+        json: { type: 'boolean', default: false }, plot: { type: 'string' }, overhead: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
     });
     if (values.scenario !== undefined && values.topology !== undefined) throw new UsageError('give --scenario or --topology, not both');
-    if (values.topology === undefined && (values.local !== undefined || values.load !== undefined)) throw new UsageError('--local and --load go with --topology');
+    if (values.topology === undefined && (values.local !== undefined || values.load !== undefined || values.overhead !== undefined)) throw new UsageError('--local, --load and --overhead go with --topology');
+    const overhead = overheadOption(values.overhead);
     const [{ parseScenario }, { runScenario, runSweep }, report, plot, { scenarioFromTopology }] = await Promise.all([
       import('../sim/scenario.js'),
       import('../sim/run.js'),
@@ -54,8 +67,8 @@ export const simCommand: Command = {
     ]);
     const scenario =
       values.topology === undefined
-        ? await readInputFile(required(values.scenario, 'scenario FILE (or --topology FILE --load FILE)'), 'scenario', parseScenario)
-        : scenarioFromTopology((await readTopologyRun({ topology: values.topology, local: values.local, load: required(values.load, 'load FILE') })).run);
+        ? await readInputFile(required(values.scenario, 'scenario FILE'), 'scenario', parseScenario)
+        : scenarioFromTopology({ ...(await readTopologyRun({ topology: values.topology, local: values.local, load: required(values.load, 'load FILE') })).run, ...(overhead ? { overhead } : {}) });
     const bar = progressBar(io.stderr);
     const onProgress = (f: number, policy: string): void => bar.update(f, policy);
     let out: string;
