@@ -1,22 +1,13 @@
-import { Agent } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { sampleInput } from '../runtime/backends/input.js';
-import type { ModelInput } from '../runtime/backends/types.js';
-import { send } from '../runtime/http/request.js';
 import { startCrime, startScript, stopChild, type StartedChild } from '../local/child.js';
-import { generateModel } from '../runtime/models/generate.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../runtime/models/spec.js';
-import { unixAddress } from '../runtime/http/unix-socket.js';
-import { RuntimeClient, toJsonBody } from '../runtime/server/client.js';
-import { quantile } from '../stats/quantile.js';
+import { directPath, HOP_TRANSPORTS, measurePaths, quantiles, ratio, round, startHopRuntime, type HopPath, type HopTransport, type Quantiles } from './hop-harness.js';
 
-/** How the forwarder and the mapper reach the runtime (and the direct baseline the client does). */
-export type HopTransport = 'tcp' | 'unix';
-export const HOP_TRANSPORTS: readonly HopTransport[] = ['tcp', 'unix'];
+export { HOP_TRANSPORTS, type HopTransport, type Quantiles } from './hop-harness.js';
 
 /**
  * The target: at n = TARGET.steps, what the mapper adds (mapper - direct, p50) is at most
@@ -35,11 +26,6 @@ export interface HopBenchOptions {
   count: number;
   warmup?: number;
   onProgress?: (fraction: number, label: string) => void;
-}
-
-export interface Quantiles {
-  p50Ms: number;
-  p99Ms: number;
 }
 
 export interface HopRow {
@@ -74,33 +60,6 @@ export interface HopBenchReport {
   rows: HopRow[];
 }
 
-function body(input: ModelInput, encoding: 'json' | 'binary'): { headers: Record<string, string>; bytes: Uint8Array } {
-  if (encoding === 'json') return { headers: { 'content-type': 'application/json' }, bytes: Buffer.from(JSON.stringify(toJsonBody(input))) };
-  const width = input.kind === 'floats' ? input.data.length / input.steps : 1;
-  return {
-    headers: {
-      'content-type': 'application/octet-stream',
-      'crime-shape': input.kind === 'floats' ? `${input.steps},${width}` : String(input.steps),
-    },
-    bytes: new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength),
-  };
-}
-
-interface Path {
-  transport: HopTransport;
-  kind: 'direct' | 'forward' | 'mapper';
-  url: URL;
-  socketPath?: string;
-}
-
-const round = (v: number): number => Math.round(v * 1000) / 1000;
-const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 100) / 100 : Number.NaN);
-
-function quantiles(xs: number[]): Quantiles {
-  xs.sort((a, b) => a - b);
-  return { p50Ms: round(quantile(xs, 0.5)), p99Ms: round(quantile(xs, 0.99)) };
-}
-
 /**
  * `crime bench hop`: the latency a mapper adds in front of its runtime. One real `crime runtime`
  * listening on TCP and on a Unix socket; per transport a real `crime mapper` and a do-nothing
@@ -112,60 +71,29 @@ export async function runHopBench(options: HopBenchOptions): Promise<HopBenchRep
   const transports = [...(options.transports ?? HOP_TRANSPORTS)];
   const dir = await mkdtemp(join(tmpdir(), 'crime-bench-hop-'));
   const children: StartedChild[] = [];
-  const agent = new Agent({ keepAlive: true });
   try {
     const spec = MODEL_PRESETS[options.preset];
-    const { onnx } = await generateModel({ spec, formats: ['onnx'], outDir: dir });
-    const maxSteps = Math.max(...options.steps);
-    const socket = join(dir, 'runtime.sock');
-    const runtime = await startCrime(['runtime', '--model', onnx as string, '--socket', socket, '--port', '0', '--max-steps', String(maxSteps), '--log-level', 'warn'], join(dir, 'runtime.log'));
-    children.push(runtime);
-    const runtimeAddress: Record<HopTransport, string> = { tcp: runtime.url, unix: unixAddress(socket) };
-    const paths: Path[] = [];
+    const runtime = await startHopRuntime(dir, options.preset, Math.max(...options.steps));
+    children.push(runtime.child);
+    const paths: HopPath[] = [];
     for (const transport of transports) {
       const config = join(dir, `mapper-${transport}.yaml`);
-      await writeFile(config, stringify({ device: 'bench', listen: { port: 0 }, runtime: { url: runtimeAddress[transport] }, auth: { disabled: true } }));
+      await writeFile(config, stringify({ device: 'bench', listen: { port: 0 }, runtime: { url: runtime.address[transport] }, auth: { disabled: true } }));
       const mapper = await startCrime(['mapper', '--config', config, '--log-level', 'warn'], join(dir, `mapper-${transport}.log`));
       children.push(mapper);
-      const forward = await startScript(fileURLToPath(new URL('./null-sidecar.js', import.meta.url)), [runtimeAddress[transport]], join(dir, `forward-${transport}.log`));
+      const forward = await startScript(fileURLToPath(new URL('./null-sidecar.js', import.meta.url)), [runtime.address[transport]], join(dir, `forward-${transport}.log`));
       children.push(forward);
-      paths.push(
-        transport === 'unix' ? { transport, kind: 'direct', url: new URL('/v1/infer', 'http://localhost'), socketPath: socket } : { transport, kind: 'direct', url: new URL('/v1/infer', runtime.url) },
-        { transport, kind: 'forward', url: new URL('/v1/infer', forward.url) },
-        { transport, kind: 'mapper', url: new URL('/v1/infer', mapper.url) },
-      );
+      paths.push(directPath(runtime, transport), { transport, kind: 'forward', url: new URL('/v1/infer', forward.url) }, { transport, kind: 'mapper', url: new URL('/v1/infer', mapper.url) });
     }
-    const client = new RuntimeClient({ baseUrl: runtime.url });
-    const info = await client.model();
-    client.close();
     const cases = (['json', 'binary'] as const).flatMap((encoding) => options.steps.map((steps) => ({ encoding, steps })));
+    const measured = await measurePaths({
+      paths, cases, info: runtime.info, rate: options.rate, count: options.count, warmup: options.warmup ?? 30, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
     const rows: HopRow[] = [];
-    const warmup = options.warmup ?? 30;
-    const gap = 1000 / options.rate / paths.length;
     for (const [i, c] of cases.entries()) {
-      const { headers, bytes } = body(sampleInput(info, c.steps), c.encoding);
-      const time = async (p: Path): Promise<number> => {
-        const t0 = performance.now();
-        const res = await send({
-          agent, method: 'POST', url: p.url, headers: { ...headers, accept: 'application/json' }, body: bytes, timeoutMs: 60_000, peer: `${p.kind} (${p.transport})`,
-          ...(p.socketPath === undefined ? {} : { socketPath: p.socketPath }),
-        });
-        if (res.status !== 200) throw new Error(`${p.kind} (${p.transport}) answered HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
-        return performance.now() - t0;
-      };
-      const samples = paths.map(() => [] as number[]);
-      for (let k = 0; k < warmup + options.count; k++) {
-        // Every path once per round, starting one further each round: no path always follows the same one.
-        for (let j = 0; j < paths.length; j++) {
-          const at = (j + k) % paths.length;
-          const ms = await time(paths[at] as Path);
-          if (k >= warmup) samples[at]?.push(ms);
-          await new Promise((r) => setTimeout(r, gap));
-        }
-        options.onProgress?.((i + (k + 1) / (warmup + options.count)) / cases.length, `${c.encoding} n=${c.steps}`);
-      }
+      const samples = measured[i]?.latencies ?? [];
       for (const transport of transports) {
-        const of = (kind: Path['kind']): Quantiles => quantiles(samples[paths.findIndex((p) => p.transport === transport && p.kind === kind)] ?? []);
+        const of = (kind: string): Quantiles => quantiles(samples[paths.findIndex((p) => p.transport === transport && p.kind === kind)] ?? []);
         const direct = of('direct');
         const forward = of('forward');
         const mapper = of('mapper');
@@ -199,7 +127,6 @@ export async function runHopBench(options: HopBenchOptions): Promise<HopBenchRep
       rows,
     };
   } finally {
-    agent.destroy();
     await Promise.all(children.map((c) => stopChild(c.child)));
     await rm(dir, { recursive: true, force: true });
   }

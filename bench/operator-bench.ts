@@ -20,7 +20,7 @@ import { createFakeNodes, edgeNode, gatewayNode, gpuNode, type FakeNodeSpec } fr
 import { ListWatchInformer, watchWith } from '../operator/kube/informer.js';
 import { pathOf, RESOURCES, type Resource } from '../operator/kube/resources.js';
 import { KubeRest } from '../operator/kube/rest.js';
-import { MANAGED_SELECTOR } from '../operator/render/names.js';
+import { childNames, MANAGED_SELECTOR } from '../operator/render/names.js';
 import { quantile } from '../stats/quantile.js';
 
 export interface OperatorBenchOptions {
@@ -156,8 +156,10 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
       else settled.delete(t.metadata?.name ?? '');
     });
     await Promise.all(informers.map((i) => i.synced()));
-    const childrenOf = (name: string): boolean =>
-      [`ConfigMap/${name}-mappers`, `Secret/${name}-token`, ...['end-node', 'gateway', 'cloud'].flatMap((d) => [`Service/${name}-${d}`, `Deployment/${name}-${d}`])].every((k) => seen.has(k));
+    const childrenOf = (name: string): boolean => {
+      const names = childNames(name);
+      return [`ConfigMap/${names.configMap}`, `Secret/${names.secret}`, ...['end-node', 'gateway', 'cloud'].flatMap((d) => [`Service/${names.service(d)}`, `Deployment/${names.deployment(d)}`])].every((k) => seen.has(k));
+    };
 
     progress(0.05, 'baseline: create → watch event');
     const baseline: number[] = [];

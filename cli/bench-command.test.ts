@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { capture } from './testing.js';
+import type { PageBenchReport } from '../bench/hop-page.js';
 
 test('bench decide --json reports every candidate count, the baseline and the update costs', async () => {
   const { code, stdout, stderr } = await capture(['bench', 'decide', '--json', '--decisions', '2000', '--candidates', '2,4']);
@@ -59,6 +63,52 @@ test('bench hop --json measures direct, forwarded and mapper paths over TCP and 
   assert.doesNotMatch(table.stdout, /^tcp\s/m);
   assert.match(table.stdout, /Target: at n = 10, the mapper adds at most 1\.2x what the null forwarder adds on the same transport/);
   assert.equal((await capture(['bench', 'hop', '--transports', 'udp'])).code, 2);
+});
+
+test('bench hop --page --json: a mapper without its page and one with it open, latency and CPU per request', { timeout: 180_000 }, async () => {
+  const { code, stdout, stderr } = await capture(['bench', 'hop', '--page', '--json', '--model', 'tiny2x24', '--steps', '10', '--count', '20', '--rate', '100']);
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout) as PageBenchReport;
+  assert.deepEqual(report.rows.map((r) => [r.transport, r.encoding, r.steps]), [['unix', 'json', 10], ['unix', 'binary', 10]]);
+  for (const row of report.rows) {
+    assert.ok(row.noPage.p50Ms > 0 && row.withPage.p50Ms > 0 && row.direct.p50Ms > 0, JSON.stringify(row));
+    assert.ok(Math.abs(row.shareP50 - (row.withPage.p50Ms - row.noPage.p50Ms) / row.noPage.p50Ms) < 0.001);
+    assert.ok((row.cpuMsNoPage ?? 0) > 0 && (row.cpuMsWithPage ?? 0) > 0, 'CPU time of both mappers');
+  }
+  assert.ok(report.stream.messages >= 1, 'the page\'s stream was read');
+});
+
+test('bench throughput --json --plot: both runtimes at each rate, the rate at the budget, the ratio, an SVG', { timeout: 180_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'crime-bench-throughput-test-'));
+  try {
+    const plot = join(dir, 'throughput.svg');
+    const { code, stdout, stderr } = await capture([
+      'bench', 'throughput', '--json', '--plot', plot, '--preset', 'tiny2x24', '--length', '20', '--rates', '20,40', '--window-ms', '300',
+      '--max-batch', '4', '--budget-ms', '5000',
+    ]);
+    assert.equal(code, 0, stderr);
+    type Config = { serving: { maxBatch: number }; effective: { maxBatch: number; workers: number }; rpsAtBudget: number; censored: boolean; windows: Array<{ offeredRps: number; p50Ms: number; p99Ms: number; meanBatch: number }> };
+    const r = JSON.parse(stdout) as { budgetMs: number; baseline: Config; batched: Config; ratio: number; load: { cores: number }; gemm: Array<{ batch: number }> };
+    assert.equal(r.budgetMs, 5000);
+    assert.deepEqual([r.baseline.serving.maxBatch, r.baseline.effective], [1, { maxBatch: 1, workers: 0 }]);
+    assert.deepEqual([r.batched.serving.maxBatch, r.batched.effective], [4, { maxBatch: 4, workers: 1 }]);
+    for (const c of [r.baseline, r.batched]) {
+      assert.deepEqual(c.windows.map((w) => w.offeredRps), [20, 40]);
+      for (const w of c.windows) assert.ok(w.p50Ms > 0 && w.p99Ms >= w.p50Ms && w.meanBatch >= 1);
+      // A budget of 5 s is not crossed by a tiny model: the rate is the last one tried, a lower bound.
+      assert.deepEqual([c.rpsAtBudget, c.censored], [40, true]);
+    }
+    assert.equal(r.ratio, 1);
+    assert.ok(r.load.cores >= 1);
+    assert.deepEqual(r.gemm.map((g) => g.batch), [1, 2, 4]);
+    assert.match(await readFile(plot, 'utf8'), /^<\?xml[\s\S]*latency against offered load[\s\S]*<\/svg>\n$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const same = await capture(['bench', 'throughput', '--max-batch', '1']);
+  assert.equal(same.code, 2);
+  assert.match(same.stderr, /is the baseline: nothing to compare/);
+  assert.match((await capture(['bench', 'throughput', '--max-batch=0'])).stderr, /--max-batch must be an integer ≥ 1 and ≤ 1024/);
 });
 
 test('bench usage errors exit 2', async () => {

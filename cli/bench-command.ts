@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { choice, intOption, listOption, required } from './options.js';
+import { choice, intOption, listOption, numberOption, required, servingOption } from './options.js';
 import { progressBar } from './progress.js';
 
 const decide: Command = {
@@ -86,7 +87,7 @@ const hop: Command = {
   name: 'hop',
   summary: 'latency a mapper adds in front of its runtime',
   usage: `Usage: crime bench hop [--json] [--steps 10,500] [--transports tcp,unix] [--model PRESET]
-                       [--rate R] [--count N]
+                       [--rate R] [--count N] [--page]
 
 Starts a real runtime (on TCP and on a Unix socket) and, per transport, a real mapper and a
 do-nothing forwarder reaching it that way, as separate processes, and sends the same requests to
@@ -101,26 +102,37 @@ Options:
   --transports L  how the forwarder and the mapper reach the runtime: tcp (127.0.0.1), unix (a
                   Unix socket, as in the operator's pods); default tcp,unix
   --model PRESET  cove2x300 (default, 300 floats per step), imdb1x128 (tokens), tiny2x24
-  --rate R        requests per second per path (default 50)
-  --count N       measured requests per path and case (default 300)`,
+  --rate R        requests per second per path (default 50; 100 with --page)
+  --count N       measured requests per path and case (default 300)
+  --page          instead: what the mapper's live page costs. Per transport (default unix, as in
+                  a pod) a mapper without its page (--no-ui) and one with /ui open the whole time
+                  (its event stream read and parsed), the runtime directly for reference; p50/p99
+                  and each mapper's CPU time per request. Target: the hop at most 2 % longer.`,
   async run(args, io) {
     const { values } = parseArgs({
       args,
       strict: true,
       options: {
-        json: { type: 'boolean' }, steps: { type: 'string' }, transports: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' },
+        json: { type: 'boolean' }, page: { type: 'boolean' }, steps: { type: 'string' }, transports: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, count: { type: 'string' },
       },
     });
     const { isPresetName } = await import('../runtime/models/spec.js');
     const { HOP_TRANSPORTS, runHopBench, formatHopReport } = await import('../bench/hop.js');
-    const transports = (listOption(values.transports) ?? [...HOP_TRANSPORTS]).map((t) => choice(t, 'transports', HOP_TRANSPORTS, 'tcp'));
+    const transports = (listOption(values.transports) ?? (values.page ? ['unix'] : [...HOP_TRANSPORTS])).map((t) => choice(t, 'transports', HOP_TRANSPORTS, 'tcp'));
     if (transports.length === 0 || new Set(transports).size !== transports.length) throw new UsageError('--transports: give tcp, unix or both, once each');
     const preset = values.model ?? 'cove2x300';
     if (!isPresetName(preset)) throw new UsageError('--model must be a preset (cove2x300, imdb1x128, tiny2x24)');
     const steps = (listOption(values.steps) ?? ['10', '500']).map((s) => intOption(s, 'steps', 0, 1));
-    const rate = intOption(values.rate, 'rate', 50, 1);
+    const rate = intOption(values.rate, 'rate', values.page ? 100 : 50, 1);
     const count = intOption(values.count, 'count', 300, 10);
     const bar = progressBar(io.stderr);
+    if (values.page) {
+      const { runPageHopBench, formatPageReport } = await import('../bench/hop-page.js');
+      const report = await runPageHopBench({ preset, steps, transports, rate, count, onProgress: (f, label) => bar.update(f, label) });
+      bar.done();
+      io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatPageReport(report));
+      return 0;
+    }
     const report = await runHopBench({ preset, steps, transports, rate, count, onProgress: (f, label) => bar.update(f, label) });
     bar.done();
     io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatHopReport(report));
@@ -160,6 +172,72 @@ Options:
     });
     bar.done();
     io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatOperatorBench(report));
+    return 0;
+  },
+};
+
+const throughput: Command = {
+  name: 'throughput',
+  summary: 'load one runtime takes within a p99 budget, batching off vs on',
+  usage: `Usage: crime bench throughput [--preset P] [--length N] [--json] [--plot FILE] [--budget-ms MS]
+                              [--backend onnx-cpu|onnx-cuda] [--max-batch N] [--max-delay-ms MS]
+                              [--concurrency N] [--rates R1,R2,...] [--window-ms MS] [--threads N]
+
+Starts two real runtimes on the same generated model (dynamic batch): the baseline serves one
+request per run, one run at a time (a runtime's default); the batched one as --max-batch,
+--max-delay-ms and --concurrency say (default: the serving defaults of a cloud device, a GPU's
+with --backend onnx-cuda). Sends open-loop Poisson load of requests of N steps at rising rates,
+the two taking turns at every rate, and reports the rate at which each one's p99 crosses the
+budget, their ratio, p50/p99 against the offered load, where a request's time goes, and the model
+alone in batches of 1 to 32 (the GEMM-efficiency part of the gain). Reports the machine's load.
+
+Options:
+  --preset P        cove2x300 (default), imdb1x128, tiny2x24
+  --length N        steps of every request (default 100)
+  --json            print one JSON object instead of the tables
+  --plot FILE       write p50/p99 against the offered load, and the batch sizes, as SVG
+  --budget-ms MS    the p99 budget (default 10 × the batch-1 latency measured first)
+  --backend B       onnx-cpu (default) or onnx-cuda (a GPU machine; see scripts/gpu-throughput.sh)
+  --rates L         offered rates, req/s (default 0.3× to 12× the batch-1 capacity, ×1.2 a step)
+  --window-ms MS    measured time per configuration and rate (default 3000, after 500 of warm-up)
+  --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)`,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        preset: { type: 'string' }, length: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' }, 'budget-ms': { type: 'string' },
+        backend: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, concurrency: { type: 'string' },
+        rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
+      },
+    });
+    const { isPresetName } = await import('../runtime/models/spec.js');
+    const preset = values.preset ?? 'cove2x300';
+    if (!isPresetName(preset)) throw new UsageError('--preset must be a preset (cove2x300, imdb1x128, tiny2x24)');
+    const backend = choice(values.backend, 'backend', ['onnx-cpu', 'onnx-cuda'] as const, 'onnx-cpu');
+    const { SERVING_DEFAULTS } = await import('../runtime/defaults.js');
+    const batched = servingOption(values, backend === 'onnx-cuda' ? SERVING_DEFAULTS.gpu : SERVING_DEFAULTS.cloudCpu);
+    if (batched.maxBatch === 1 && batched.concurrency === 1) throw new UsageError('--max-batch 1 with --concurrency 1 is the baseline: nothing to compare');
+    const rates = listOption(values.rates)?.map((r) => numberOption(r, 'rates', 0, 0.1));
+    const budgetMs = values['budget-ms'] === undefined ? undefined : numberOption(values['budget-ms'], 'budget-ms', 0, 0.1);
+    const { runThroughputBench, formatThroughputReport } = await import('../bench/throughput.js');
+    const report = await runThroughputBench({
+      preset,
+      length: intOption(values.length, 'length', 100, 1),
+      backend,
+      batched,
+      ...(budgetMs === undefined ? {} : { budgetMs }),
+      ...(rates === undefined ? {} : { rates }),
+      windowMs: intOption(values['window-ms'], 'window-ms', 3000, 100),
+      threads: intOption(values.threads, 'threads', 1, 1),
+      seed: intOption(values.seed, 'seed', 1, 0),
+      onProgress: (line) => void io.stderr.write(`${line}\n`),
+    });
+    if (values.plot !== undefined) {
+      const { plotThroughput } = await import('../bench/throughput-plot.js');
+      writeFileSync(values.plot, plotThroughput(report));
+    }
+    io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatThroughputReport(report));
     return 0;
   },
 };
@@ -226,7 +304,7 @@ Options:
 };
 
 /** Each `crime bench <name>` prints its figures against a baseline run in the same process. */
-const benchmarks: readonly Command[] = [decide, infer, hop, operator, mapping];
+const benchmarks: readonly Command[] = [decide, infer, hop, operator, throughput, mapping];
 
 export const benchCommand: Command = {
   name: 'bench',

@@ -39,13 +39,25 @@ test('crime model generate writes both formats; bad usage exits 2', async () => 
   assert.equal((await cli(['model', 'generate', '--preset', 'nope', '--out', dir])).code, 2);
   assert.equal((await cli(['runtime'])).code, 2);
   assert.equal((await cli(['runtime', '--model', 'x.onnx', '--backend', 'gpu'])).code, 2);
+  for (const [flag, value, message] of [
+    ['--max-batch', '0', /--max-batch must be an integer ≥ 1 and ≤ 1024, got 0/],
+    ['--max-batch', '1025', /--max-batch must be an integer ≥ 1 and ≤ 1024, got 1025/],
+    ['--max-delay-ms', '-1', /--max-delay-ms must be a number ≥ 0 and ≤ 1000, got -1/],
+    ['--concurrency', '0', /--concurrency must be an integer ≥ 1 and ≤ 64, got 0/],
+    ['--max-batch', 'many', /--max-batch must be an integer .* got "many"/],
+  ] as const) {
+    const r = await cli(['runtime', '--model', 'x.onnx', `${flag}=${value}`]);
+    assert.equal(r.code, 2, `${flag} ${value}`);
+    assert.match(r.stderr, message);
+  }
   assert.equal((await cli(['bench', 'nope'])).code, 2);
 });
 
 test('crime runtime: a real process prints "listening URL" when ready, serves, and exits 0 on SIGTERM', async () => {
   const model = join(dir, 'tiny2x24.onnx');
   await stat(model);
-  const child = spawn(process.execPath, [main, 'runtime', '--model', model, '--port', '0', '--max-steps', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Batching, in two worker threads: they must not keep the process from exiting on SIGTERM.
+  const child = spawn(process.execPath, [main, 'runtime', '--model', model, '--port', '0', '--max-steps', '64', '--max-batch', '8', '--concurrency', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -59,7 +71,9 @@ test('crime runtime: a real process prints "listening URL" when ready, serves, a
     });
     const client = new RuntimeClient({ baseUrl: url });
     assert.equal(await client.ready(), true);
-    assert.equal((await client.model()).maxSteps, 64);
+    const info = await client.model();
+    assert.equal(info.maxSteps, 64);
+    assert.deepEqual(info.serving, { maxBatch: 8, maxDelayMs: 0, concurrency: 2, mixedLengths: true, workers: 2 });
     const result = await client.infer({ kind: 'floats', data: new Float32Array(3 * 16), steps: 3 });
     assert.equal(result.outputs.length, 4);
     client.close();

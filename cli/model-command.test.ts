@@ -35,7 +35,7 @@ test('crime model fetch: exit codes, one-line reasons, the termination log', asy
   const out = join(dir, 'model.onnx');
   const ok = await capture(['model', 'fetch', '--uri', `${base}/imdb1x128.onnx`, '--sha256', digest, '--out', out, '--termination-log', log]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, new RegExp(`^fetched .* to ${out}: 1017\\.45 KiB, sha256 ${digest}\\n$`));
+  assert.match(ok.stdout, new RegExp(`^fetched .* to ${out}: 1017\\.5 KiB, sha256 ${digest}\\n$`));
   await assert.rejects(readFile(log), /ENOENT/, 'nothing is written on success');
 
   const wrong = '0'.repeat(64);

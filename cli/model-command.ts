@@ -5,10 +5,13 @@ import { groupUsage, type Command } from './command.js';
 import type { FetchModelOptions } from '../runtime/models/fetch.js';
 import { choice, intOption, listOption, numberOption, required } from './options.js';
 
-const generateUsage = `Usage: crime model generate --preset NAME --out DIR [--format onnx,tfjs] [--seed N]
+const generateUsage = `Usage: crime model generate --preset NAME --out DIR [--format onnx,tfjs] [--seed N] [--batch dynamic|fixed]
 
 Writes a generated LSTM model with deterministic weights: DIR/NAME.onnx (ONNX, opset 13) and/or
 DIR/NAME.tfjs/model.json + weight shards (tfjs LayersModel). Both formats compute the same function.
+The ONNX model has a dynamic batch dimension and takes each sequence's length (--batch dynamic, the
+default), so a runtime can batch requests of different lengths; --batch fixed writes the batch-1
+layout ([steps, 1, …] in, no lengths), which serves one request per run.
 
 Presets:
   cove2x300   2-layer LSTM, 300 inputs / 300 hidden (CoVe-like), floats, 3 outputs (~5.8 MB)
@@ -24,7 +27,7 @@ const generate: Command = {
     const { MODEL_PRESETS, isPresetName } = await import('../runtime/models/spec.js');
     const { values, positionals } = parseArgs({
       args, allowPositionals: true, strict: true,
-      options: { preset: { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, seed: { type: 'string' } },
+      options: { preset: { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' } },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const preset = values.preset ?? '';
@@ -36,7 +39,8 @@ const generate: Command = {
     });
     const spec = { ...MODEL_PRESETS[preset], seed: intOption(values.seed, 'seed', MODEL_PRESETS[preset].seed) };
     const { generateModel } = await import('../runtime/models/generate.js');
-    const result = await generateModel({ spec, formats, outDir });
+    const batch = choice(values.batch, 'batch', ['dynamic', 'fixed'] as const, 'dynamic');
+    const result = await generateModel({ spec, formats, outDir, batch });
     for (const path of [result.onnx, result.tfjs]) if (path !== undefined) io.stdout.write(`${path}\n`);
     return 0;
   },

@@ -12,7 +12,7 @@ reports status. Serves /healthz, /readyz and /metrics. SIGTERM or SIGINT finishe
 in flight, gives up the lease and exits.
 
 Options:
-  --kubeconfig FILE              kubeconfig to use (default: in-cluster service account, else $KUBECONFIG,
+  --kubeconfig FILE              kubeconfig to use (default: $KUBECONFIG, else the in-cluster service account,
                                  else ~/.kube/config)
   --namespace NS                 watch only this namespace (default: every namespace)
   --metrics-port N               port of /healthz, /readyz, /metrics (default 8080; 0 picks one)

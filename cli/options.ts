@@ -1,6 +1,8 @@
 /** Small parsing helpers shared by the subcommands (node:util parseArgs gives strings). */
 import { readFile } from 'node:fs/promises';
 import { CrimeError, InvalidInputError, UsageError } from '../runtime/errors.js';
+import { parseServingSettings, type ServingSettings } from '../runtime/serving-settings.js';
+import { untilSignal } from './until-signal.js';
 
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
@@ -62,42 +64,58 @@ export interface Serving {
 /**
  * A long-running server command: start it, wait until it is ready (closing it if it never gets
  * there), print "listening URL" per address (what `crime up` and the benchmarks wait for), serve
- * until SIGTERM or SIGINT, drain.
+ * until SIGTERM or SIGINT, drain. A signal during start-up closes it too (the mapper's start-up
+ * is aborted by its close) and ends the command without the readiness lines.
  */
 export async function serveUntilSignal(io: { stdout: NodeJS.WritableStream }, start: () => Promise<Serving>): Promise<number> {
+  const stop = untilSignal();
   let server: Serving | undefined;
   try {
     server = await start();
-    await server.ready;
-  } catch (err) {
+    const first = await Promise.race([stop.signalled.then(() => 'signal' as const), server.ready.then(() => 'ready' as const)]);
+    if (first === 'ready') {
+      io.stdout.write((server.addresses ?? [server.url]).map((a) => `listening ${a}\n`).join(''));
+      await stop.signalled;
+    }
+  } finally {
+    stop.dispose();
     await server?.close();
-    throw err;
   }
-  await announceUntilSignal(io.stdout, (server.addresses ?? [server.url]).map((a) => `listening ${a}\n`).join(''));
-  await server.close();
   return 0;
 }
 
 /**
- * Writes a long-running command's readiness lines, then resolves on the first SIGTERM or SIGINT.
- * The handlers go in first: whoever reads the lines may signal at once, and a signal that came
- * before them would kill the process without draining.
+ * Writes a long-running command's readiness lines, then resolves on the first SIGTERM or SIGINT
+ * (see until-signal.ts). The handlers go in first: whoever reads the lines may signal at once, and
+ * a signal that came before them would kill the process without draining.
  */
 export async function announceUntilSignal(stdout: NodeJS.WritableStream, lines: string): Promise<void> {
-  const signalled = waitForSignal();
-  stdout.write(lines);
-  await signalled;
+  const stop = untilSignal();
+  try {
+    stdout.write(lines);
+    await stop.signalled;
+  } finally {
+    stop.dispose();
+  }
 }
 
-/** Resolves on the first SIGTERM or SIGINT: how long-running commands know to drain and exit. */
-function waitForSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+const SERVING_FLAGS = { maxBatch: 'max-batch', maxDelayMs: 'max-delay-ms', concurrency: 'concurrency' } as const;
+
+/**
+ * A runtime's serving settings from --max-batch, --max-delay-ms and --concurrency, with the bounds
+ * of the topology's spec.devices[].serving (one parser); an error names the flag.
+ */
+export function servingOption(values: Partial<Record<(typeof SERVING_FLAGS)[keyof typeof SERVING_FLAGS], string>>, defaults: ServingSettings): ServingSettings {
+  const given: Record<string, unknown> = {};
+  for (const [field, flag] of Object.entries(SERVING_FLAGS)) {
+    const value = values[flag];
+    if (value !== undefined) given[field] = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  try {
+    return parseServingSettings(given, '', defaults);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    const flag = SERVING_FLAGS[err.field as keyof typeof SERVING_FLAGS];
+    throw new UsageError(`--${flag} ${err.message.slice(err.field.length + 2)}`);
+  }
 }

@@ -3,8 +3,8 @@ import { createInterface } from 'node:readline';
 import { applyEmulationLine, parseProfile, type EmulatedProfile } from '../runtime/backends/emulated.js';
 import { UsageError } from '../runtime/errors.js';
 import type { Command } from './command.js';
-import { choice, intOption, required, serveUntilSignal } from './options.js';
-import { MODEL_DEFAULTS, RUNTIME_DEFAULTS } from '../runtime/defaults.js';
+import { choice, intOption, required, serveUntilSignal, servingOption } from './options.js';
+import { MODEL_DEFAULTS, RUNTIME_DEFAULTS, SERVING_DEFAULTS } from '../runtime/defaults.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
   try {
@@ -32,9 +32,16 @@ Options:
                        one refused). Alone it is the only listener: no TCP unless --port or --host
                        is given too
   --max-steps N        longest accepted sequence (default 2000); longer → 413 INPUT_TOO_LONG
-  --queue N            requests that may wait (default 16); more → 503 OVERLOADED + Retry-After
-  --concurrency N      inferences at once (default 1: batch-1 RNN latency)
-  --threads N          onnxruntime intra-op threads (default 1)
+  --max-batch N        most requests in one run, 1 to 1024 (default 1: no batching). Requests of
+                       similar length (within 25 %) that wait together run as one batch, where the
+                       model has a dynamic batch dimension (crime model generate writes one)
+  --max-delay-ms MS    longest a request is held for companions while a run could start, 0 to 1000
+                       (default 0: never; batches then form only behind busy runs)
+  --concurrency N      runs at once, 1 to 64 (default 1). With batching or N > 1 an ONNX model runs
+                       in N worker threads, off the event loop
+  --queue N            requests that may wait (default max(16, 2 × max-batch × concurrency));
+                       more → 503 OVERLOADED + Retry-After
+  --threads N          onnxruntime intra-op threads per run (default 1)
   --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
   --emulate MS,FIXED   local topologies only: behave like a device computing in MS per step + FIXED ms
@@ -53,7 +60,7 @@ export const runtimeCommand: Command = {
       options: {
         model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
         port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
-        concurrency: { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
+        concurrency: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
         emulate: { type: 'string' }, socket: { type: 'string' },
       },
       strict: true,
@@ -61,6 +68,7 @@ export const runtimeCommand: Command = {
     const location = required(values.model, 'model');
     // The environment can set it too: the dev cluster's nodes give their pods a speed this way.
     const emulate = values.emulate ?? (process.env.CRIME_EMULATE || undefined);
+    const serving = servingOption(values, SERVING_DEFAULTS.off);
     const profile = emulate === undefined ? undefined : profileOption(emulate);
     // An emulated device can be slowed down while it runs, by whoever holds its stdin (crime up).
     const control = profile === undefined ? undefined : createInterface({ input: process.stdin });
@@ -68,7 +76,7 @@ export const runtimeCommand: Command = {
       const problem = applyEmulationLine(profile as EmulatedProfile, line);
       if (problem !== undefined) io.stderr.write(`ignored on stdin: ${problem}\n`);
     });
-    const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer }] = await Promise.all([
+    const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer, runtimeMaxQueue }] = await Promise.all([
       import('../runtime/backends/types.js'), import('../runtime/log.js'), import('../runtime/server/server.js'),
     ]);
     const options = {
@@ -85,8 +93,8 @@ export const runtimeCommand: Command = {
         : {}),
       ...(values.socket === undefined ? {} : { socket: values.socket }),
       maxSteps: intOption(values['max-steps'], 'max-steps', MODEL_DEFAULTS.maxSteps, 1),
-      maxQueue: intOption(values.queue, 'queue', RUNTIME_DEFAULTS.maxQueue, 0),
-      concurrency: intOption(values.concurrency, 'concurrency', 1, 1),
+      maxQueue: intOption(values.queue, 'queue', runtimeMaxQueue(serving), 0),
+      serving,
       bodyLimitBytes: intOption(values['body-limit'], 'body-limit', RUNTIME_DEFAULTS.maxBodyBytes, 1024),
       ...(profile === undefined ? {} : { emulate: profile }),
       logger: createLogger({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { capture } from './testing.js';
+import { parseScenario } from '../sim/scenario.js';
 
 const SCENARIO = `
 name: cli-test
@@ -100,7 +101,7 @@ test('help explains every option', async () => {
   assert.match(top.stdout, /sim\s+run the trace-driven simulator/);
   const sim = await capture(['sim', '--help']);
   assert.equal(sim.code, 0);
-  for (const opt of ['--scenario', '--json', '--plot', '--help']) assert.ok(sim.stdout.includes(opt), opt);
+  for (const opt of ['--scenario', '--json', '--plot', '--generate', '--sweep', '--seed', '--from', '--seeds', '--objective', '--family', '--out', '--help']) assert.ok(sim.stdout.includes(opt), opt);
 });
 
 test('the installed bin runs as a process, with a clean exit code and no stack trace', async () => {
@@ -136,4 +137,51 @@ test('--topology refuses a load that does not fit it, naming the file and the fi
   assert.equal((await capture(['sim', '--topology', `${EXAMPLES}topologies/three-tier.yaml`])).code, 2);
   assert.equal((await capture(['sim', '--scenario', join(dir, 'load.yaml'), '--topology', `${EXAMPLES}topologies/three-tier.yaml`])).code, 2);
   assert.equal((await capture(['sim', '--scenario', join(dir, 'load.yaml'), '--load', join(dir, 'load.yaml')])).code, 2);
+});
+
+test('--generate prints one scenario file, or writes N to --out; each parses', async () => {
+  const one = await capture(['sim', '--generate', '1', '--seed', '3', '--objective', 'energy']);
+  assert.equal(one.code, 0, one.stderr);
+  const s = parseScenario(one.stdout);
+  assert.equal(s.name, 'gen-energy-nominal-3-0');
+  assert.equal(s.objective, 'energy');
+  const dir = await mkdtemp(join(tmpdir(), 'crime-gen-'));
+  const many = await capture(['sim', '--generate', '3', '--from', '4', '--seed', '3', '--family', 'adversity', '--out', dir]);
+  assert.equal(many.code, 0, many.stderr);
+  const files = many.stdout.trim().split('\n');
+  assert.deepEqual(files, [4, 5, 6].map((i) => join(dir, `gen-latency-adversity-3-${i}.yaml`)));
+  for (const f of files) assert.equal(parseScenario(await readFile(f, 'utf8')).objective, 'latency');
+  const noOut = await capture(['sim', '--generate', '2']);
+  assert.equal(noOut.code, 2);
+  assert.match(noOut.stderr, /--generate N with N > 1 needs --out DIR/);
+  const both = await capture(['sim', '--generate', '1', '--scenario', 'x.yaml']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /one of --scenario, --topology, --generate and --sweep/);
+  const bad = await capture(['sim', '--generate', '1', '--family', 'calm']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--family must be one of nominal, adversity/);
+});
+
+test('--sweep prints the distribution, and writes the worst scenario as a file that replays its run', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'crime-sweep-'));
+  const { code, stdout, stderr } = await capture(['sim', '--sweep', '2', '--seed', '5', '--objective', 'latency', '--family', 'nominal', '--seeds', '1,2', '--json', '--out', dir]);
+  assert.equal(code, 0, stderr);
+  const out = JSON.parse(stdout) as {
+    summaries: Array<{ objective: string; family: string; runs: number; worstPct: number; worst: { name: string; traceSeed: number } }>;
+    runs: Array<{ name: string; traceSeed: number; vsOraclePct: number }>;
+    files: string[];
+  };
+  assert.equal(out.runs.length, 4);
+  const [summary] = out.summaries;
+  assert.deepEqual([summary!.objective, summary!.family, summary!.runs], ['latency', 'nominal', 4]);
+  const file = join(dir, `${summary!.worst.name}@${summary!.worst.traceSeed}.yaml`);
+  assert.ok(out.files.includes(file));
+  const replay = await capture(['sim', '--scenario', file, '--json']);
+  assert.equal(replay.code, 0, replay.stderr);
+  assert.equal((JSON.parse(replay.stdout) as { crimeVsOraclePct: number }).crimeVsOraclePct, summary!.worstPct);
+  const table = await capture(['sim', '--sweep', '1', '--seed', '5', '--objective', 'latency', '--family', 'nominal', '--out', dir]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /median %\s+p90 %\s+worst %/);
+  assert.match(table.stdout, /latency\s+nominal\s+all\s+1\s/);
+  assert.match(table.stdout, /replay with crime sim --scenario FILE/);
 });

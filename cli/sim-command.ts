@@ -1,13 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CliIo, Command } from './command.js';
-import { UsageError } from '../runtime/errors.js';
 import { readInputFile, required } from './options.js';
 import { readTopologyRun } from './topology-run.js';
+import { generateFiles, sweep } from './sim-generated.js';
+import { UsageError } from '../runtime/errors.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `Usage: crime sim --scenario FILE [--json] [--plot FILE.svg]
-       crime sim --topology FILE [--local FILE] --load FILE [--json] [--plot FILE.svg]
+       crime sim --topology FILE [--local FILE] --load FILE [--overhead C,S,H] [--json] [--plot FILE.svg]
+       crime sim --generate N [--seed S] [--from I] [--objective latency|energy] [--family nominal|adversity] [--out DIR]
+       crime sim --sweep N [--seed S] [--from I] [--seeds LIST] [--objective latency|energy|both] [--family nominal|adversity|both] [--out DIR] [--json]
 
 Runs the trace-driven simulator: every policy (crime, oracle, static-threshold and
 only-<device> for every device the entry can reach) on the same request trace, and
@@ -16,10 +19,10 @@ compares them in the shape of the CRIME slides.
 Options:
   --scenario FILE   scenario YAML (see docs/scenarios.md and examples/scenarios/)
   --topology FILE   instead of a scenario: simulate exactly what crime up TOPOLOGY --local SETTINGS
-                    runs under a load file: the topology's devices, graph, objective and
-                    mapping settings, device speeds and links from the local settings (a
-                    device they do not emulate is timed on this machine with the real
-                    model), the model's payload on the wire, the load's trace and events
+                    runs under a load file: the topology's devices, graph, objective, serving and
+                    mapping settings, device speeds and links from the local settings (a device
+                    they do not emulate is timed on this machine with the real model), the
+                    model's payload on the wire, the load's trace and events
   --local FILE      the local settings crime up takes (examples/loads/*.local.yaml)
   --load FILE       a load file: requests, seed, arrival, lengths, events (examples/loads/)
   --overhead C,S,H  with --topology: what the live run adds, in ms: from the client to the entry,
@@ -28,6 +31,17 @@ Options:
   --json            print exactly one JSON object on stdout instead of the table
   --plot FILE.svg   write an SVG: latency over time per policy and CRIME's mapping of
                     input lengths to devices (for a sweep: mean cost vs RTT)
+  --generate N      write N random but physically sensible scenario files (scenarios
+                    I, I+1, ... of seed S; one is printed on stdout without --out)
+  --sweep N         run N generated scenarios per objective and family (crime, oracle and
+                    the single devices) and print the distribution of CRIME's distance from
+                    the oracle and the best single device; the worst scenarios are written
+                    to --out DIR (default a new temporary directory) as files that replay them
+  --seed S          the generator's seed (default 1)
+  --from I          the first scenario index (default 0)
+  --seeds LIST      trace seeds each generated scenario is run with (default its own)
+  --objective, --family   which scenarios to generate (sweep default: both of each)
+  --out DIR         where generated files go
   -h, --help        show this help
 
 Exit codes: 0 success, 2 invalid usage or invalid scenario, 1 anything else.`;
@@ -49,14 +63,31 @@ export const simCommand: Command = {
     const { values } = parseArgs({
       args,
       options: {
-        scenario: { type: 'string' }, topology: { type: 'string' }, local: { type: 'string' }, load: { type: 'string' },
-        json: { type: 'boolean', default: false }, plot: { type: 'string' }, overhead: { type: 'string' },
+        scenario: { type: 'string' },
+        topology: { type: 'string' },
+        local: { type: 'string' },
+        load: { type: 'string' },
+        overhead: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        plot: { type: 'string' },
+        generate: { type: 'string' },
+        sweep: { type: 'string' },
+        seed: { type: 'string' },
+        from: { type: 'string' },
+        seeds: { type: 'string' },
+        objective: { type: 'string' },
+        family: { type: 'string' },
+        out: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
     });
-    if (values.scenario !== undefined && values.topology !== undefined) throw new UsageError('give --scenario or --topology, not both');
+    const modes = [values.scenario, values.topology, values.generate, values.sweep].filter((v) => v !== undefined).length;
+    if (modes > 1) throw new UsageError('give one of --scenario, --topology, --generate and --sweep');
     if (values.topology === undefined && (values.local !== undefined || values.load !== undefined || values.overhead !== undefined)) throw new UsageError('--local, --load and --overhead go with --topology');
+    if (values.generate !== undefined) return generateFiles(values.generate, values, io);
+    if (values.sweep !== undefined) return sweep(values.sweep, values, io);
+    if (values.scenario === undefined && values.topology === undefined) throw new UsageError('--scenario FILE is required (or --topology FILE --load FILE, --generate N, --sweep N)');
     const overhead = overheadOption(values.overhead);
     const [{ parseScenario }, { runScenario, runSweep }, report, plot, { scenarioFromTopology }] = await Promise.all([
       import('../sim/scenario.js'),
@@ -67,7 +98,7 @@ export const simCommand: Command = {
     ]);
     const scenario =
       values.topology === undefined
-        ? await readInputFile(required(values.scenario, 'scenario FILE'), 'scenario', parseScenario)
+        ? await readInputFile(values.scenario as string, 'scenario', parseScenario)
         : scenarioFromTopology({ ...(await readTopologyRun({ topology: values.topology, local: values.local, load: required(values.load, 'load FILE') })).run, ...(overhead ? { overhead } : {}) });
     const bar = progressBar(io.stderr);
     const onProgress = (f: number, policy: string): void => bar.update(f, policy);

@@ -11,7 +11,8 @@ import { ControlPlane } from './controlplane.js';
 import { installCrd, readCrdFile } from './crds.js';
 import type { Logger } from '../runtime/log.js';
 import { DEFAULT_NETWORK, linkBetween, type DevNetwork } from './network.js';
-import { createFakeNodes, edgeNode, gatewayNode, gpuNode, type FakeNodeSpec } from './nodes.js';
+import { createFakeNodes, edgeNode, gatewayNode, gpuNode, type FakeNodeSpec, type Tier } from './nodes.js';
+import type { LinkConditions } from '../local/link-emulator.js';
 import { GATEWAY_IP } from './pods/netns.js';
 import { PodRunner } from './pods/runner.js';
 import { serveDirectory, type StaticServer } from '../runtime/http/static-files.js';
@@ -33,6 +34,11 @@ export interface DevCluster {
   kubeconfigPath: string;
   /** kubectl from the same build, when it was built */
   kubectl: string | undefined;
+  /**
+   * Changes the link between two tiers (both directions) when pods really run: every Service link
+   * between pods of those tiers, open connections included, as `crime up`'s control API does.
+   */
+  setLink(a: Tier, b: Tier, conditions: Partial<LinkConditions>): LinkConditions;
   stop(): Promise<void>;
 }
 
@@ -52,6 +58,8 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
   const cp = await ControlPlane.start({ scheduler: true, controllerManager: true, kwok: !runPods });
   let runner: PodRunner | undefined;
   let models: StaticServer | undefined;
+  // A copy: setLink changes it, and linkBetween reads it on every call.
+  const network = structuredClone(options.network ?? DEFAULT_NETWORK);
   try {
     const kc = cp.admin();
     progress(`control plane up in ${(cp.timings.totalMs / 1000).toFixed(1)} s; installing the RnnTopology CRD`);
@@ -59,7 +67,6 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
     const nodes = options.nodes ?? DEV_NODES;
     const describe = nodes.map((n) => `${n.name} (${n.arch}${n.gpus ? `, ${n.gpus} GPU` : ''})`).join(', ');
     if (runPods) {
-      const network = options.network ?? DEFAULT_NETWORK;
       progress(`starting the pod runner for ${nodes.length} nodes: ${describe}`);
       const tiers = new Map(nodes.map((n) => [n.name, n.tier]));
       runner = await PodRunner.start({
@@ -90,6 +97,17 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
     ...(models ? { modelsUrl: models.url } : {}),
     kubeconfigPath: cp.kubeconfigPath,
     kubectl: existsSync(kubectl) ? kubectl : undefined,
+    setLink(a, b, conditions) {
+      if (!runner) throw new Error('links are emulated only when pods really run (runPods)');
+      let link = network.links.find((l) => (l.between[0] === a && l.between[1] === b) || (l.between[0] === b && l.between[1] === a));
+      if (!link) {
+        link = { between: [a, b], rttMs: 0, bandwidthMbps: Infinity };
+        network.links.push(link);
+      }
+      Object.assign(link, conditions);
+      runner.relink();
+      return { rttMs: link.rttMs, bandwidthMbps: link.bandwidthMbps };
+    },
     async stop() {
       await models?.close();
       await runner?.stop();

@@ -2,7 +2,8 @@
  * Child processes of the test control plane, each in its own process group, with output to a log
  * file. Nothing is left behind:
  * - stop() sends SIGTERM to the whole group, then SIGKILL after a grace period;
- * - when this process exits, or gets SIGINT/SIGTERM/SIGHUP, every live group is killed;
+ * - when this process exits, or gets SIGINT/SIGTERM/SIGHUP that nothing else handles, every live
+ *   group is killed;
  * - a watchdog (a tiny shell loop in a group of its own) kills the groups and removes the work
  *   folder if this process dies without running its handlers (SIGKILL, crash).
  */
@@ -123,11 +124,17 @@ function installExitHandlers(): void {
   handlersInstalled = true;
   process.once('exit', killEverything);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    const onSignal = (): void => {
+      // A command that handles the signal itself (crime cluster up: until-signal.ts) stops its
+      // processes in order, or ignores it (SIGHUP when detached); the exit handler still kills
+      // whatever is left. A second signal while it drains finds no other handler and ends it all.
+      if (process.listenerCount(signal) > 1) return;
+      process.off(signal, onSignal);
       killEverything();
       // Die of the same signal, as if no handler had been installed.
       process.kill(process.pid, signal);
-    });
+    };
+    process.on(signal, onSignal);
   }
 }
 

@@ -6,6 +6,8 @@ export interface WaitOptions {
   what: string;
   timeoutMs?: number;
   intervalMs?: number;
+  /** stops the wait at once (its reason thrown) */
+  signal?: AbortSignal;
 }
 
 /**
@@ -18,6 +20,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, options: W
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    options.signal?.throwIfAborted();
     try {
       const value = await probe();
       if (value !== undefined) return value;

@@ -10,6 +10,7 @@ import type { TimedEvent } from '../runtime/timed-events.js';
 import { EventPlayer } from './event-player.js';
 import { renderMapperConfig } from '../runtime/topology/mapper-config.js';
 import { formatMapperConfig } from '../runtime/mapper/config.js';
+import { servingArgs } from '../runtime/serving-settings.js';
 import { InvalidInputError } from '../runtime/validate.js';
 import { startCrime, stopChild, type StartedChild } from './child.js';
 import { LinkEmulator, type LinkConditions } from './link-emulator.js';
@@ -222,6 +223,7 @@ export class LocalTopology {
         '--backend', backend,
         '--port', String(p.runtimePort),
         '--max-steps', String(topology.model.maxSteps),
+        ...servingArgs(p.spec.serving),
         ...(emulate ? ['--emulate', `${emulate.perStepMs},${emulate.fixedMs}`] : []),
       ],
       join(workDir, 'logs', `${name}.runtime.log`),

@@ -1,7 +1,8 @@
 /**
  * Which topology an informer event is about (controller-runtime's event handlers): a topology's
  * own events enqueue it (its periodic resync too: that is what reconciles every topology now and
- * then); a child's enqueue the topology that owns it; a pod's the topology its label names. The
+ * then); a child's enqueue the topology that owns it and the one its label names; a pod's the
+ * topology its label names. The
  * reconcile then reads the world itself, so an event only says "look at this key again".
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -37,7 +38,12 @@ export function enqueueOnEvents(caches: Caches, enqueue: (key: string) => void):
   const children: Array<Informer<KubernetesObject>> = [caches.deployments, caches.services, caches.configMaps, caches.secrets, ...(caches.networkPolicies ? [caches.networkPolicies] : [])];
   for (const informer of children) {
     informer.on((event, child) => {
-      if (event !== 'resync') add(ownerKey(child));
+      if (event === 'resync') return;
+      add(ownerKey(child));
+      // And the topology its label names: one whose child vanished after its owner reference was
+      // changed (deleted as another's, or by the garbage collector with another owner) must
+      // notice and make it again, not wait for the next relist.
+      podTopologyKeys(caches, child).forEach(enqueue);
     });
   }
   caches.pods.on((event, pod) => {

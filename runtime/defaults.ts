@@ -91,7 +91,7 @@ export const SERVING_DEFAULTS = {
   /** a cloud device without a GPU: batches form behind a busy run, none is held back */
   cloudCpu: { maxBatch: 16, maxDelayMs: 0, concurrency: 1 },
   /** a GPU device: a batch of 64 costs about what one request costs (docs/reference.md) */
-  gpu: { maxBatch: 64, maxDelayMs: 2, concurrency: 2 },
+  gpu: { maxBatch: 64, maxDelayMs: 0, concurrency: 2 },
 } as const;
 
 export const RUNTIME_DEFAULTS = {

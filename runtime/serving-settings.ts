@@ -50,3 +50,8 @@ export function parseServingSettings(s: Obj, where: string, defaults: ServingSet
 export function isBatching(s: ServingSettings): boolean {
   return s.maxBatch > 1;
 }
+
+/** `crime runtime`'s flags for these settings: how the operator and `crime up` start a device's runtime. */
+export function servingArgs(s: ServingSettings): string[] {
+  return ['--max-batch', String(s.maxBatch), '--max-delay-ms', String(s.maxDelayMs), '--concurrency', String(s.concurrency)];
+}

@@ -28,7 +28,8 @@ export interface Agent {
   /** Candidates to try in order: 'local' or a neighbour's name. */
   plan(req: SimRequest, origin: Origin): string[];
   localStart(n: number): LocalTicket | null;
-  localEnd(ticket: LocalTicket | null, computeMs: number): void;
+  /** `batch`: the run it was part of (size and longest steps), as a runtime's reply says */
+  localEnd(ticket: LocalTicket | null, computeMs: number, batch?: { size: number; steps: number }): void;
   localAbort(ticket: LocalTicket | null): void;
   offloadStart(target: string, n: number): OffloadTicket | null;
   offloadEnd(ticket: OffloadTicket | null, roundTripMs: number, calleeElapsedMs: number, adv: Advertisement): void;
@@ -38,7 +39,7 @@ export interface Agent {
   /** The length of a self-calibration run to start now, or null. */
   dueCalibration(): number | null;
   calibrationStart(n: number): LocalTicket | null;
-  calibrationEnd(ticket: LocalTicket | null, computeMs: number): void;
+  calibrationEnd(ticket: LocalTicket | null, computeMs: number, batch?: { size: number; steps: number }): void;
   pingSent(name: string): void;
   pingResult(name: string, roundTripMs: number, bytes: number, adv: Advertisement): void;
   pingFailed(name: string): void;
@@ -97,6 +98,7 @@ export class CrimeAgent implements Agent {
       forgetting: scenario.mapping.forgetting,
       pingIdleMs: scenario.mapping.pingIdleSeconds * 1000,
       ...(device.power ? { power: device.power } : {}),
+      serving: device.serving,
       clock,
     });
   }
@@ -110,8 +112,8 @@ export class CrimeAgent implements Agent {
   localStart(n: number): LocalTicket {
     return this.engine.startLocal(n);
   }
-  localEnd(ticket: LocalTicket, computeMs: number): void {
-    this.engine.finishLocal(ticket, computeMs);
+  localEnd(ticket: LocalTicket, computeMs: number, batch?: { size: number; steps: number }): void {
+    this.engine.finishLocal(ticket, computeMs, batch);
   }
   localAbort(ticket: LocalTicket): void {
     this.engine.abortLocal(ticket);
@@ -134,8 +136,8 @@ export class CrimeAgent implements Agent {
   calibrationStart(n: number): LocalTicket {
     return this.engine.startCalibration(n);
   }
-  calibrationEnd(ticket: LocalTicket, computeMs: number): void {
-    this.engine.finishLocal(ticket, computeMs);
+  calibrationEnd(ticket: LocalTicket, computeMs: number, batch?: { size: number; steps: number }): void {
+    this.engine.finishLocal(ticket, computeMs, batch);
   }
   pingSent(name: string): void {
     this.engine.pingSent(name);
@@ -175,7 +177,7 @@ export class OracleAgent extends StaticAgent {
       objective: origin === 'client' ? this.objective : 'latency',
       payload: this.world.scenario.payload,
       power: this.device.power,
-      local: { compute: this.world.computePiece(this.device.name), queueMs: this.world.backlogMs(this.device.name) },
+      local: this.world.localView(this.device.name),
       neighbours: views,
     });
     return ranked.map((e) => e.target);

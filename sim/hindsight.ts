@@ -51,7 +51,9 @@ export class HindsightAgent extends StaticAgent {
 
   private localOutcome(name: string, req: SimRequest, arrivesInMs = 0): Outcome {
     const w = this.world;
-    const computeMs = w.computeMs(name, req.n, w.noise.compute(req.id, name));
+    // A batching device: the run it would join takes the batch's factor longer than it alone.
+    const factor = w.batches(name) ? w.batchFactor(name, w.outlook(name).batch) : 1;
+    const computeMs = w.computeMs(name, req.n, w.noise.compute(req.id, name)) * factor;
     const waitMs = Math.max(0, w.backlogMs(name, true) - arrivesInMs);
     // Queue waits are idle time for the caller; the compute time is active only when it is local.
     return { latencyMs: waitMs + computeMs, txMs: 0, rxMs: 0, computeMs: arrivesInMs === 0 ? computeMs : 0 };

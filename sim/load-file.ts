@@ -18,8 +18,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { Topology } from '../runtime/topology/topology.js';
 import { InvalidInputError, known, num, obj, optNum, str } from '../runtime/validate.js';
 import { checkEventTargets, eventTargetsOf, flattenEvents, parseEventGroups, type TimedEvent } from '../runtime/timed-events.js';
-import type { Lengths } from '../stats/lengths.js';
-import { maxLength, parseArrival, parseLengths, type Arrival } from './scenario.js';
+import { longestLength, type Lengths } from '../stats/lengths.js';
+import { parseArrival, parseLengths, type Arrival } from './scenario.js';
 
 export interface LoadFile {
   name: string;
@@ -60,7 +60,7 @@ export function parseLoadFile(text: string): LoadFile {
  * devices or links the topology does not have, and inputs longer than the model accepts.
  */
 export function eventsFor(load: LoadFile, t: Topology): TimedEvent[] {
-  const longest = maxLength(load.lengths);
+  const longest = longestLength(load.lengths);
   if (longest > t.model.maxSteps) {
     throw new InvalidInputError(load.lengths.type === 'list' ? 'lengths.values' : 'lengths.max', `inputs of up to ${longest} steps, but topology ${t.name} accepts at most ${t.model.maxSteps} (spec.model.maxSteps)`);
   }

@@ -6,23 +6,24 @@ import { START_MS } from './trace.js';
 /**
  * SVG plots without dependencies: latency over time per policy (log scale, with the scenario's
  * events marked), the slides' mapping visualisation (input length over time, coloured by the
- * device CRIME chose), and for sweeps the mean cost of every policy against the swept RTT.
+ * device CRIME chose), and for sweeps the mean cost of every policy against the swept RTT. The
+ * primitives (frame, axes, legend) are exported for the other plots (bench/throughput-plot.ts).
  */
-const COLORS = ['#d62728', '#111111', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
-const W = 900;
-const PANEL_H = 300;
-const M = { left: 70, right: 190, top: 30, bottom: 45 };
+export const COLORS = ['#d62728', '#111111', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
+export const W = 900;
+export const PANEL_H = 300;
+export const M = { left: 70, right: 190, top: 30, bottom: 45 };
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const num = (v: number): string => (Math.round(v * 10) / 10).toString();
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const num = (v: number): string => (Math.round(v * 10) / 10).toString();
 
-interface Axis {
+export interface Axis {
   min: number;
   max: number;
   log: boolean;
 }
 
-function scale(a: Axis, from: number, to: number): (v: number) => number {
+export function scale(a: Axis, from: number, to: number): (v: number) => number {
   const f = (v: number): number => (a.log ? Math.log10(Math.max(v, a.min)) : v);
   const lo = f(a.min);
   const hi = f(a.max);
@@ -47,7 +48,7 @@ function ticks(a: Axis): number[] {
   return out;
 }
 
-function frame(y0: number, title: string, xa: Axis, ya: Axis, xLabel: string, yLabel: string): string[] {
+export function frame(y0: number, title: string, xa: Axis, ya: Axis, xLabel: string, yLabel: string): string[] {
   const x = scale(xa, M.left, W - M.right);
   const y = scale(ya, y0 + PANEL_H - M.bottom, y0 + M.top);
   const out = [
@@ -64,7 +65,7 @@ function frame(y0: number, title: string, xa: Axis, ya: Axis, xLabel: string, yL
   return out;
 }
 
-function legend(y0: number, entries: Array<[string, string]>): string[] {
+export function legend(y0: number, entries: Array<[string, string]>): string[] {
   return entries.map(
     ([label, color], i) =>
       `<rect x="${W - M.right + 12}" y="${y0 + M.top + i * 16}" width="10" height="10" fill="${color}"/>` +
@@ -72,7 +73,7 @@ function legend(y0: number, entries: Array<[string, string]>): string[] {
   );
 }
 
-function svg(height: number, body: string[]): string {
+export function svg(height: number, body: string[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body.join('\n')}\n</svg>\n`;
 }
 

@@ -128,3 +128,24 @@ test('the energy objective needs the entry device\'s power model', () => {
 test('maxSteps must cover the longest input', () => {
   rejects(`${BASE}mapping: { maxSteps: 20 }\n`, 'mapping.maxSteps', /at least the longest input \(50\)/);
 });
+
+test('a mixture of lognormal lengths (bimodal inputs) parses, and its bad parts are named', () => {
+  const mix = 'lengths: { type: mixture, parts: [{ weight: 0.7, median: 8, sigma: 0.4 }, { weight: 0.3, median: 120, sigma: 0.5 }], max: 400 }';
+  const s = parseScenario(BASE.replace('lengths: { type: uniform, min: 1, max: 50 }', mix));
+  assert.deepEqual(s.lengths, { type: 'mixture', parts: [{ weight: 0.7, median: 8, sigma: 0.4 }, { weight: 0.3, median: 120, sigma: 0.5 }], min: 1, max: 400 });
+  assert.equal(s.mapping.maxSteps, 400);
+  rejects(BASE.replace('lengths: { type: uniform, min: 1, max: 50 }', mix.replace('weight: 0.3', 'weight: 0')), 'lengths.parts[1].weight', /> 0/);
+  rejects(BASE.replace('lengths: { type: uniform, min: 1, max: 50 }', 'lengths: { type: mixture, parts: [], max: 9 }'), 'lengths.parts', /must not be empty/);
+});
+
+test('a device\'s serving and true batch cost: off and no gain by default, the runtime\'s bounds, the field named', () => {
+  const s = parseScenario(BASE);
+  assert.deepEqual([s.devices[2]!.serving, s.devices[2]!.batchMarginal], [{ maxBatch: 1, maxDelayMs: 0, concurrency: 1 }, 1]);
+  const batching = parseScenario(BASE.replace('{ name: cloud, perStepMs: 0.03, fixedMs: 1.5 }', '{ name: cloud, perStepMs: 0.03, fixedMs: 1.5, batchMarginal: 0.02, serving: { maxBatch: 64, concurrency: 2 } }'));
+  assert.deepEqual([batching.devices[2]!.serving, batching.devices[2]!.batchMarginal], [{ maxBatch: 64, maxDelayMs: 0, concurrency: 2 }, 0.02]);
+  const cloud = (extra: string): string => BASE.replace('{ name: cloud, perStepMs: 0.03, fixedMs: 1.5 }', `{ name: cloud, perStepMs: 0.03, fixedMs: 1.5, ${extra} }`);
+  rejects(cloud('serving: { maxBatch: 0 }'), 'devices[2].serving.maxBatch', /≥ 1 and ≤ 1024/);
+  rejects(cloud('serving: { concurrency: 0 }'), 'devices[2].serving.concurrency', /≥ 1/);
+  rejects(cloud('serving: { maxDelayMs: -1 }'), 'devices[2].serving.maxDelayMs', /≥ 0/);
+  rejects(cloud('batchMarginal: -0.1'), 'devices[2].batchMarginal', /≥ 0/);
+});

@@ -1,7 +1,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { Objective, PowerModel } from '../runtime/engine/types.js';
 import { checkOffloadGraph } from '../runtime/offload-graph.js';
-import type { Lengths } from '../stats/lengths.js';
+import { longestLength, type Lengths } from '../stats/lengths.js';
 import {
   InvalidInputError,
   at,
@@ -19,7 +19,8 @@ import {
   strValue,
   type Obj,
 } from '../runtime/validate.js';
-import { MAPPING_DEFAULTS } from '../runtime/defaults.js';
+import { MAPPING_DEFAULTS, SERVING_DEFAULTS } from '../runtime/defaults.js';
+import { parseServingSettings, type ServingSettings } from '../runtime/serving-settings.js';
 import { parseSelfCalibration, type SelfCalibrationSettings } from '../runtime/mapping-settings.js';
 import { checkEventTargets, flattenEvents, parseEventGroups, parseLinkName, type TimedEvent } from '../runtime/timed-events.js';
 
@@ -34,6 +35,14 @@ export interface SimDevice {
   noise: number;
   offloadTo: string[];
   power?: PowerModel;
+  /** how its runtime serves (batching, concurrent runs); default one request at a time */
+  serving: ServingSettings;
+  /**
+   * The truth about its batches: what each request beyond the first adds to a run, as a share of
+   * a lone run of the longest (0: a batch costs what one request does, as on a GPU; 1: nothing
+   * gained). Default 1.
+   */
+  batchMarginal: number;
 }
 
 export interface SimLink {
@@ -109,7 +118,7 @@ export function parseScenario(text: string): Scenario {
     arrival: parseArrival(obj(root.arrival, 'arrival')),
     lengths,
     payload: parsePayload(obj(root.payload, 'payload')),
-    mapping: parseMapping(optObj(root, 'mapping', '') ?? {}, maxLength(lengths)),
+    mapping: parseMapping(optObj(root, 'mapping', '') ?? {}, longestLength(lengths)),
     devices,
     links: root.links === undefined ? [] : list(root.links, 'links').map((l, i) => parseLink(l, at('links', i))),
     events: [],
@@ -137,7 +146,7 @@ export function parseArrival(a: Obj): Arrival {
 }
 
 export function parseLengths(l: Obj): Lengths {
-  const type = oneOf(l, 'type', 'lengths', ['lognormal', 'uniform', 'list'] as const);
+  const type = oneOf(l, 'type', 'lengths', ['lognormal', 'uniform', 'list', 'mixture'] as const);
   if (type === 'list') {
     known(l, 'lengths', ['type', 'values']);
     const values = list(l.values, 'lengths.values').map((v, i) => numValue(v, at('lengths.values', i), { integer: true, min: 1 }));
@@ -149,6 +158,18 @@ export function parseLengths(l: Obj): Lengths {
     const min = num(l, 'min', 'lengths', { integer: true, min: 1 });
     return { type, min, max: num(l, 'max', 'lengths', { integer: true, min }) };
   }
+  if (type === 'mixture') {
+    known(l, 'lengths', ['type', 'parts', 'min', 'max']);
+    const parts = list(l.parts, 'lengths.parts').map((v, i) => {
+      const path = at('lengths.parts', i);
+      const p = obj(v, path);
+      known(p, path, ['weight', 'median', 'sigma']);
+      return { weight: num(p, 'weight', path, { above: 0 }), median: num(p, 'median', path, { above: 0 }), sigma: num(p, 'sigma', path, { min: 0, max: 5 }) };
+    });
+    if (parts.length === 0) throw new InvalidInputError('lengths.parts', 'must not be empty');
+    const min = optNum(l, 'min', 'lengths', 1, { integer: true, min: 1 });
+    return { type, parts, min, max: num(l, 'max', 'lengths', { integer: true, min }) };
+  }
   known(l, 'lengths', ['type', 'median', 'sigma', 'min', 'max']);
   const min = optNum(l, 'min', 'lengths', 1, { integer: true, min: 1 });
   return {
@@ -158,10 +179,6 @@ export function parseLengths(l: Obj): Lengths {
     min,
     max: num(l, 'max', 'lengths', { integer: true, min }),
   };
-}
-
-export function maxLength(l: Lengths): number {
-  return l.type === 'list' ? Math.max(...l.values) : l.max;
 }
 
 function parsePayload(p: Obj): Scenario['payload'] {
@@ -183,7 +200,7 @@ function parseMapping(m: Obj, longest: number): Scenario['mapping'] {
 
 function parseDevice(v: unknown, path: string): SimDevice {
   const d = obj(v, path);
-  known(d, path, ['name', 'entry', 'perStepMs', 'fixedMs', 'noise', 'offloadTo', 'power', 'source']);
+  known(d, path, ['name', 'entry', 'perStepMs', 'fixedMs', 'noise', 'offloadTo', 'power', 'serving', 'batchMarginal', 'source']);
   const device: SimDevice = {
     name: str(d, 'name', path),
     entry: bool(d, 'entry', path, false),
@@ -192,6 +209,8 @@ function parseDevice(v: unknown, path: string): SimDevice {
     noise: optNum(d, 'noise', path, 0.05, { min: 0, max: 1 }),
     offloadTo:
       d.offloadTo === undefined ? [] : list(d.offloadTo, at(path, 'offloadTo')).map((t, i) => strValue(t, at(at(path, 'offloadTo'), i))),
+    serving: parseServingSettings(optObj(d, 'serving', path) ?? {}, at(path, 'serving'), SERVING_DEFAULTS.off),
+    batchMarginal: optNum(d, 'batchMarginal', path, 1, { min: 0, max: 2 }),
   };
   const power = optPower(d, 'power', path);
   if (power) device.power = power;

@@ -149,14 +149,15 @@ export function simulate(options: SimulateOptions): SimOutput {
         const enqueuedAt = q.now;
         const z = noise.compute(req.id, d);
         world.submit(d, {
+          n: req.n,
           expectedMs: piece.slope * req.n + piece.intercept,
           realisedMs: world.computeMs(d, req.n, z),
           start: () => {
             tally(req.id).queueMs += q.now - enqueuedAt;
             return world.computeMs(d, req.n, z);
           },
-          done: (computeMs) => {
-            agent.localEnd(ticket, computeMs);
+          done: (computeMs, batch) => {
+            agent.localEnd(ticket, computeMs, batch);
             if (metering && entryPower) tally(req.id).energyJ += energyJ(entryPower, { computeMs });
             const served = (): void => finish({ ok: true, servedBy: d, path: [d] });
             const serveMs = scenario.overhead?.serveMs ?? 0;
@@ -226,11 +227,12 @@ export function simulate(options: SimulateOptions): SimOutput {
     const piece = world.computePiece(d);
     const z = calibrationRnd.normal();
     world.submit(d, {
+      n,
       expectedMs: piece.slope * n + piece.intercept,
       realisedMs: world.computeMs(d, n, z),
       start: () => world.computeMs(d, n, z),
-      done: (computeMs) => {
-        agent.calibrationEnd(ticket, computeMs);
+      done: (computeMs, batch) => {
+        agent.calibrationEnd(ticket, computeMs, batch);
         calibrations[d] = (calibrations[d] ?? 0) + 1;
         calibrationMs[d] = (calibrationMs[d] ?? 0) + computeMs;
         if (d === entry && entryPower) overheadEnergyJ += energyJ(entryPower, { computeMs });

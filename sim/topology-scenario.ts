@@ -79,6 +79,10 @@ export function scenarioFromTopology(run: TopologyRun): Scenario {
       noise: noise.compute,
       offloadTo: [...d.offloadTo],
       ...(d.power ? { power: d.power } : {}),
+      serving: { ...d.serving },
+      // An emulated device holds a batch for the time of its longest input (runtime/backends/emulated.ts):
+      // the rest come free. One at this machine's speed is taken to gain nothing from batching.
+      batchMarginal: emulatedSpeed(local, d.name) ? 0 : 1,
     };
   });
   const links: SimLink[] = t.devices.flatMap((d) =>

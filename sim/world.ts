@@ -1,5 +1,7 @@
 import { evalCurve, evalPiece, type Piece } from '../runtime/engine/cost-curve.js';
+import { batchOutlook, type Outlook } from '../runtime/engine/batching.js';
 import { buildAdvertisement, type NeighbourView } from '../runtime/engine/rank.js';
+import { planBatch } from '../runtime/server/batch-plan.js';
 import { bandwidthToMsPerByte, type Advertisement, type LinkParams } from '../runtime/engine/types.js';
 import type { EventQueue } from './event-queue.js';
 import { Noise } from './noise.js';
@@ -7,12 +9,21 @@ import type { Scenario, SimDevice, SimEvent } from './scenario.js';
 
 /** A request being computed or waiting at one device's runtime. */
 export interface Job {
+  /** its input's steps (batches group by length) */
+  n: number;
   expectedMs: number;
   /** the compute time the job will really take if it starts at the current speed (for the hindsight reference) */
   realisedMs: number;
-  /** called when the job starts; returns its true compute time */
+  /** called when the job starts; returns its true compute time were it run alone */
   start: () => number;
-  done: (computeMs: number) => void;
+  /** `computeMs`: its run's time (the whole batch's); `batch`: that run's size and longest steps */
+  done: (computeMs: number, batch: { size: number; steps: number }) => void;
+}
+
+/** A run in progress on a device's runtime: one job, or a batch of them. */
+interface Run {
+  jobs: Job[];
+  until: number;
 }
 
 interface DeviceState {
@@ -21,10 +32,12 @@ interface DeviceState {
   inTransitMs: number;
   slowdown: number;
   down: boolean;
-  queue: Job[];
-  busy: Job | null;
-  /** when the job in service finishes */
-  busyUntil: number;
+  /** jobs waiting for a run, oldest first, with when each arrived */
+  queue: Array<{ job: Job; at: number }>;
+  /** runs in progress, at most serving.concurrency */
+  running: Run[];
+  /** a wake-up is set for the first batch held back for companions (maxDelayMs) */
+  wakeAt: number;
   /** the device's generation: bumped when it goes down, so work of a dead incarnation is dropped */
   epoch: number;
   /** ms spent computing finished jobs, for utilisation */
@@ -43,8 +56,10 @@ interface LinkState {
 }
 
 /**
- * The ground truth of a simulation: devices with FIFO single-server runtimes, links, and the
- * scenario's events changing them over time. Policies never read it directly, except the oracle.
+ * The ground truth of a simulation: devices with FIFO runtimes (one request at a time, or batches
+ * grouped as the real runtime groups them, runtime/server/batch-plan.ts, on `concurrency` run
+ * slots), links, and the scenario's events changing them over time. Policies never read it
+ * directly, except the oracle.
  */
 export class World {
   readonly scenario: Scenario;
@@ -58,7 +73,7 @@ export class World {
   constructor(scenario: Scenario, private readonly q: EventQueue, startMs: number) {
     this.scenario = scenario;
     this.noise = new Noise(scenario.seed);
-    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], busy: null, busyUntil: 0, epoch: 0, busyMs: 0, busyByWindow: new Map() });
+    for (const d of scenario.devices) this.devices.set(d.name, { spec: d, inTransitMs: 0, slowdown: 1, down: false, queue: [], running: [], wakeAt: Infinity, epoch: 0, busyMs: 0, busyByWindow: new Map() });
     for (const l of scenario.links) {
       this.links.set(`${l.from}->${l.to}`, { rttMs: l.rttMs, msPerByte: bandwidthToMsPerByte(l.bandwidthMbps), jitter: l.jitter });
     }
@@ -85,6 +100,52 @@ export class World {
 
   epoch(name: string): number {
     return this.device(name).epoch;
+  }
+
+  /** Whether the device's runtime batches. */
+  batches(name: string): boolean {
+    return this.device(name).spec.serving.maxBatch > 1;
+  }
+
+  /** A batch of `size` takes this many times a lone run of its longest (the device's true batch cost). */
+  batchFactor(name: string, size: number): number {
+    return 1 + this.device(name).spec.batchMarginal * Math.max(0, size - 1);
+  }
+
+  /** Where a request arriving now at a batching device would run: its wait, and its run's size. */
+  outlook(name: string): Outlook {
+    const d = this.device(name);
+    const piece = this.computePiece(name);
+    const o = batchOutlook({
+      now: this.q.now,
+      busyUntil: d.running.map((r) => r.until),
+      waiting: d.queue.map((w) => w.job.n),
+      serving: d.spec.serving,
+      service: (steps, size) => evalPiece(piece, steps) * this.batchFactor(name, size),
+    });
+    return { waitMs: o.waitMs + d.inTransitMs, batch: o.batch };
+  }
+
+  /**
+   * This device as a candidate, truly: its compute piece and queue wait. A batching one: the
+   * piece of the run a request arriving now would join, and the wait until that run starts.
+   */
+  localView(name: string): { compute: Piece; queueMs: number } {
+    const piece = this.computePiece(name);
+    if (!this.batches(name)) return { compute: piece, queueMs: this.backlogMs(name) };
+    const o = this.outlook(name);
+    const f = this.batchFactor(name, o.batch);
+    return { compute: { slope: piece.slope * f, intercept: piece.intercept * f }, queueMs: o.waitMs };
+  }
+
+  /** The work one more request adds to a batching device's queue (its share of a run), as the engine's advertisement has it. */
+  addedPiece(name: string): Piece | undefined {
+    if (!this.batches(name)) return undefined;
+    const d = this.device(name);
+    const m = d.spec.serving.maxBatch;
+    const share = Math.max(d.spec.batchMarginal, this.batchFactor(name, m) / m);
+    const piece = this.computePiece(name);
+    return { slope: piece.slope * share, intercept: piece.intercept * share };
   }
 
   /** True compute piece right now (the expected time, without noise). */
@@ -118,7 +179,7 @@ export class World {
   departed(to: string, n: number): number {
     const adv = this.trueAdvertisement(to);
     const local = adv.local ? evalPiece(adv.local, n) : Infinity;
-    const ms = local + adv.queueMs <= evalCurve(adv.remote, n) ? local : 0;
+    const ms = local + adv.queueMs <= evalCurve(adv.remote, n) ? (adv.added ? evalPiece(adv.added, n) : local) : 0;
     this.device(to).inTransitMs += ms;
     return ms;
   }
@@ -134,8 +195,10 @@ export class World {
    */
   backlogMs(name: string, realised = false): number {
     const d = this.device(name);
-    let ms = d.inTransitMs + (d.busy ? Math.max(0, d.busyUntil - this.q.now) : 0);
-    for (const j of d.queue) ms += realised ? j.realisedMs : j.expectedMs;
+    if (this.batches(name)) return this.outlook(name).waitMs;
+    let ms = d.inTransitMs;
+    for (const r of d.running) ms += Math.max(0, r.until - this.q.now);
+    for (const w of d.queue) ms += realised ? w.job.realisedMs : w.job.expectedMs;
     return ms;
   }
 
@@ -154,27 +217,55 @@ export class World {
   /** Queues a job on the device's runtime. */
   submit(name: string, job: Job): void {
     const d = this.device(name);
-    d.queue.push(job);
-    if (!d.busy) this.startNext(d);
+    d.queue.push({ job, at: this.q.now });
+    this.pump(d);
   }
 
-  private startNext(d: DeviceState): void {
-    const job = d.queue.shift();
-    if (!job) {
-      d.busy = null;
-      return;
+  /**
+   * Starts every run that is due while a run slot is free: the oldest job alone, or for a
+   * batching device the batch the real runtime would form (batch-plan.ts). A batch takes the time
+   * of its longest member run alone, times the device's batch factor.
+   */
+  private pump(d: DeviceState): void {
+    const serving = d.spec.serving;
+    while (d.running.length < serving.concurrency && d.queue.length > 0) {
+      let take = [0];
+      if (serving.maxBatch > 1) {
+        const plan = planBatch(d.queue.map((w) => ({ steps: w.job.n, enqueuedAt: w.at })), this.q.now, { ...serving, mixedLengths: true, width: 1 });
+        if (plan === undefined) return;
+        if ('wakeAt' in plan) {
+          if (plan.wakeAt < d.wakeAt) {
+            d.wakeAt = plan.wakeAt;
+            const epoch = d.epoch;
+            this.q.at(plan.wakeAt, () => {
+              d.wakeAt = Infinity;
+              if (d.epoch === epoch) this.pump(d);
+            });
+          }
+          return;
+        }
+        take = plan.take;
+      }
+      const taken = new Set(take);
+      const jobs = take.map((i) => (d.queue[i] as { job: Job }).job);
+      d.queue = d.queue.filter((_, i) => !taken.has(i));
+      const alone = jobs.map((j) => j.start());
+      const computeMs = Math.max(...alone) * this.batchFactor(d.spec.name, jobs.length);
+      const batch = { size: jobs.length, steps: Math.max(...jobs.map((j) => j.n)) };
+      const run: Run = { jobs, until: this.q.now + computeMs };
+      d.running.push(run);
+      const epoch = d.epoch;
+      this.q.at(run.until, () => {
+        if (d.epoch !== epoch) return;
+        // Busy time per run slot: a device running `concurrency` runs at once is busy 1, not more.
+        d.busyMs += computeMs / serving.concurrency;
+        addBusy(d.busyByWindow, this.q.now - computeMs, this.q.now, 1 / serving.concurrency);
+        // The run keeps its slot while its jobs finish: what they start meanwhile queues behind it.
+        for (const j of jobs) j.done(computeMs, batch);
+        d.running = d.running.filter((r) => r !== run);
+        this.pump(d);
+      });
     }
-    d.busy = job;
-    const epoch = d.epoch;
-    const computeMs = job.start();
-    d.busyUntil = this.q.now + computeMs;
-    this.q.at(d.busyUntil, () => {
-      if (d.epoch !== epoch) return;
-      d.busyMs += computeMs;
-      addBusy(d.busyByWindow, this.q.now - computeMs, this.q.now);
-      job.done(computeMs);
-      this.startNext(d);
-    });
   }
 
   private apply(e: SimEvent): void {
@@ -190,7 +281,7 @@ export class World {
         d.inTransitMs = 0;
         d.epoch++;
         d.queue = [];
-        d.busy = null;
+        d.running = [];
       } else if (e.down === false) {
         d.down = false;
       }
@@ -211,18 +302,21 @@ export class World {
       const v = this.trueView(name, to);
       if (v) views.push(v);
     }
-    return buildAdvertisement(this.computePiece(name), this.backlogMs(name), views, this.scenario.payload, {
+    const local = this.localView(name);
+    const advertisement = buildAdvertisement(local.compute, local.queueMs, views, this.scenario.payload, {
       maxSteps: this.scenario.mapping.maxSteps,
       maxPieces: 16,
     });
+    const added = this.addedPiece(name);
+    return added ? { ...advertisement, added } : advertisement;
   }
 }
 
-/** Adds the busy interval [from, to) to the windows it overlaps. */
-function addBusy(windows: Map<number, number>, from: number, to: number): void {
+/** Adds the busy interval [from, to), weighted, to the windows it overlaps. */
+function addBusy(windows: Map<number, number>, from: number, to: number, weight = 1): void {
   for (let w = Math.floor(from / UTILISATION_WINDOW_MS); w * UTILISATION_WINDOW_MS < to; w++) {
     const start = Math.max(from, w * UTILISATION_WINDOW_MS);
     const end = Math.min(to, (w + 1) * UTILISATION_WINDOW_MS);
-    if (end > start) windows.set(w, (windows.get(w) ?? 0) + end - start);
+    if (end > start) windows.set(w, (windows.get(w) ?? 0) + (end - start) * weight);
   }
 }

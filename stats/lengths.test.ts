@@ -26,3 +26,15 @@ test('the sampler stays in range and is seeded', () => {
     assert.ok(n >= 2 && n <= 300 && Number.isInteger(n));
   }
 });
+
+test('a mixture draws from each part by its weight, within [min, max]', () => {
+  const draw = lengthSampler({ type: 'mixture', parts: [{ weight: 3, median: 5, sigma: 0.2 }, { weight: 1, median: 200, sigma: 0.2 }], min: 2, max: 300 }, 3);
+  let short = 0;
+  for (let i = 0; i < 4000; i++) {
+    const n = draw();
+    assert.ok(n >= 2 && n <= 300 && Number.isInteger(n));
+    assert.ok(n < 20 || n > 100, `${n} is in neither mode`);
+    if (n < 20) short++;
+  }
+  assert.ok(short > 2800 && short < 3200, `${short} of 4000 short, expected about 3000`);
+});

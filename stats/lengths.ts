@@ -5,7 +5,12 @@ import { Random } from './random.js';
 export type Lengths =
   | { type: 'lognormal'; median: number; sigma: number; min: number; max: number }
   | { type: 'uniform'; min: number; max: number }
-  | { type: 'list'; values: number[] };
+  | { type: 'list'; values: number[] }
+  /**
+   * Lognormal parts drawn with their weights (a bimodal mix: short questions and long documents),
+   * clamped to [min, max] like a single lognormal.
+   */
+  | { type: 'mixture'; parts: Array<{ weight: number; median: number; sigma: number }>; min: number; max: number };
 
 export function sampleLength(lengths: Lengths, rnd: Random): number {
   switch (lengths.type) {
@@ -13,11 +18,31 @@ export function sampleLength(lengths: Lengths, rnd: Random): number {
       return lengths.values[Math.floor(rnd.next() * lengths.values.length)] as number;
     case 'uniform':
       return rnd.int(lengths.min, lengths.max);
-    case 'lognormal': {
-      const n = Math.round(lengths.median * Math.exp(lengths.sigma * rnd.normal()));
-      return Math.min(lengths.max, Math.max(lengths.min, n));
+    case 'lognormal':
+      return lognormal(lengths.median, lengths.sigma, lengths.min, lengths.max, rnd);
+    case 'mixture': {
+      const total = lengths.parts.reduce((w, p) => w + p.weight, 0);
+      let u = rnd.next() * total;
+      let part = lengths.parts[lengths.parts.length - 1]!;
+      for (const p of lengths.parts) {
+        u -= p.weight;
+        if (u < 0) {
+          part = p;
+          break;
+        }
+      }
+      return lognormal(part.median, part.sigma, lengths.min, lengths.max, rnd);
     }
   }
+}
+
+function lognormal(median: number, sigma: number, min: number, max: number, rnd: Random): number {
+  return Math.min(max, Math.max(min, Math.round(median * Math.exp(sigma * rnd.normal()))));
+}
+
+/** The longest length a distribution can draw. */
+export function longestLength(lengths: Lengths): number {
+  return lengths.type === 'list' ? Math.max(...lengths.values) : lengths.max;
 }
 
 /**

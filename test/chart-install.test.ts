@@ -106,7 +106,7 @@ describe('the chart on a real control plane (kind-config.yaml nodes, restricted 
     const out = await chart('install', ...IMAGES);
     assert.match(out, /STATUS: deployed/);
     assert.match(out, /kubectl get rnnt -w/);
-    assert.match(out, /kubectl port-forward svc\/imdb-sentiment-end-node 8080:8080/);
+    assert.match(out, /kubectl port-forward svc\/imdb-sentiment--end-node 8080:8080/);
     const deployment = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, RELEASE));
     assert.equal(deployment.status?.readyReplicas, 1, '--wait returned with the operator pod ready');
     await get<V1ServiceAccount>(`/api/v1/namespaces/${NS}/serviceaccounts/${RELEASE}`);
@@ -159,7 +159,7 @@ describe('the chart on a real control plane (kind-config.yaml nodes, restricted 
     await get(pathOf(RESOURCES.networkPolicy, USERS, 'imdb-sentiment-entry'));
     // The images and pull policy of the values reached the pods the operator renders.
     const images = async (device: string): Promise<string[]> => {
-      const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, USERS, `imdb-sentiment-${device}`));
+      const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, USERS, `imdb-sentiment--${device}`));
       return [...(d.spec?.template.spec?.initContainers ?? []), ...(d.spec?.template.spec?.containers ?? [])].map((c) => `${c.image ?? ''} ${c.imagePullPolicy ?? ''}`);
     };
     assert.deepEqual(await images('end-node'), Array(3).fill('registry.test/crime:t1 Always'));
@@ -219,6 +219,6 @@ describe('the chart on a real control plane (kind-config.yaml nodes, restricted 
     assert.ok(await gone(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${RELEASE}-${NS}`));
     await get(CRD);
     await get(topologyPath);
-    await get(pathOf(RESOURCES.deployment, USERS, 'imdb-sentiment-end-node'));
+    await get(pathOf(RESOURCES.deployment, USERS, 'imdb-sentiment--end-node'));
   });
 });

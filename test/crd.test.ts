@@ -131,6 +131,22 @@ const BROKEN: Broken[] = [
   { name: 'a device name that is not a DNS label', edit: (d) => (device(d, 0)['name'] = 'End_Node'), field: 'spec.devices[0].name' },
   { name: 'a device name over 40 characters', edit: (d) => (device(d, 0)['name'] = LONG_NAME), field: 'spec.devices[0].name' },
   { name: 'a topology name that is not a DNS subdomain', edit: (d) => (d.metadata.name = 'Imdb_Sentiment'), field: 'metadata.name' },
+  // Child names are <topology>--<device>: a topology name holds no "--", is a DNS label, and leaves room for every device's name.
+  { name: 'a topology name with "--"', edit: (d) => (d.metadata.name = 'imdb--sentiment'), field: 'metadata.name' },
+  { name: 'a dotted topology name', edit: (d) => (d.metadata.name = 'team.imdb'), field: 'metadata.name' },
+  { name: 'a topology name starting with a digit', edit: (d) => (d.metadata.name = '9lives'), field: 'metadata.name' },
+  { name: 'a topology name of 61 characters', edit: (d) => (d.metadata.name = 'a'.repeat(61)), field: 'metadata.name' },
+  {
+    name: 'a topology name and a device name together over 61 characters',
+    edit: (d) => {
+      d.metadata.name = 't'.repeat(30);
+      device(d, 1)['name'] = 'g'.repeat(32);
+      device(d, 0)['offloadTo'] = ['g'.repeat(32)];
+    },
+    field: 'spec.devices[1].name',
+    api: 'spec.devices',
+    both: /the topology name and each device name must together be at most 61 characters/,
+  },
   // Numbers out of range.
   { name: 'gpus 17', edit: (d) => (device(d, 2)['gpus'] = 17), field: 'spec.devices[2].gpus' },
   { name: 'gpus 1.5', edit: (d) => (device(d, 2)['gpus'] = 1.5), field: 'spec.devices[2].gpus' },
@@ -220,6 +236,8 @@ const VALID: { name: string; edit: (d: Doc) => void }[] = [
   { name: 'a key-less Exists toleration and a NoExecute one with seconds', edit: (d) => (placement(d, 2)['tolerations'] = [{ operator: 'Exists' }, { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }]) },
   { name: 'serving at its bounds, and partly written', edit: (d) => { device(d, 0)['serving'] = { maxBatch: 1024, maxDelayMs: 1000, concurrency: 64 }; device(d, 2)['serving'] = { maxDelayMs: 0.5 }; } },
   { name: 'energy with power on the entry, replicas 32, gpus 16', edit: (d) => { d.spec['objective'] = 'energy'; Object.assign(device(d, 2), { replicas: 32, gpus: 16 }); } },
+  { name: 'a topology name and a device name of 61 characters together', edit: (d) => { d.metadata.name = 't'.repeat(21); device(d, 2)['name'] = 'c'.repeat(40); device(d, 1)['offloadTo'] = ['c'.repeat(40)]; } },
+  { name: 'a topology name of 60 characters with single "-"', edit: (d) => { d.metadata.name = `a-${'b'.repeat(56)}-c`; d.spec.devices = [{ name: 'x', entry: true }]; } },
   { name: 'the local policy', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'local') },
   { name: 'the threshold policy', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'threshold') },
   { name: 'a policy pinning the cloud, two hops from the entry', edit: (d) => ((d.spec.mapping ??= {})['policy'] = 'device:cloud') },
@@ -380,7 +398,7 @@ describe('RnnTopology: the CRD in a real kube-apiserver and parseTopology agree'
     const status = {
       observedGeneration: 1,
       devicesReady: '2/3',
-      entryEndpoint: 'http://imdb-sentiment-end-node.topologies.svc:8080',
+      entryEndpoint: 'http://imdb-sentiment--end-node.topologies.svc:8080',
       conditions: [{ type: 'Ready', status: 'False', reason: 'OffloadCycle', message: 'x', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 }],
       devices: [{ name: 'end-node', replicas: 1, readyReplicas: 1, nodes: ['edge-0'], endpoint: 'http://e:8080' }, { name: 'cloud', replicas: 1, readyReplicas: 0, lastFailure: { reason: 'ModelFetchFailed', message: 'sha256 mismatch' } }],
     };

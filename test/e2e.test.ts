@@ -74,7 +74,7 @@ describe('end to end: the operator-rendered topology with pods that really run',
       const x = await status('imdb');
       return x?.conditions.find((c) => c.type === 'Ready')?.status === 'True' ? x : undefined;
     }, { what: 'the topology Ready', timeoutMs: 120_000 });
-    assert.equal(s.entryEndpoint, 'http://imdb-end-node.e2e.svc:8080');
+    assert.equal(s.entryEndpoint, 'http://imdb--end-node.e2e.svc:8080');
     const where = Object.fromEntries(s.devices.map((d) => [d.name, d.nodes[0] ?? '']));
     assert.match(where['end-node'] ?? '', /^edge-[01]$/, 'the end node on an arm64 edge node');
     assert.equal(where['gateway'], 'gateway-0');

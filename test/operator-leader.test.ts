@@ -1,16 +1,18 @@
 /**
  * Two `crime operator --leader-elect` processes on a real API server: one leads and reconciles, the
  * other stands by; when the leader is killed (SIGKILL, no goodbye), the other takes the Lease over
- * and reconciles; a leader stopped with SIGTERM hands the Lease over at once.
+ * and reconciles; a leader stopped with SIGTERM hands the Lease over at once; a leader whose
+ * connections to the API server hang stops (exits) before the other may take the Lease over.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ControlPlane } from '../devcluster/controlplane.js';
+import { FreezableProxy } from './freezable-proxy.js';
 import { installCrd, readCrdFile } from '../devcluster/crds.js';
 import { createNamespace } from '../devcluster/namespaces.js';
 import { operatorServiceAccount } from '../devcluster/rbac.js';
@@ -44,14 +46,14 @@ describe('leader election between two operator processes (real API server)', () 
   let kubeconfig: string;
   const replicas: Replica[] = [];
 
-  const start = (): Promise<Replica> =>
+  const start = (config = kubeconfig): Promise<Replica> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'operator', '--kubeconfig', kubeconfig, '--namespace', NS, '--leader-elect', '--leader-election-namespace', NS, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [CLI, 'operator', '--kubeconfig', config, '--namespace', NS, '--leader-elect', '--leader-election-namespace', NS, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout?.on('data', (c: Buffer) => {
         out += c.toString();
         const m = /^metrics (http:\S+)$/m.exec(out);
-        if (m?.[1]) resolve({ child, metrics: m[1], identity: '' });
+        if (m?.[1]) resolve({ child, metrics: m[1], identity: `${hostname()}_${String(child.pid)}` });
       });
       child.once('exit', (code) => reject(new Error(`operator exited early (${String(code)})`)));
     });
@@ -76,11 +78,7 @@ describe('leader election between two operator processes (real API server)', () 
     dir = mkdtempSync(join(tmpdir(), 'crime-leader-'));
     kubeconfig = join(dir, 'operator.kubeconfig');
     writeFileSync(kubeconfig, (await operatorServiceAccount(cp, NS)).exportConfig(), { mode: 0o600 });
-    for (let i = 0; i < 2; i++) {
-      const r = await start();
-      r.identity = `${hostname()}_${String(r.child.pid)}`;
-      replicas.push(r);
-    }
+    for (let i = 0; i < 2; i++) replicas.push(await start());
   });
   after(async () => {
     for (const r of replicas) r.child.kill('SIGKILL');
@@ -120,5 +118,37 @@ describe('leader election between two operator processes (real API server)', () 
     lead.child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.equal(await holder(), '');
+  });
+
+  it('a leader whose API connections hang stops before the other may take the Lease; the other takes over and reconciles', async (t) => {
+    // a reaches the API server only through a proxy that the test freezes; b directly.
+    const server = new URL(admin.kc.getCurrentCluster()?.server ?? '');
+    const proxy = await FreezableProxy.start({ host: server.hostname, port: Number(server.port) });
+    const doc = JSON.parse(readFileSync(kubeconfig, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
+    for (const c of doc.clusters) c.cluster.server = `https://127.0.0.1:${proxy.port}`;
+    const proxied = join(dir, 'proxied.kubeconfig');
+    writeFileSync(proxied, JSON.stringify(doc), { mode: 0o600 });
+    try {
+      const a = await start(proxied);
+      replicas.push(a);
+      await waitFor(async () => ((await holder()) === a.identity ? true : undefined), { what: 'a to lead', timeoutMs: 40_000 });
+      const b = await start();
+      replicas.push(b);
+      await waitFor(async () => ((await fetch(`${b.metrics}/readyz`)).status === 200 ? true : undefined), { what: 'b standing by' });
+      const aExited = new Promise<{ code: number | null; at: number }>((resolve) => a.child.once('exit', (code) => resolve({ code, at: Date.now() })));
+      proxy.freeze();
+      const frozenAt = Date.now();
+      const tookOverAt = await waitFor(async () => ((await holder()) === b.identity ? Date.now() : undefined), { what: 'b to take the Lease', timeoutMs: 60_000, intervalMs: 100 });
+      // If a still runs when b leads, there are two leaders: wait for a a while longer to say when it stopped, if ever.
+      const exited = await Promise.race([aExited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000).unref())]);
+      t.diagnostic(`a stopped ${exited ? `${exited.at - frozenAt} ms` : 'not within 40 s'} after the freeze, b took the Lease ${tookOverAt - frozenAt} ms after it (lease duration 15 s)`);
+      assert.ok(exited, 'the leader behind the hung connection stops');
+      assert.equal(exited.code, 1, 'it exits for lost leadership');
+      assert.ok(exited.at <= tookOverAt, `a stopped ${exited.at - tookOverAt} ms after b took over: two leaders at once`);
+      await create('third');
+      await configMapOf('third');
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -19,6 +19,7 @@ import { pathOf, RESOURCES } from '../operator/kube/resources.js';
 import { KubeRest } from '../operator/kube/rest.js';
 import { startOperator, type Operator } from '../operator/manager.js';
 import { APPLIED_HASH } from '../operator/render/diff.js';
+import { childNames } from '../operator/render/names.js';
 import { DEFAULT_RENDER_OPTIONS } from '../operator/render/options.js';
 import type { TopologyStatus } from '../operator/render/status.js';
 import { parseMapperConfig } from '../runtime/mapper/config.js';
@@ -82,11 +83,11 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await apply(example('imdb'));
     const s = await ready('imdb');
     assert.equal(s.devicesReady, '3/3');
-    assert.equal(s.entryEndpoint, 'http://imdb-end-node.ops.svc:8080');
+    assert.equal(s.entryEndpoint, 'http://imdb--end-node.ops.svc:8080');
     assert.deepEqual(Object.fromEntries(s.devices.map((d) => [d.name, d.nodes])), { 'end-node': ['edge-0'], gateway: ['gateway-0'], cloud: ['gpu-0'] });
     assert.equal(s.observedGeneration, 1);
 
-    const cloud = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb-cloud'));
+    const cloud = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb--cloud'));
     const pod = cloud.spec?.template.spec;
     assert.equal(pod?.securityContext?.runAsNonRoot, true);
     assert.equal(pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
@@ -105,11 +106,11 @@ describe('the operator (real control plane, shipped RBAC)', () => {
 
     const config = await get<V1ConfigMap>(pathOf(RESOURCES.configMap, NS, 'imdb-mappers'));
     const gateway = parseMapperConfig(config.data?.['gateway.yaml'] ?? '');
-    assert.deepEqual(gateway.neighbours.map((n) => n.url), ['http://imdb-cloud.ops.svc:8080']);
+    assert.deepEqual(gateway.neighbours.map((n) => n.url), ['http://imdb--cloud.ops.svc:8080']);
     assert.equal(gateway.runtimeUrl, 'unix:/var/run/crime/sock/runtime.sock', 'the mapper reaches its runtime through the socket');
     assert.equal(gateway.auth.clients, true, 'only the entry serves clients without the token');
     assert.equal(parseMapperConfig(config.data?.['end-node.yaml'] ?? '').auth.clients, false);
-    const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb-gateway'));
+    const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb--gateway'));
     assert.deepEqual(svc.spec?.selector, { 'crime.dev/topology': 'imdb', 'crime.dev/device': 'gateway' });
     type Policy = { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from?: unknown[] }> } };
     const peers = await get<Policy>(pathOf(RESOURCES.networkPolicy, NS, 'imdb-peers'));
@@ -142,7 +143,7 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await apply(doc);
     const s = await waitStatus('imdb', 'four devices ready at generation 2', (x) => x.observedGeneration === 2 && x.devicesReady === '4/4');
     assert.deepEqual(s.devices.find((d) => d.name === 'cloud-b')?.nodes, ['gateway-0']);
-    const edge = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb-end-node'));
+    const edge = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb--end-node'));
     assert.deepEqual(edge.spec?.template.spec?.nodeSelector, { 'kubernetes.io/arch': 'arm64', 'crime.dev/tier': 'edge' });
     const config = await get<V1ConfigMap>(pathOf(RESOURCES.configMap, NS, 'imdb-mappers'));
     assert.deepEqual(parseMapperConfig(config.data?.['gateway.yaml'] ?? '').neighbours.map((n) => n.name), ['cloud', 'cloud-b']);
@@ -151,26 +152,26 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     await waitStatus('imdb', 'back to three devices', (x) => x.observedGeneration === 3 && x.devicesReady === '3/3');
     await waitFor(async () => {
       try {
-        await get(pathOf(RESOURCES.deployment, NS, 'imdb-cloud-b'));
+        await get(pathOf(RESOURCES.deployment, NS, 'imdb--cloud-b'));
         return undefined;
       } catch (err) {
         return isNotFound(err) ? true : undefined;
       }
     }, { what: 'the cloud-b Deployment pruned' });
-    await assert.rejects(get(pathOf(RESOURCES.service, NS, 'imdb-cloud-b')), (err) => isNotFound(err));
+    await assert.rejects(get(pathOf(RESOURCES.service, NS, 'imdb--cloud-b')), (err) => isNotFound(err));
   });
 
   it('repairs drift: a deleted Service comes back, an edited nodeSelector is restored', async () => {
-    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.service, NS, 'imdb-gateway') });
+    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.service, NS, 'imdb--gateway') });
     await admin.request({
       method: 'PATCH',
-      path: pathOf(RESOURCES.deployment, NS, 'imdb-gateway'),
+      path: pathOf(RESOURCES.deployment, NS, 'imdb--gateway'),
       body: { spec: { template: { spec: { nodeSelector: { 'crime.dev/tier': 'edge' } } } } },
       contentType: 'application/strategic-merge-patch+json',
     });
-    await waitFor(() => get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb-gateway')), { what: 'the gateway Service back' });
+    await waitFor(() => get<V1Service>(pathOf(RESOURCES.service, NS, 'imdb--gateway')), { what: 'the gateway Service back' });
     await waitFor(async () => {
-      const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb-gateway'));
+      const d = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, 'imdb--gateway'));
       return JSON.stringify(d.spec?.template.spec?.nodeSelector) === JSON.stringify({ 'crime.dev/tier': 'gateway' }) ? d : undefined;
     }, { what: 'the gateway nodeSelector restored' });
   });
@@ -201,6 +202,118 @@ describe('the operator (real control plane, shipped RBAC)', () => {
     assert.match(cloud?.lastFailure?.message ?? '', /Insufficient nvidia\.com\/gpu/);
     assert.equal(condition(s, 'Ready')?.status, 'False');
     await admin.request({ method: 'DELETE', path: topo('hungry') });
+  });
+
+  /** A topology of one device, the entry. */
+  const single = (name: string, device: string): Doc => {
+    const doc = example(name);
+    doc.spec.devices = [{ name: device, entry: true }];
+    return doc;
+  };
+  const events = async (topology: string): Promise<Array<{ reason: string; type: string; message: string }>> =>
+    (await admin.request<{ items: Array<{ reason: string; type: string; message: string }> }>({
+      method: 'GET', path: pathOf(RESOURCES.event, NS), query: { fieldSelector: `involvedObject.kind=RnnTopology,involvedObject.name=${topology}` },
+    })).items;
+  const gone = (path: string, what: string): Promise<boolean> => waitFor(async () => {
+    try {
+      await get(path);
+      return undefined;
+    } catch (err) {
+      return isNotFound(err) ? true : undefined;
+    }
+  }, { what, timeoutMs: 60_000 });
+
+  it('topologies a-b (device c) and a (device b-c) keep children of their own; deleting a leaves a-b whole (the outside attack of issue 20)', async () => {
+    // Before: both rendered a-b-c; a took over a-b's Service (owner and selector), its own
+    // Deployment failed on a 422 with no status, and deleting a garbage-collected the Service.
+    await apply(single('a-b', 'c'));
+    await ready('a-b');
+    await apply(single('a', 'b-c'));
+    await ready('a');
+    for (const [topology, device] of [['a-b', 'c'], ['a', 'b-c']] as const) {
+      const name = childNames(topology).service(device);
+      const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, name));
+      assert.deepEqual(svc.metadata?.ownerReferences?.map((r) => r.name), [topology], `Service ${name}`);
+      assert.deepEqual(svc.spec?.selector, { 'crime.dev/topology': topology, 'crime.dev/device': device }, `Service ${name}`);
+      const deployment = await get<V1Deployment>(pathOf(RESOURCES.deployment, NS, childNames(topology).deployment(device)));
+      assert.deepEqual(deployment.metadata?.ownerReferences?.map((r) => r.name), [topology], `Deployment ${name}`);
+    }
+    const before = await get<V1Service>(pathOf(RESOURCES.service, NS, childNames('a-b').service('c')));
+    await admin.request({ method: 'DELETE', path: topo('a') });
+    await gone(pathOf(RESOURCES.service, NS, childNames('a').service('b-c')), 'a\'s Service garbage-collected');
+    const after = await get<V1Service>(pathOf(RESOURCES.service, NS, childNames('a-b').service('c')));
+    assert.equal(after.metadata?.uid, before.metadata?.uid, 'a-b\'s Service is the same object, untouched');
+    assert.equal(condition(await status('a-b'), 'Ready')?.status, 'True');
+    await admin.request({ method: 'DELETE', path: topo('a-b') });
+  });
+
+  it('never adopts, changes or deletes objects made by hand under its names: NameConflict in status and an Event', async () => {
+    const names = childNames('guarded');
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: names.service('gateway') }, spec: { selector: { app: 'mine' }, ports: [{ port: 80, targetPort: 8080 }] } };
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: names.configMap }, data: { 'mine.txt': 'user data' } };
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: names.secret }, stringData: { token: 'a token of the user, not of the operator' } };
+    await admin.request({ method: 'POST', path: pathOf(RESOURCES.service, NS), body: service });
+    await admin.request({ method: 'POST', path: pathOf(RESOURCES.configMap, NS), body: configMap });
+    await admin.request({ method: 'POST', path: pathOf(RESOURCES.secret, NS), body: secret });
+    await apply(example('guarded'));
+    const s = await waitStatus('guarded', 'NameConflict', (x) => condition(x, 'Ready')?.reason === 'NameConflict');
+    assert.equal(condition(s, 'Ready')?.status, 'False');
+    for (const name of [`Service ${NS}/${names.service('gateway')}`, `ConfigMap ${NS}/${names.configMap}`, `Secret ${NS}/${names.secret}`]) {
+      assert.ok(condition(s, 'Ready')?.message.includes(`${name} exists and is not this topology's`), `${name} in: ${condition(s, 'Ready')?.message ?? ''}`);
+    }
+    await waitFor(async () => ((await events('guarded')).some((e) => e.type === 'Warning' && e.reason === 'NameConflict') ? true : undefined), { what: 'a NameConflict Event' });
+    const svc = await get<V1Service>(pathOf(RESOURCES.service, NS, names.service('gateway')));
+    assert.equal(svc.metadata?.ownerReferences, undefined, 'the user\'s Service has no owner: the garbage collector leaves it alone');
+    assert.deepEqual(svc.spec?.selector, { app: 'mine' });
+    assert.deepEqual(svc.spec?.ports?.map((p) => p.port), [80]);
+    const cm = await get<V1ConfigMap>(pathOf(RESOURCES.configMap, NS, names.configMap));
+    assert.equal(cm.metadata?.ownerReferences, undefined);
+    assert.deepEqual(cm.data, { 'mine.txt': 'user data' });
+    assert.equal((await get<{ metadata: { ownerReferences?: unknown } }>(pathOf(RESOURCES.secret, NS, names.secret))).metadata.ownerReferences, undefined);
+    const deployments = await admin.request<{ items: unknown[] }>({ method: 'GET', path: pathOf(RESOURCES.deployment, NS), query: { labelSelector: 'crime.dev/topology=guarded' } });
+    assert.equal(deployments.items.length, 0, 'no pod ever mounts the user\'s Secret as its token');
+    await admin.request({ method: 'DELETE', path: topo('guarded') });
+    await gone(topo('guarded'), 'the topology deleted');
+    for (const path of [pathOf(RESOURCES.service, NS, names.service('gateway')), pathOf(RESOURCES.configMap, NS, names.configMap), pathOf(RESOURCES.secret, NS, names.secret)]) {
+      await get(path);
+      await admin.request({ method: 'DELETE', path });
+    }
+  });
+
+  it('a child the API server refuses (an admission policy) reaches the status with its message, and an Event; fixed, it goes on', async () => {
+    const admission = '/apis/admissionregistration.k8s.io/v1';
+    const message = 'Deployments of topology refused are not allowed in this namespace';
+    await admin.request({
+      method: 'POST',
+      path: `${admission}/validatingadmissionpolicies`,
+      body: {
+        metadata: { name: 'no-refused' },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] },
+          validations: [{ expression: "!has(object.metadata.labels) || object.metadata.labels[?'crime.dev/topology'].orValue('') != 'refused'", message }],
+        },
+      },
+    });
+    const binding = `${admission}/validatingadmissionpolicybindings`;
+    await admin.request({ method: 'POST', path: binding, body: { metadata: { name: 'no-refused' }, spec: { policyName: 'no-refused', validationActions: ['Deny'] } } });
+    // The API server takes up a new policy a little later: wait until it denies (a dry run), or the
+    // Deployments could be created before it does, and nothing would be refused.
+    const probe = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'probe', labels: { 'crime.dev/topology': 'refused' } }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+    await waitFor(async () => {
+      const answer = await admin.raw({ method: 'POST', path: pathOf(RESOURCES.deployment, NS), query: { dryRun: 'All' }, body: probe });
+      return answer.status >= 400 ? true : undefined;
+    }, { what: 'the admission policy in force' });
+    await apply(example('refused'));
+    const s = await waitStatus('refused', 'ApplyFailed', (x) => condition(x, 'Ready')?.reason === 'ApplyFailed');
+    assert.equal(condition(s, 'Ready')?.status, 'False');
+    assert.ok(condition(s, 'Ready')?.message.includes(message), condition(s, 'Ready')?.message);
+    assert.match(condition(s, 'Ready')?.message ?? '', /apply Deployment ops\/refused--(end-node|gateway|cloud): HTTP 4\d\d/);
+    await waitFor(async () => ((await events('refused')).some((e) => e.reason === 'ApplyFailed' && e.message.includes(message)) ? true : undefined), { what: 'an ApplyFailed Event' });
+    await admin.request({ method: 'DELETE', path: `${binding}/no-refused` });
+    await admin.request({ method: 'DELETE', path: `${admission}/validatingadmissionpolicies/no-refused` });
+    await ready('refused');
+    await admin.request({ method: 'DELETE', path: topo('refused') });
   });
 
   it('runs with nothing broader than its RBAC', async () => {

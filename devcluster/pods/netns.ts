@@ -4,9 +4,10 @@
  * 0.0.0.0:8080 as in a real cluster) and a veth pair with a link-local pod IP (169.254.1.0 to
  * 169.254.127.255). The host side answers for the gateway 169.254.0.1 (proxy ARP, as Calico does)
  * and routes each pod IP to its veth. Service addresses the runner emulates live on the host's
- * loopback (169.254.128.0/17). Nothing leaves the machine. Needs root (or CAP_NET_ADMIN) and iproute2.
+ * loopback (169.254.128.0/17). Nothing leaves the machine. Needs root (or CAP_NET_ADMIN), iproute2,
+ * and iptables for the Service port rewrites in each pod's namespace (services.ts).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
@@ -99,7 +100,7 @@ async function removeLeftovers(slot: number): Promise<void> {
   }
 }
 
-/** Checks once that this process may create network namespaces; a clear error if not. */
+/** Checks once that this process may create network namespaces and rewrite ports in them; a clear error if not. */
 export async function checkNetworkAdmin(): Promise<void> {
   const probe = `crime-probe-${process.pid}`;
   try {
@@ -107,7 +108,36 @@ export async function checkNetworkAdmin(): Promise<void> {
   } catch (err) {
     throw new Error(`the pod runner needs root (CAP_NET_ADMIN) and iproute2 to give each pod a network namespace: ${(err as Error).message}`);
   }
-  await ip('netns', 'del', probe);
+  try {
+    await restoreNat(probe, natRules([]));
+  } catch (err) {
+    throw new Error(`the pod runner needs iptables (with NAT) for Service ports in each pod's namespace: ${(err as Error).message}`);
+  } finally {
+    await ip('netns', 'del', probe);
+  }
+}
+
+/**
+ * The nat table of a pod's namespace (iptables-restore input): each connection to a Service
+ * address and port goes to the port its proxy really listens on, as kube-proxy rewrites a
+ * ClusterIP. The whole table is replaced at once, so a pod never sees half an update.
+ */
+export function natRules(forwards: ReadonlyArray<{ ip: string; port: number; to: number }>): string {
+  const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+  for (const f of forwards) lines.push(`-A OUTPUT -d ${f.ip}/32 -p tcp -m tcp --dport ${f.port} -j DNAT --to-destination ${f.ip}:${f.to}`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+function restoreNat(ns: string, rules: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, 'iptables-restore', '-w'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`iptables-restore in ${ns}: ${stderr.trim() || `exit ${String(code)}`}`))));
+    child.stdin.end(rules);
+  });
 }
 
 /** The host side shared by every pod of every runner: the gateway address on the loopback (kept: other runners may use it). */
@@ -121,6 +151,13 @@ export async function addHostAddress(address: string): Promise<void> {
 
 export async function removeHostAddress(address: string): Promise<void> {
   await ip('addr', 'del', `${address}/32`, 'dev', 'lo').catch(() => undefined);
+}
+
+/** What a pod sees of the Services: its hosts file, and where each Service port really listens. */
+export interface ServiceView {
+  hosts: Array<{ ip: string; names: string[] }>;
+  /** connections to `ip:port` go to `ip:to` (rewritten in the pod's namespace) */
+  forwards: Array<{ ip: string; port: number; to: number }>;
 }
 
 export class PodNetwork {
@@ -153,11 +190,22 @@ export class PodNetwork {
       await ip('-n', ns, 'route', 'add', 'default', 'via', GATEWAY_IP, 'dev', 'eth0');
       mkdirSync(`/etc/netns/${ns}`, { recursive: true });
       net.writeHosts(hostname, []);
+      await restoreNat(ns, natRules([]));
     } catch (err) {
       await net.destroy();
       throw err;
     }
     return net;
+  }
+
+  /**
+   * What the pod sees of the Services: their names in its hosts file and their ports rewritten to
+   * where their proxies listen. The port rewrites go first, so a name never resolves to an address
+   * whose port leads nowhere.
+   */
+  async setServices(hostname: string, view: ServiceView): Promise<void> {
+    await restoreNat(this.ns, natRules(view.forwards));
+    this.writeHosts(hostname, view.hosts);
   }
 
   /** Rewrites the hosts file in place (the bind mount keeps pointing at the same file). */

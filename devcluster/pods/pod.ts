@@ -21,8 +21,8 @@ export interface PodWorkerOptions {
   dir: string;
   claimsDir: string;
   sources: VolumeSources;
-  /** called once the pod's network namespace exists (its hosts file can be written) */
-  onSandbox: () => void;
+  /** called once the pod's network namespace exists, before any container starts (the Services it sees) */
+  onSandbox: () => Promise<void>;
   /** extra environment the node gives every container (e.g. its emulated compute speed) */
   nodeEnv: Record<string, string>;
   /** folder with the `crime` shim, first on the PATH */
@@ -101,7 +101,7 @@ export class PodWorker {
       this.o.logger.error('pod sandbox failed', { pod: this.name, error: (err as Error).message });
       return;
     }
-    this.o.onSandbox();
+    await this.o.onSandbox();
     this.volumes = new PodVolumes(this.pod, join(this.o.dir, 'volumes'), this.o.claimsDir, this.o.sources);
     mkdirSync(join(this.o.dir, 'logs'), { recursive: true });
     // Like the kubelet's FailedMount: a missing ConfigMap or Secret is retried until it appears.

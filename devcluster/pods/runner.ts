@@ -207,7 +207,7 @@ export class PodRunner {
       binDir: this.binDir,
       image: { source: this.o.crime.root, target: IMAGE_ROOT, readOnly: true },
       onStatus: (status) => void this.writeStatus(pod, status),
-      onSandbox: () => this.writeHosts(),
+      onSandbox: () => this.serviceViewOf(created),
       logger: this.logger,
     });
     this.workers.set(uid, created);
@@ -253,7 +253,11 @@ export class PodRunner {
     }
   }
 
-  /** Re-syncs the Service proxies, one sync at a time, coalescing bursts of changes. */
+  /**
+   * Re-syncs the Service proxies, then what every running pod sees of them (hosts file and port
+   * rewrites), one sync at a time, coalescing bursts of changes. Services that come and go after a
+   * pod started reach it as they would through cluster DNS.
+   */
   private syncServices(): void {
     if (this.syncQueued || this.stopped) return;
     this.syncQueued = true;
@@ -261,23 +265,29 @@ export class PodRunner {
       this.syncQueued = false;
       try {
         await this.proxies.sync([...this.nodeNames], this.services.list(), this.pods.list());
-        this.writeHosts();
       } catch (err) {
         this.logger.warn('service proxies failed to sync', { error: (err as Error).message });
       }
+      await Promise.all([...this.workers.values()].map((w) => this.updateServiceView(w)));
     });
   }
 
-  private writeHosts(): void {
-    for (const w of this.workers.values()) {
-      const net = w.netns;
-      const pod = w.podObject;
-      if (!net || !pod) continue;
-      try {
-        net.writeHosts(pod.spec?.hostname ?? pod.metadata?.name ?? 'pod', this.proxies.hostsFor(pod.spec?.nodeName ?? '', pod.metadata?.namespace ?? 'default'));
-      } catch {
-        // the sandbox is going away
-      }
+  /** A new sandbox's Service view, in turn with the syncs (a view never overtakes a newer one). */
+  private serviceViewOf(w: PodWorker): Promise<void> {
+    const done = this.syncing.then(() => this.updateServiceView(w));
+    this.syncing = done;
+    return done;
+  }
+
+  /** Gives one pod the current Service view; a pod whose sandbox is going away is skipped. */
+  private async updateServiceView(w: PodWorker): Promise<void> {
+    const net = w.netns;
+    const pod = w.podObject;
+    if (!net || this.stopped) return;
+    try {
+      await net.setServices(pod.spec?.hostname ?? pod.metadata?.name ?? 'pod', this.proxies.viewFor(pod.spec?.nodeName ?? '', pod.metadata?.namespace ?? 'default'));
+    } catch (err) {
+      if (this.workers.has(pod.metadata?.uid ?? '')) this.logger.warn('could not give a pod the Services', { pod: w.name, error: (err as Error).message });
     }
   }
 
@@ -293,6 +303,11 @@ export class PodRunner {
     }
     this.held.delete(node);
     this.workers.forEach((w) => w.podObject.spec?.nodeName === node && w.refreshVolumes());
+  }
+
+  /** Shapes every Service link by linkBetween again, open connections included (the links changed). */
+  relink(): void {
+    this.proxies?.relink();
   }
 
   /** Stops every pod (their deletion is left to the API server), the proxies and the heartbeats. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadKubeConfig, NativeKubeConfig } from './credentials.js';
 import type { ResolvedConfig } from './kubeconfig.js';
+import { testPki } from './testing/pki.js';
 
 const cluster = { name: 'c', server: 'https://h:6443', insecureSkipTlsVerify: false };
 const apply = async (kc: { applyToHTTPSOptions(o: RequestOptions): Promise<void> }): Promise<RequestOptions & { headers: Record<string, string> }> => {
@@ -65,23 +66,33 @@ describe('NativeKubeConfig', () => {
   });
 
   it('applies TLS material from files and inline data, skip-verify, the TLS server name, basic auth and impersonation', async () => {
-    const config: ResolvedConfig = {
-      context: 'x',
-      cluster: { name: 'c', server: 'https://h', certificateAuthority: { file: '/ca' }, insecureSkipTlsVerify: true, tlsServerName: 'api' },
-      user: { name: 'u', clientCertificate: { data: Buffer.from('CERT') }, clientKey: { file: '/key' }, username: 'admin', password: 'pw', impersonate: 'bob' },
-    };
-    const files: Record<string, string> = { '/ca': 'CA', '/key': 'KEY' };
-    const opts = await apply(new NativeKubeConfig(config, { readFile: async (p) => Buffer.from(files[p] ?? '') }));
-    assert.equal(String(opts.ca), 'CA');
-    assert.equal(String(opts.cert), 'CERT');
-    assert.equal(String(opts.key), 'KEY');
-    assert.equal(opts.rejectUnauthorized, false);
-    assert.equal(opts.servername, 'api');
-    assert.equal(opts.auth, 'admin:pw');
-    assert.equal(opts.headers['impersonate-user'], 'bob');
-    assert.equal(opts.headers.authorization, undefined);
-    const missing = new NativeKubeConfig(config, { readFile: async () => { throw new Error('ENOENT'); } });
-    await assert.rejects(apply(missing), /cannot read the certificate authority \/ca/);
+    const pki = testPki();
+    try {
+      const client = pki.client('u');
+      const config: ResolvedConfig = {
+        context: 'x',
+        cluster: { name: 'c', server: 'https://h', certificateAuthority: { file: '/ca' }, insecureSkipTlsVerify: true, tlsServerName: 'api' },
+        user: { name: 'u', clientCertificate: { data: client.cert }, clientKey: { file: '/key' }, username: 'admin', password: 'pw', impersonate: 'bob' },
+      };
+      const files: Record<string, Buffer> = { '/ca': pki.ca, '/key': client.key };
+      const opts = await apply(new NativeKubeConfig(config, { readFile: async (p) => files[p] ?? Buffer.alloc(0) }));
+      assert.deepEqual(opts.ca, pki.ca);
+      assert.deepEqual(opts.cert, client.cert);
+      assert.deepEqual(opts.key, client.key);
+      assert.equal(opts.rejectUnauthorized, false);
+      assert.equal(opts.servername, 'api');
+      assert.equal(opts.auth, 'admin:pw');
+      assert.equal(opts.headers['impersonate-user'], 'bob');
+      assert.equal(opts.headers.authorization, undefined);
+      const missing = new NativeKubeConfig(config, { readFile: async () => { throw new Error('ENOENT'); } });
+      await assert.rejects(apply(missing), /cannot read the certificate authority \/ca/);
+      // A certificate with another's key: refused at once, naming the user, not at the first handshake.
+      const other = pki.client('other');
+      const mismatched = new NativeKubeConfig({ context: 'x', cluster, user: { name: 'u', clientCertificate: { data: client.cert }, clientKey: { data: other.key } } });
+      await assert.rejects(apply(mismatched), /user u: the client certificate does not go with the client key/);
+    } finally {
+      pki.remove();
+    }
   });
 });
 
@@ -101,6 +112,8 @@ describe('loadKubeConfig', () => {
     writeFileSync(join(dir, 'sa', 'token'), 'sa-token');
     writeFileSync(join(dir, 'sa', 'ca.crt'), 'SA CA');
     writeFileSync(join(dir, 'sa', 'namespace'), 'crime-system\n');
+    mkdirSync(join(dir, 'home', '.kube'), { recursive: true });
+    writeFileSync(join(dir, 'home', '.kube', 'config'), kubeconfig('https://home:6443', { token: 't' }));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -114,14 +127,18 @@ describe('loadKubeConfig', () => {
     assert.equal(opts.headers.authorization, 'Bearer file-token');
   });
 
-  it('uses the service account in a pod', async () => {
-    const kc = await loadKubeConfig(undefined, { env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', KUBECONFIG: join(dir, 'config') }, serviceAccountDir: join(dir, 'sa') });
+  it('uses the service account in a pod; an explicit $KUBECONFIG wins over it, as with kubectl and controller-runtime', async () => {
+    const pod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    const kc = await loadKubeConfig(undefined, { env: pod, serviceAccountDir: join(dir, 'sa'), home: join(dir, 'home') });
     assert.ok(kc instanceof NativeKubeConfig);
-    assert.equal(kc.getCurrentCluster()?.server, 'https://10.96.0.1:443');
+    assert.equal(kc.getCurrentCluster()?.server, 'https://10.96.0.1:443', 'the service account over ~/.kube/config');
     assert.equal(kc.namespace, 'crime-system');
     const opts = await apply(kc);
     assert.equal(String(opts.ca), 'SA CA');
     assert.equal(opts.headers.authorization, 'Bearer sa-token');
+    const explicit = await loadKubeConfig(undefined, { env: { ...pod, KUBECONFIG: join(dir, 'config') }, serviceAccountDir: join(dir, 'sa') });
+    assert.equal(explicit.getCurrentCluster()?.server, 'https://one:6443', '$KUBECONFIG over the service account');
+    assert.equal((await apply(explicit)).headers.authorization, 'Bearer file-token');
   });
 
   it('outside a pod: $KUBECONFIG (files merged, missing ones skipped), else ~/.kube/config, else a clear error', async () => {
@@ -129,8 +146,6 @@ describe('loadKubeConfig', () => {
     const merged = await loadKubeConfig(undefined, { env: { KUBECONFIG: [join(dir, 'missing'), join(dir, 'config'), join(dir, 'second')].join(':') }, home: '/nonexistent' });
     assert.equal(merged.getCurrentCluster()?.server, 'https://one:6443');
     assert.equal((await apply(merged)).headers.authorization, 'Bearer file-token');
-    mkdirSync(join(dir, 'home', '.kube'), { recursive: true });
-    writeFileSync(join(dir, 'home', '.kube', 'config'), kubeconfig('https://home:6443', { token: 't' }));
     const home = await loadKubeConfig(undefined, { env: {}, home: join(dir, 'home') });
     assert.equal(home.getCurrentCluster()?.server, 'https://home:6443');
     await assert.rejects(loadKubeConfig(undefined, { env: {}, home: '/nonexistent' }), /no kubeconfig/);

@@ -2,8 +2,11 @@
  * The operator's connection to the API server without @kubernetes/client-node, whose package
  * index alone costs about 80 MB of a process's memory: kubeconfig files and the in-cluster service
  * account read here (parsed by kubeconfig.ts), TLS material and the Authorization header applied to
- * each request. A service account token (or any tokenFile) is re-read at most once a minute, as
- * client-go does, so a token the kubelet rotates is picked up.
+ * each request. Credential files are read again once they are a minute old: a service account
+ * token (or any tokenFile) as client-go does, so a token the kubelet rotates is picked up, and
+ * client certificates, keys and CAs, so a rotated certificate is used (client-go re-reads them
+ * too; KubeRest then closes the connections made with the old one). A file that cannot be read, or
+ * a certificate that does not match its key (a rotation half written), keeps the last good material.
  *
  * Users that authenticate through an exec plugin or an auth-provider are handed to client-node's
  * KubeConfig, imported only then: nothing that worked with client-node stops working.
@@ -11,6 +14,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RequestOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../../runtime/log.js';
@@ -26,7 +30,7 @@ import {
 } from './kubeconfig.js';
 import type { KubeClientConfig } from './rest.js';
 
-/** How often a token file is read again (client-go: one minute). */
+/** How often token and TLS files are read again (client-go: a token file every minute). */
 export const TOKEN_REFRESH_MS = 60_000;
 
 export interface NativeConfigOptions {
@@ -36,9 +40,16 @@ export interface NativeConfigOptions {
   tokenRefreshMs?: number;
 }
 
+interface Tls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 /** A resolved kubeconfig context (or the service account) as KubeRest uses it. */
 export class NativeKubeConfig implements KubeClientConfig {
-  private tls: Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> | undefined;
+  private tls: { value: Tls; readAt: number } | undefined;
+  private tlsReading: Promise<Tls> | undefined;
   private fileToken: string | undefined;
   private readAt = -Infinity;
   private reading: Promise<void> | undefined;
@@ -53,8 +64,9 @@ export class NativeKubeConfig implements KubeClientConfig {
     this.now = o.now ?? Date.now;
   }
 
-  getCurrentCluster(): { name: string; server: string } {
-    return { name: this.config.cluster.name, server: this.config.cluster.server };
+  getCurrentCluster(): { name: string; server: string; proxyUrl?: string } {
+    const { name, server, proxyUrl } = this.config.cluster;
+    return { name, server, ...(proxyUrl ? { proxyUrl } : {}) };
   }
 
   /** the context's namespace, if it has one */
@@ -64,7 +76,7 @@ export class NativeKubeConfig implements KubeClientConfig {
 
   async applyToHTTPSOptions(opts: RequestOptions): Promise<void> {
     const { cluster, user } = this.config;
-    const tls = await (this.tls ??= this.loadTls());
+    const tls = await this.currentTls();
     if (tls.ca) opts.ca = tls.ca;
     if (tls.cert) opts.cert = tls.cert;
     if (tls.key) opts.key = tls.key;
@@ -77,7 +89,33 @@ export class NativeKubeConfig implements KubeClientConfig {
     if (user.impersonate) headers['impersonate-user'] = user.impersonate;
   }
 
-  private async loadTls(): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
+  /** The TLS material; read again once it is a minute old when any of it comes from a file. */
+  private async currentTls(): Promise<Tls> {
+    const { cluster, user } = this.config;
+    const fromFiles = [cluster.certificateAuthority, user.clientCertificate, user.clientKey].some((m) => m !== undefined && 'file' in m);
+    if (this.tls && (!fromFiles || this.now() - this.tls.readAt < (this.o.tokenRefreshMs ?? TOKEN_REFRESH_MS))) return this.tls.value;
+    this.tlsReading ??= this.readTls().finally(() => (this.tlsReading = undefined));
+    return this.tlsReading;
+  }
+
+  private async readTls(): Promise<Tls> {
+    const previous = this.tls?.value;
+    let fresh: Tls;
+    try {
+      fresh = await this.loadTls();
+    } catch (err) {
+      if (!previous) throw err;
+      this.tls = { value: previous, readAt: this.now() };
+      return previous;
+    }
+    // Unchanged material stays the same objects: KubeRest keeps its connections.
+    const same = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
+    const value = previous && same(previous.ca, fresh.ca) && same(previous.cert, fresh.cert) && same(previous.key, fresh.key) ? previous : fresh;
+    this.tls = { value, readAt: this.now() };
+    return value;
+  }
+
+  private async loadTls(): Promise<Tls> {
     const load = async (m: Material | undefined, what: string): Promise<Buffer | undefined> => {
       if (m === undefined) return undefined;
       if ('data' in m) return m.data;
@@ -93,6 +131,13 @@ export class NativeKubeConfig implements KubeClientConfig {
       load(user.clientCertificate, 'client certificate'),
       load(user.clientKey, 'client key'),
     ]);
+    if (cert && key) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (err) {
+        throw new KubeconfigError(`user ${user.name}: the client certificate does not go with the client key: ${(err as Error).message}`);
+      }
+    }
     return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   }
 
@@ -130,23 +175,26 @@ export interface LoadOptions {
 }
 
 /**
- * A client configuration, as client-go and kubectl find one: the file given; else the pod's service
- * account (KUBERNETES_SERVICE_HOST set); else $KUBECONFIG (several files merged); else
- * ~/.kube/config. A configuration object passed in (client-node's KubeConfig, in tests) is used as
- * it is. A user with an exec plugin or an auth-provider is loaded by client-node instead.
+ * A client configuration, found as controller-runtime finds one: the file given; else the files of
+ * $KUBECONFIG (merged as kubectl merges them; set explicitly, they win over the pod's service
+ * account, as with kubectl and controller-runtime); else the pod's service account
+ * (KUBERNETES_SERVICE_HOST set); else ~/.kube/config. A configuration object passed in (client-node's
+ * KubeConfig, in tests) is used as it is. A user with an exec plugin or an auth-provider is loaded by
+ * client-node instead.
  */
 export async function loadKubeConfig(source?: string | KubeClientConfig, o: LoadOptions = {}): Promise<KubeClientConfig> {
   if (source !== undefined && typeof source !== 'string') return source;
   const env = o.env ?? process.env;
   const logger = o.logger ?? silentLogger;
-  if (source === undefined) {
+  let files = source !== undefined ? [source] : envFiles(env);
+  if (files.length === 0) {
     const dir = o.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-    const namespace = readOptional(join(dir, 'namespace'));
-    const inCluster = inClusterConfig(env, dir, namespace);
+    const inCluster = inClusterConfig(env, dir, readOptional(join(dir, 'namespace')));
     if (inCluster) return new NativeKubeConfig(inCluster);
+    const home = join(o.home ?? homedir(), '.kube', 'config');
+    files = existsSync(home) ? [home] : [];
   }
-  const files = source !== undefined ? [source] : defaultFiles(env, o.home ?? homedir());
-  if (files.length === 0) throw new KubeconfigError('no kubeconfig: not in a pod, $KUBECONFIG is not set and ~/.kube/config does not exist; pass --kubeconfig');
+  if (files.length === 0) throw new KubeconfigError('no kubeconfig: $KUBECONFIG is not set, not in a pod, and ~/.kube/config does not exist; pass --kubeconfig');
   const resolved = resolveContext(mergeKubeconfigs(files.map((f) => parseKubeconfig(readFileSync(f, 'utf8'), dirname(f)))));
   if (resolved.user.unsupported === undefined) return new NativeKubeConfig(resolved);
   logger.info('the kubeconfig user authenticates with a method only client-node supports: loading it', { user: resolved.user.name, method: resolved.user.unsupported });
@@ -161,16 +209,13 @@ export async function loadKubeConfig(source?: string | KubeClientConfig, o: Load
   return kc;
 }
 
-/** The files of $KUBECONFIG that exist, else ~/.kube/config if it does. */
-function defaultFiles(env: Readonly<Record<string, string | undefined>>, home: string): string[] {
-  if (env.KUBECONFIG) {
-    const listed = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
-    const found = listed.filter((f) => existsSync(f));
-    if (listed.length > 0 && found.length === 0) throw new KubeconfigError(`none of the $KUBECONFIG files exists: ${listed.join(delimiter)}`);
-    return found;
-  }
-  const file = join(home, '.kube', 'config');
-  return existsSync(file) ? [file] : [];
+/** The files of $KUBECONFIG that exist (none when it is not set; an error when none of them does). */
+function envFiles(env: Readonly<Record<string, string | undefined>>): string[] {
+  if (!env.KUBECONFIG) return [];
+  const listed = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+  const found = listed.filter((f) => existsSync(f));
+  if (listed.length > 0 && found.length === 0) throw new KubeconfigError(`none of the $KUBECONFIG files exists: ${listed.join(delimiter)}`);
+  return found;
 }
 
 function readOptional(file: string): string | undefined {

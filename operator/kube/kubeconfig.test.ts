@@ -22,6 +22,7 @@ clusters:
   cluster:
     server: https://insecure.example
     insecure-skip-tls-verify: true
+    proxy-url: socks5://proxy.internal:1080
 users:
 - name: alice
   user:
@@ -94,11 +95,13 @@ describe('parseKubeconfig and resolveContext', () => {
     assert.equal(resolveContext(doc, 'rotating').user.tokenFile, '/home/me/tokens/t');
   });
 
-  it('reads inline client certificates, insecure-skip-tls-verify, basic auth, and no user at all', () => {
+  it('reads inline client certificates, insecure-skip-tls-verify, proxy-url, basic auth, and no user at all', () => {
     const inline = resolveContext(doc, 'inline');
     assert.deepEqual(inline.user.clientCertificate, { data: Buffer.from('CERT') });
     assert.deepEqual(inline.user.clientKey, { data: Buffer.from('KEY') });
     assert.equal(inline.cluster.insecureSkipTlsVerify, true);
+    assert.equal(inline.cluster.proxyUrl, 'socks5://proxy.internal:1080');
+    assert.equal(resolveContext(doc, 'files').cluster.proxyUrl, undefined);
     const basic = resolveContext(doc, 'basic').user;
     assert.equal(basic.username, 'admin');
     assert.equal(basic.password, 'secret');
@@ -128,6 +131,8 @@ describe('parseKubeconfig and resolveContext', () => {
     assert.throws(() => resolveContext(parseKubeconfig('current-context: a\ncontexts: [{name: a, context: {cluster: gone}}]', '/')), /cluster gone of context a/);
     assert.throws(() => resolveContext(parseKubeconfig('current-context: a\nclusters: [{name: c, cluster: {server: "https://x"}}]\ncontexts: [{name: a, context: {cluster: c, user: ghost}}]', '/')), /user ghost of context a/);
     assert.throws(() => parseKubeconfig('clusters: [{name: c, cluster: {}}]', '/'), /cluster c: server is missing/);
+    assert.throws(() => parseKubeconfig('clusters: [{name: c, cluster: {server: "https://x", proxy-url: "socks4://p:1080"}}]', '/'), /cluster c: proxy-url socks4:\/\/p:1080 has the unsupported scheme socks4, must be http, https or socks5/);
+    assert.throws(() => parseKubeconfig('clusters: [{name: c, cluster: {server: "https://x", proxy-url: "not a url"}}]', '/'), /cluster c: proxy-url not a url is not a URL/);
     assert.throws(() => parseKubeconfig('- a list', '/'), KubeconfigError);
     assert.throws(() => parseKubeconfig('clusters: [{cluster: {server: x}}]', '/'), /clusters\[0\]\.name is missing/);
   });

@@ -21,6 +21,8 @@ export interface ClusterConfig {
   certificateAuthority?: Material;
   insecureSkipTlsVerify: boolean;
   tlsServerName?: string;
+  /** every request through this proxy: http://, https:// or socks5:// (client-go's schemes) */
+  proxyUrl?: string;
 }
 
 export interface UserConfig {
@@ -83,6 +85,17 @@ function material(entry: Obj, key: string, dir: string, where: string): Material
   return file === undefined ? undefined : { file: absolute(dir, file) };
 }
 
+/** proxy-url must be a URL with one of the schemes client-go accepts. */
+function checkProxyUrl(text: string, where: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new KubeconfigError(`${where}: proxy-url ${text} is not a URL`);
+  }
+  if (!['http:', 'https:', 'socks5:'].includes(url.protocol)) throw new KubeconfigError(`${where}: proxy-url ${text} has the unsupported scheme ${url.protocol.replace(/:$/, '')}, must be http, https or socks5`);
+}
+
 function absolute(dir: string, file: string): string {
   return isAbsolute(file) ? file : resolve(dir, file);
 }
@@ -121,12 +134,15 @@ export function parseKubeconfig(text: string, dir: string): KubeconfigDoc {
     if (server === undefined) throw new KubeconfigError(`cluster ${name}: server is missing`);
     const ca = material(body, 'certificate-authority', dir, `cluster ${name}`);
     const tlsServerName = str(body['tls-server-name']);
+    const proxyUrl = str(body['proxy-url']);
+    if (proxyUrl !== undefined) checkProxyUrl(proxyUrl, `cluster ${name}`);
     doc.clusters.set(name, {
       name,
       server: server.replace(/\/+$/, ''),
       ...(ca ? { certificateAuthority: ca } : {}),
       insecureSkipTlsVerify: body['insecure-skip-tls-verify'] === true,
       ...(tlsServerName ? { tlsServerName } : {}),
+      ...(proxyUrl ? { proxyUrl } : {}),
     });
   }
 

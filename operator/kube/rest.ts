@@ -1,21 +1,25 @@
 /**
  * JSON requests and watches to the Kubernetes API with a client configuration's credentials
- * (credentials.ts: a kubeconfig file or the in-cluster service account, whose token is re-read as
- * it rotates; or client-node's KubeConfig, which has the same two methods), over keep-alive
- * connection pools. Every request is counted for the operator's metrics (watches are not).
+ * (credentials.ts: a kubeconfig file or the in-cluster service account, whose token and TLS files
+ * are re-read as they rotate; or client-node's KubeConfig, which has the same two methods), over
+ * keep-alive connection pools through the cluster's proxy-url if it has one (agents.ts). When the
+ * TLS material changes (a rotated client certificate), new pools are made and the old connections
+ * closed, as client-go does. Every request is counted for the operator's metrics (watches are not).
  * Non-2xx answers throw ApiError carrying the API server's Status.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { createPools, sameTransport, type Pools, type TransportKey } from './agents.js';
 import { ApiError } from './api-errors.js';
 import { ListSplitter } from './list-stream.js';
 
 /**
- * What KubeRest needs of a client configuration: the server, and TLS material and headers for a
- * request. credentials.ts's NativeKubeConfig, and client-node's KubeConfig as it is.
+ * What KubeRest needs of a client configuration: the server (and proxy), and TLS material and
+ * headers for a request. credentials.ts's NativeKubeConfig, and client-node's KubeConfig as it is
+ * (whose own agent, set in applyToHTTPSOptions, KubeRest replaces with its pools).
  */
 export interface KubeClientConfig {
-  getCurrentCluster(): { server: string } | null;
+  getCurrentCluster(): { server: string; proxyUrl?: string } | null;
   applyToHTTPSOptions(opts: RequestOptions): Promise<void>;
 }
 
@@ -34,6 +38,8 @@ export interface KubeRequest {
   contentType?: string;
   /** abandons the request (a deadline of the caller's, e.g. the lease's renew deadline) */
   signal?: AbortSignal;
+  /** default application/json; e.g. metadata only: application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io */
+  accept?: string;
 }
 
 export interface RestOptions {
@@ -44,16 +50,18 @@ export interface RestOptions {
 }
 
 export class KubeRest {
-  private agents: { requests: HttpsAgent | HttpAgent; watches: HttpsAgent | HttpAgent } | undefined;
+  private transport: { key: TransportKey; pools: Promise<Pools> } | undefined;
   private readonly server: URL;
+  private readonly proxyUrl: string | undefined;
 
   constructor(
     readonly kc: KubeClientConfig,
     private readonly options: RestOptions = {},
   ) {
-    const server = kc.getCurrentCluster()?.server;
-    if (server === undefined) throw new Error('the kubeconfig has no current cluster');
-    this.server = new URL(server);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster?.server) throw new Error('the kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.proxyUrl = cluster.proxyUrl || undefined;
   }
 
   /** The parsed JSON answer of a 2xx; ApiError otherwise. */
@@ -70,20 +78,27 @@ export class KubeRest {
   }
 
   /** Request options with the configuration's credentials, on one of our two pools. */
-  private async requestOptions(method: string, pool: 'requests' | 'watches'): Promise<RequestOptions> {
+  private async requestOptions(method: string, pool: keyof Pools): Promise<RequestOptions> {
     const options: RequestOptions = { method, headers: { accept: 'application/json' } };
     await this.kc.applyToHTTPSOptions(options);
-    // client-node makes a new agent per call; keep pools with the same TLS material instead: one
-    // for requests (16 at once at most) and one for watches, which hold a connection each for
-    // minutes and must not take the requests' places.
-    this.agents ??= ((): { requests: HttpsAgent | HttpAgent; watches: HttpsAgent | HttpAgent } => {
-      const make = (maxSockets: number): HttpsAgent | HttpAgent =>
-        this.server.protocol === 'https:'
-          ? new HttpsAgent({ keepAlive: true, maxSockets, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized ?? true, ...(options.servername ? { servername: options.servername } : {}) })
-          : new HttpAgent({ keepAlive: true, maxSockets });
-      return { requests: make(16), watches: make(Infinity) };
-    })();
-    options.agent = this.agents[pool];
+    // client-node makes a new agent per call; keep pools for as long as the TLS material stays
+    // the same instead.
+    const key: TransportKey = {
+      ...(options.ca ? { ca: options.ca as Buffer | string } : {}),
+      ...(options.cert ? { cert: options.cert as Buffer | string } : {}),
+      ...(options.key ? { key: options.key as Buffer | string } : {}),
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      ...(options.servername ? { servername: options.servername } : {}),
+      ...(this.proxyUrl ? { proxyUrl: this.proxyUrl } : {}),
+    };
+    if (!this.transport || !sameTransport(this.transport.key, key)) {
+      // Rotated material: every connection made with the old one is closed, as client-go's
+      // certificate rotation does; requests and watches cut by it are retried by their callers.
+      const old = this.transport;
+      this.transport = { key, pools: createPools(this.server, key) };
+      if (old) void old.pools.then(closePools, () => undefined);
+    }
+    options.agent = (await this.transport.pools)[pool];
     return options;
   }
 
@@ -98,6 +113,7 @@ export class KubeRest {
     const payload = req.body === undefined ? undefined : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
     if (payload !== undefined) options.headers = { ...options.headers, 'content-type': req.contentType ?? 'application/json', 'content-length': String(payload.length) };
     if (req.signal) options.signal = req.signal;
+    if (req.accept) options.headers = { ...options.headers, accept: req.accept };
     const started = performance.now();
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     let status = 0;
@@ -246,9 +262,13 @@ export class KubeRest {
   }
 
   close(): void {
-    this.agents?.requests.destroy();
-    this.agents?.watches.destroy();
+    void this.transport?.pools.then(closePools, () => undefined);
   }
+}
+
+function closePools(pools: Pools): void {
+  pools.requests.destroy();
+  pools.watches.destroy();
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1ObjectMeta, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import type { Informer } from '../kube/informer.js';
+import type { Resource } from '../kube/resources.js';
 import type { TopologyStatus } from '../render/status.js';
 
 /** An RnnTopology as the API server returns it: the spec unparsed, validated by the reconciler. */
@@ -21,11 +22,18 @@ export interface Caches {
   networkPolicies?: Informer<V1NetworkPolicy>;
 }
 
-/** The writes a reconcile makes (KubeWriter in production). */
+/**
+ * What a reconcile asks the API server itself (KubeWriter in production): who holds a name the
+ * caches cannot see, and every write.
+ */
 export interface Writer {
-  apply<T extends KubernetesObject>(obj: T): Promise<T>;
+  /** the metadata of the live object of that name, undefined if there is none (the caches hold only objects with the operator's labels) */
+  metadata(resource: Resource, namespace: string, name: string): Promise<V1ObjectMeta | undefined>;
+  /** server-side apply; `force` only on objects the topology controls */
+  apply<T extends KubernetesObject>(obj: T, options: { force: boolean }): Promise<T>;
   create<T extends KubernetesObject>(obj: T): Promise<T>;
-  remove(resource: { group: string; version: string; plural: string; kind: string }, namespace: string, name: string): Promise<void>;
+  /** deletes the object if it still has `uid` */
+  remove(resource: Resource, namespace: string, name: string, uid: string): Promise<void>;
   applyStatus(namespace: string, name: string, status: unknown): Promise<unknown>;
 }
 

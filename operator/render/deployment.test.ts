@@ -52,6 +52,19 @@ test('every mapper configuration points at the socket, sealed', () => {
   }
 });
 
+test('each runtime serves as its device says (batching on the GPU device only), and its mapper is told the same', () => {
+  const flags = (d: V1Deployment): Record<string, string> => {
+    const args = container(d, 'runtime').args ?? [];
+    return Object.fromEntries(['--max-batch', '--max-delay-ms', '--concurrency'].map((f) => [f, args[args.indexOf(f) + 1] ?? '']));
+  };
+  assert.deepEqual(deployments.map(flags), [
+    { '--max-batch': '1', '--max-delay-ms': '0', '--concurrency': '1' },
+    { '--max-batch': '1', '--max-delay-ms': '0', '--concurrency': '1' },
+    { '--max-batch': '64', '--max-delay-ms': '0', '--concurrency': '2' },
+  ]);
+  for (const d of topology.devices) assert.deepEqual(parseMapperConfig(configMap?.data?.[`${d.name}.yaml`] ?? '').serving, d.serving, d.name);
+});
+
 test('restricted Pod Security still holds: read-only root, every mount under /var/run or /tmp', () => {
   for (const d of deployments) {
     for (const c of d.spec?.template.spec?.containers ?? []) {

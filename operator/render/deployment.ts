@@ -6,6 +6,7 @@
  */
 import type { V1Container, V1Deployment, V1PodSpec, V1Probe, V1SecurityContext, V1Toleration, V1Volume } from '@kubernetes/client-node';
 import type { Topology, TopologyDevice } from '../../runtime/topology/topology.js';
+import { servingArgs } from '../../runtime/serving-settings.js';
 import { childNames, labelsFor, selectorFor } from './names.js';
 import { POD, type RenderOptions } from './options.js';
 import { ownerReference, type Owner } from './owner.js';
@@ -58,6 +59,8 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
       // Only a Unix socket, in a volume only the mapper shares: nothing else may reach the runtime,
       // and the mapper's calls skip the TCP stack. No TCP listener (not even on loopback).
       '--socket', POD.runtimeSocket, '--max-steps', String(topology.model.maxSteps),
+      // The same values the device's mapper has in its configuration (its queue model).
+      ...servingArgs(device.serving),
     ],
     resources: resources(device),
     // The runtime is not on the pod IP, so the kubelet cannot reach it over HTTP: probe from inside.

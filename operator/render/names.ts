@@ -1,8 +1,12 @@
 /**
- * Names and labels of the objects rendered for a topology. Kubernetes limits what they can hold:
- * Service names are DNS-1035 labels (63 characters, a letter first), label values 63 characters;
- * a topology name may be a 253-character DNS subdomain. Long or dotted names are shortened with a
- * hash of the whole, so distinct topologies never share a name.
+ * Names and labels of the objects rendered for a topology. A device's Deployment and Service are
+ * `<topology>--<device>`: a topology name holds no "--" (the CRD and parseTopology refuse it), so the
+ * first "--" of a child's name ends the topology's and no two (topology, device) pairs share one
+ * (before, `<topology>-<device>` gave topology `a-b` device `c` and topology `a` device `b-c` the same
+ * name). The parser also keeps topology and device names short enough for the result to be a
+ * DNS-1035 label of at most 63 characters, as a Service name must be. The topology's own objects
+ * are `<topology>-mappers` (ConfigMap), `<topology>-token` (Secret) and `<topology>-peers`,
+ * `<topology>-entry` (NetworkPolicies): one name per topology in each kind, so distinct too.
  */
 import { createHash } from 'node:crypto';
 
@@ -22,13 +26,6 @@ export const MANAGED_SELECTOR = `${LABELS.managedBy}=${FIELD_MANAGER}`;
 
 const hash8 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
-/** `text` when it is a DNS-1035 label (a letter first, at most 63 characters), else a valid label with a hash of it. */
-export function dnsLabel(text: string): string {
-  if (text.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(text)) return text;
-  const s = text.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
-  return `${(s.slice(0, 50).replace(/-+$/, '') || 'x')}-${hash8(text)}`;
-}
-
 /** A label value: the text itself when it fits, else a shortened, hashed form. */
 export function labelValue(text: string): string {
   return text.length <= 63 ? text : `${text.slice(0, 54).replace(/[-_.]+$/, '')}-${hash8(text)}`;
@@ -41,9 +38,12 @@ export interface ChildNames {
   secret: string;
 }
 
+/** The separator of topology and device in a child's name; it never occurs in a topology's name. */
+export const DEVICE_SEPARATOR = '--';
+
 export function childNames(topology: string): ChildNames {
-  const device = (d: string): string => dnsLabel(`${topology}-${d}`);
-  return { deployment: device, service: device, configMap: dnsLabel(`${topology}-mappers`), secret: dnsLabel(`${topology}-token`) };
+  const device = (d: string): string => `${topology}${DEVICE_SEPARATOR}${d}`;
+  return { deployment: device, service: device, configMap: `${topology}-mappers`, secret: `${topology}-token` };
 }
 
 /** Labels every object of a topology carries; `device` adds the device's own. */

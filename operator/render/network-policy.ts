@@ -8,13 +8,13 @@ import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 /** JSON as the API takes it (client-node's model names `from` `_from`). */
 type NetworkPolicy = KubernetesObject & { metadata: V1ObjectMeta; spec: Record<string, unknown> };
 import type { Topology } from '../../runtime/topology/topology.js';
-import { dnsLabel, LABELS, labelsFor, labelValue, selectorFor } from './names.js';
+import { LABELS, labelsFor, labelValue, selectorFor } from './names.js';
 import { ownerReference, type Owner } from './owner.js';
 
 export function renderNetworkPolicies(topology: Topology, owner: Owner, metricsNamespaces: readonly string[]): NetworkPolicy[] {
   const devices = { [LABELS.topology]: labelValue(topology.name), [LABELS.component]: 'device' };
   const port = [{ port: 'http', protocol: 'TCP' }];
-  const metadata = (name: string): V1ObjectMeta => ({ name: dnsLabel(name), namespace: owner.namespace, labels: labelsFor(topology.name), ownerReferences: [ownerReference(owner)] });
+  const metadata = (name: string): V1ObjectMeta => ({ name, namespace: owner.namespace, labels: labelsFor(topology.name), ownerReferences: [ownerReference(owner)] });
   const entry = topology.devices.find((d) => d.entry);
   return [
     {

@@ -40,6 +40,12 @@ export interface StatusInput {
   devices: Array<{ name: string; replicas: number; endpoint: string; entry: boolean }>;
   /** a problem with the spec itself (OffloadCycle, LocalModelUri, InvalidSpec): nothing runs */
   specProblem?: Failure;
+  /**
+   * why this reconcile could not bring the children to the spec: a name somebody else holds
+   * (NameConflict), a call the API server refused (ApplyFailed, PruneFailed, LookupFailed), with
+   * its message. Not Ready, whatever the pods say: they do not run the current spec.
+   */
+  reconcileFailure?: Failure;
   deployments: ReadonlyMap<string, V1Deployment>;
   pods: ReadonlyMap<string, readonly V1Pod[]>;
   previous?: { conditions?: Array<Partial<Condition>> };
@@ -90,6 +96,13 @@ export function computeStatus(input: StatusInput): TopologyStatus {
       condition('Ready', 'False', input.specProblem.reason, input.specProblem.message),
       condition('Progressing', 'False', input.specProblem.reason, 'the spec must be fixed before anything is rendered'),
       condition('Degraded', 'True', input.specProblem.reason, input.specProblem.message),
+    ];
+  } else if (input.reconcileFailure) {
+    const f = input.reconcileFailure;
+    conditions = [
+      condition('Ready', 'False', f.reason, f.message),
+      condition('Progressing', 'False', f.reason, `the spec cannot be applied: ${f.message}`),
+      condition('Degraded', 'True', f.reason, f.message),
     ];
   } else {
     const allReady = devices.length > 0 && ready.length === devices.length;

@@ -1,4 +1,4 @@
-import type { Backend, InferResult, ModelInput } from './types.js';
+import type { Backend, BatchResult, InferResult, ModelInput } from './types.js';
 
 /** How a local-mode device should behave: compute time perStepMs·n + fixedMs. */
 export interface EmulatedProfile {
@@ -17,18 +17,33 @@ export interface EmulatedProfile {
  * until perStepMs·n + fixedMs has passed (never less than the real time) and reports that time.
  * Local topologies run every device on one machine; this is how an ARM edge node or a gateway is
  * emulated next to a "cloud" that runs at this machine's full speed. Never used unless asked for.
+ * A batch is held for the time of its longest sequence, as on a GPU, where a batch costs about
+ * what one sequence costs (docs/reference.md).
  */
 export function emulateProfile(inner: Backend, profile: EmulatedProfile): Backend {
   if (!(profile.perStepMs >= 0) || !(profile.fixedMs >= 0)) throw new RangeError('an emulated profile needs perStepMs ≥ 0 and fixedMs ≥ 0');
+  const hold = async (steps: number, computeMs: number): Promise<number> => {
+    const target = (profile.perStepMs * steps + profile.fixedMs) * (profile.slowdown ?? 1);
+    if (target > computeMs) await new Promise((resolve) => setTimeout(resolve, target - computeMs));
+    return Math.max(target, computeMs);
+  };
+  const batch = inner.inferBatch?.bind(inner);
   return {
     name: inner.name,
     info: inner.info,
+    ...(inner.batching ? { batching: inner.batching } : {}),
     async infer(input: ModelInput): Promise<InferResult> {
       const result = await inner.infer(input);
-      const target = (profile.perStepMs * input.steps + profile.fixedMs) * (profile.slowdown ?? 1);
-      if (target > result.computeMs) await new Promise((resolve) => setTimeout(resolve, target - result.computeMs));
-      return { outputs: result.outputs, computeMs: Math.max(target, result.computeMs) };
+      return { outputs: result.outputs, computeMs: await hold(input.steps, result.computeMs) };
     },
+    ...(batch
+      ? {
+          async inferBatch(inputs: readonly ModelInput[]): Promise<BatchResult> {
+            const result = await batch(inputs);
+            return { outputs: result.outputs, computeMs: await hold(Math.max(...inputs.map((i) => i.steps)), result.computeMs) };
+          },
+        }
+      : {}),
     dispose: () => inner.dispose(),
   };
 }

@@ -1,14 +1,22 @@
 /**
  * ONNX backend on onnxruntime-node: CPU everywhere, the CUDA execution provider where its libraries are
- * installed. Input layout ([steps, 1, F] or [1, steps, F]; int32 or int64 tokens) comes from the model.
+ * installed. Input layout (onnx-layout.ts) comes from the model; a model with a symbolic batch
+ * dimension runs batches, once a batched run at load has reproduced the single runs.
+ *
+ * onnxruntime-node runs a session synchronously on the calling thread: here, the event loop is
+ * blocked while the model runs. onnx-pool.ts runs this same class in worker threads instead.
  */
 import type * as Ort from 'onnxruntime-node';
 import { CrimeError } from '../errors.js';
 import { inspectOnnx } from '../models/onnx-inspect.js';
-import { probeInput } from './input.js';
-import { defaultClock, type Backend, type Clock, type InferResult, type ModelInfo, type ModelInput } from './types.js';
+import { probeInput, sampleInput } from './input.js';
+import { describeInputs, feedsOf, splitRows, type OnnxBinding, type OrtModule } from './onnx-layout.js';
+import { defaultClock, type Backend, type BatchCapability, type BatchResult, type Clock, type InferResult, type ModelInfo, type ModelInput } from './types.js';
 
-export type OrtModule = (typeof Ort)['default'];
+export type { OrtModule } from './onnx-layout.js';
+
+/** Most sequences in one run of a batchable model (the largest serving.maxBatch). */
+export const ONNX_MAX_BATCH = 1024;
 
 export interface OnnxBackendOptions {
   model: Uint8Array;
@@ -17,15 +25,6 @@ export interface OnnxBackendOptions {
   /** intra-op threads; 1 suits batch-1 RNNs (the steps are sequential anyway). */
   threads?: number;
   clock?: Clock;
-}
-
-/** The fixed facts about the graph input that infer() needs to build tensors. */
-interface InputBinding {
-  name: string;
-  outputName: string;
-  dtype: 'float32' | 'int32' | 'int64';
-  /** Index of the steps dimension (0 for [steps, 1, …], 1 for [1, steps, …]). */
-  stepsAxis: 0 | 1;
 }
 
 export async function loadOrt(): Promise<OrtModule> {
@@ -52,44 +51,22 @@ export function sessionOptions(device: 'cpu' | 'cuda', threads: number): Ort.Inf
   };
 }
 
-function describeInput(session: Ort.InferenceSession, name: string): { binding: InputBinding; info: Omit<ModelInfo, 'outputSize' | 'vocabSize'> } {
-  const meta = session.inputMetadata[0];
-  const outputName = session.outputNames[0];
-  if (session.inputNames.length !== 1 || meta === undefined || !meta.isTensor || outputName === undefined) {
-    throw new CrimeError('MODEL_LOAD_FAILED', 'ONNX model must have exactly one tensor input and at least one output');
-  }
-  const shape = meta.shape;
-  const stepsAxis: 0 | 1 = shape[0] === 1 && shape[1] !== 1 ? 1 : 0;
-  if (meta.type === 'float32') {
-    const featureSize = shape[2];
-    if (shape.length !== 3 || typeof featureSize !== 'number') {
-      throw new CrimeError('MODEL_LOAD_FAILED', `ONNX float input must be [steps, 1, featureSize] or [1, steps, featureSize], got [${shape.join(', ')}]`);
-    }
-    return { binding: { name: meta.name, outputName, dtype: 'float32', stepsAxis }, info: { name, format: 'onnx', inputKind: 'floats', featureSize } };
-  }
-  if (meta.type === 'int32' || meta.type === 'int64') {
-    if (shape.length !== 2) {
-      throw new CrimeError('MODEL_LOAD_FAILED', `ONNX token input must be [steps, 1] or [1, steps], got [${shape.join(', ')}]`);
-    }
-    return { binding: { name: meta.name, outputName, dtype: meta.type, stepsAxis }, info: { name, format: 'onnx', inputKind: 'tokens', featureSize: 1 } };
-  }
-  throw new CrimeError('MODEL_LOAD_FAILED', `ONNX input type ${meta.type} is not supported (float32, int32 or int64)`);
-}
-
 export class OnnxBackend implements Backend {
   readonly name: 'onnx-cpu' | 'onnx-cuda';
   #info: ModelInfo;
+  #batching: BatchCapability;
   private readonly ort: OrtModule;
   private readonly session: Ort.InferenceSession;
-  private readonly binding: InputBinding;
+  private readonly binding: OnnxBinding;
   private readonly clock: Clock;
 
-  private constructor(ort: OrtModule, session: Ort.InferenceSession, binding: InputBinding, info: ModelInfo, options: OnnxBackendOptions) {
+  private constructor(ort: OrtModule, session: Ort.InferenceSession, binding: OnnxBinding, info: ModelInfo, options: OnnxBackendOptions) {
     this.name = options.device === 'cuda' ? 'onnx-cuda' : 'onnx-cpu';
     this.ort = ort;
     this.session = session;
     this.binding = binding;
     this.#info = info;
+    this.#batching = { maxBatch: 1, mixedLengths: false, parallelRuns: 1 };
     this.clock = options.clock ?? defaultClock;
   }
 
@@ -102,12 +79,13 @@ export class OnnxBackend implements Backend {
       const code = options.device === 'cuda' && /provider|cuda|shared library/i.test((err as Error).message) ? 'BACKEND_UNAVAILABLE' : 'MODEL_LOAD_FAILED';
       throw new CrimeError(code, `onnxruntime (${options.device}) cannot load the model: ${(err as Error).message}`, { cause: err });
     }
-    const { binding, info } = describeInput(session, options.name);
+    const { binding, info } = describeInputs(session, options.name);
     const vocabSize = info.inputKind === 'tokens' ? inspectOnnx(options.model).gatheredTableRows.get(binding.name) : undefined;
     const partial: ModelInfo = { ...info, outputSize: 0, ...(vocabSize === undefined ? {} : { vocabSize }) };
     const backend = new OnnxBackend(ort, session, binding, partial, options);
     const probe = await backend.infer(probeInput(partial));
     backend.#info = { ...partial, outputSize: probe.outputs.length };
+    backend.#batching = await backend.checkBatching();
     return backend;
   }
 
@@ -115,16 +93,49 @@ export class OnnxBackend implements Backend {
     return this.#info;
   }
 
-  private tensor(input: ModelInput): Ort.Tensor {
-    const { steps } = input;
-    const lead = this.binding.stepsAxis === 0 ? [steps, 1] : [1, steps];
-    if (input.kind === 'floats') return new this.ort.Tensor('float32', input.data, [...lead, this.info.featureSize]);
-    if (this.binding.dtype === 'int64') return new this.ort.Tensor('int64', BigInt64Array.from(input.data, (v) => BigInt(v)), lead);
-    return new this.ort.Tensor('int32', input.data, lead);
+  get batching(): BatchCapability {
+    return this.#batching;
+  }
+
+  /**
+   * Whether batches reproduce single runs: two different sequences (of different lengths where the
+   * model takes lengths) run together must give what each gives alone. A model whose symbolic
+   * dimensions are not [steps, batch] (a batch-major one, say) fails here and serves one at a time.
+   */
+  private async checkBatching(): Promise<BatchCapability> {
+    const mixedLengths = this.binding.seqLens !== undefined;
+    if (!this.binding.dynamicBatch) {
+      return { maxBatch: 1, mixedLengths: false, parallelRuns: 1, reason: 'the model\'s batch dimension is fixed at 1 (a batchable model is [steps, batch, …] with a symbolic batch)' };
+    }
+    const a = sampleInput(this.#info, 3);
+    const b = probeInput(this.#info, mixedLengths ? 2 : 3);
+    let same: boolean;
+    try {
+      const together = await this.inferBatch([a, b]);
+      const alone = [(await this.infer(a)).outputs, (await this.infer(b)).outputs];
+      same = together.outputs.length === 2 && alone.every((row, i) => {
+        const other = together.outputs[i];
+        return other !== undefined && other.length === row.length && row.every((v, k) => Math.abs(v - (other[k] as number)) <= 1e-4 * (1 + Math.abs(v)));
+      });
+    } catch {
+      same = false;
+    }
+    if (!same) return { maxBatch: 1, mixedLengths: false, parallelRuns: 1, reason: 'a batched run did not reproduce single runs (is the input batch-major?): serving one sequence per run' };
+    return { maxBatch: ONNX_MAX_BATCH, mixedLengths, parallelRuns: 1, reason: 'runs on the calling thread: one at a time' };
   }
 
   async infer(input: ModelInput): Promise<InferResult> {
-    const feeds = { [this.binding.name]: this.tensor(input) };
+    const { outputs, computeMs } = await this.run([input]);
+    return { outputs, computeMs };
+  }
+
+  async inferBatch(inputs: readonly ModelInput[]): Promise<BatchResult> {
+    const { outputs, computeMs } = await this.run(inputs);
+    return { outputs: splitRows(outputs, inputs.length), computeMs };
+  }
+
+  private async run(inputs: readonly ModelInput[]): Promise<InferResult> {
+    const feeds = feedsOf(this.ort, this.binding, this.#info.featureSize, inputs);
     const start = this.clock();
     const result = await this.session.run(feeds, [this.binding.outputName]);
     const computeMs = this.clock() - start;

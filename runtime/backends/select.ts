@@ -6,9 +6,10 @@ import { CrimeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { readModelBytes, type FetchOptions } from '../models/source.js';
 import { OnnxBackend } from './onnx.js';
+import { OnnxPoolBackend } from './onnx-pool.js';
 import { TfjsBackend, type TfjsLstmPath } from './tfjs.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from './tfjs-runtime.js';
-import type { Backend, BackendName, Clock, ConcreteBackendName, ModelFormat } from './types.js';
+import { batchingOf, type Backend, type BackendName, type Clock, type ConcreteBackendName, type ModelFormat } from './types.js';
 
 export const AUTO_ORDER: Record<ModelFormat, readonly ConcreteBackendName[]> = {
   onnx: ['onnx-cuda', 'onnx-cpu'],
@@ -25,6 +26,11 @@ export interface CreateBackendOptions {
   name?: string;
   /** onnxruntime intra-op threads (default 1). */
   threads?: number;
+  /**
+   * ONNX only: run the model in this many worker threads (onnx-pool.ts), each one run at a time,
+   * instead of on the calling thread (0, the default: no hop, today's batch-1 latency).
+   */
+  workers?: number;
   tfjsLstmPath?: TfjsLstmPath;
   logger?: Logger;
   clock?: Clock;
@@ -65,12 +71,14 @@ export async function createBackend(options: CreateBackendOptions): Promise<Back
   const skipped: { backend: ConcreteBackendName; reason: string }[] = [];
   for (const candidate of candidates) {
     try {
-      const backend = onnxBytes !== undefined
-        ? await OnnxBackend.create({
-          model: onnxBytes, name, device: candidate === 'onnx-cuda' ? 'cuda' : 'cpu',
-          ...(options.threads === undefined ? {} : { threads: options.threads }),
-          ...(options.clock === undefined ? {} : { clock: options.clock }),
-        })
+      const onnx = onnxBytes === undefined ? undefined : {
+        model: onnxBytes, name, device: candidate === 'onnx-cuda' ? 'cuda' as const : 'cpu' as const,
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+      };
+      const backend = onnx !== undefined
+        ? (options.workers ?? 0) > 0
+          ? await OnnxPoolBackend.create({ ...onnx, workers: options.workers ?? 1 })
+          : await OnnxBackend.create({ ...onnx, ...(options.clock === undefined ? {} : { clock: options.clock }) })
         : await TfjsBackend.create({
           location: options.location, name, backend: candidate as TfjsBackendName,
           ...(options.tfjsLstmPath === undefined ? {} : { lstmPath: options.tfjsLstmPath }),
@@ -84,6 +92,7 @@ export async function createBackend(options: CreateBackendOptions): Promise<Back
         model: name,
         reason: requested === 'auto' ? `fastest available for ${format} (order: ${candidates.join(' > ')})` : 'requested',
         skipped,
+        batching: batchingOf(backend),
         ...(backend instanceof TfjsBackend
           ? { tfjsPath: backend.path, tfjsFallback: backend.fallbackReason, ...backend.runtime.details }
           : {}),

@@ -1,6 +1,8 @@
 import { TrackedFit } from './tracked-fit.js';
 import { evalPiece, type Piece } from './cost-curve.js';
 import { LocalQueue, type LocalTicket } from './local-queue.js';
+import { BatchQueue } from './batch-queue.js';
+import { BatchGain, type ServingModel } from './batching.js';
 import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
 import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
@@ -79,8 +81,14 @@ export interface EngineOptions {
   computePrior?: { perStepMs: number; fixedMs: number };
   /** false for a pure router with no model of its own (default true) */
   canCompute?: boolean;
-  /** requests the local runtime serves at once (default 1) */
+  /** requests the local runtime serves at once (default 1); serving.concurrency when serving is given */
   concurrency?: number;
+  /**
+   * how the local runtime serves: with maxBatch above 1 its queue is modelled as batches, and a
+   * request's cost there is its expected wait plus the service time of the batch it would run in
+   * (batching.ts), learned from the batch each reply ran in
+   */
+  serving?: ServingModel;
   /**
    * most payload of the larger of the two alternating ping sizes, so pings also measure bandwidth
    * (default 64 KiB); on a slow link the probe is cut to about PROBE_TARGET_MS of transfer
@@ -144,6 +152,8 @@ export interface EngineSnapshot {
   };
   queueMs: number;
   queueLength: number;
+  /** a batching runtime: its largest batch, a further request's marginal cost (share of a lone run), the batch a request arriving now would run in */
+  batching?: { maxBatch: number; marginal: number; expectedBatch: number };
   neighbours: Array<{
     name: string;
     rttMs: number;
@@ -169,7 +179,10 @@ export class MappingEngine {
   private readonly clock: () => number;
   private readonly power: PowerModel | undefined;
   private readonly compute: TrackedFit | null;
-  private readonly queue: LocalQueue;
+  private readonly queue: LocalQueue | BatchQueue;
+  /** what a batch costs against a lone run; null when the runtime does not batch */
+  private readonly gain: BatchGain | null;
+  private readonly serving: ServingModel;
   private readonly neighbours: NeighbourState[];
   private readonly byName = new Map<string, NeighbourState>();
   private readonly pingIdleMs: number;
@@ -223,7 +236,15 @@ export class MappingEngine {
               ? { prior: { slope: options.computePrior.perStepMs, intercept: options.computePrior.fixedMs } }
               : {}),
           });
-    this.queue = new LocalQueue(options.concurrency ?? 1);
+    this.serving = options.serving ?? { maxBatch: 1, maxDelayMs: 0, concurrency: options.concurrency ?? 1 };
+    if (this.serving.maxBatch > 1) {
+      const gain = new BatchGain(forgetting);
+      this.gain = gain;
+      this.queue = new BatchQueue(this.serving, (steps, batch) => (this.compute ? this.compute.predict(steps) * gain.factor(batch) : 0));
+    } else {
+      this.gain = null;
+      this.queue = new LocalQueue(this.serving.concurrency);
+    }
     this.memory = 1 / Math.max(1e-3, 1 - forgetting);
     this.valueProbing = options.objective === 'energy' && options.power !== undefined;
     this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting, this.valueProbing));
@@ -245,6 +266,30 @@ export class MappingEngine {
   /** The local compute model T(n) = slope·n + intercept, or null if this device cannot compute. */
   computePiece(): Piece | null {
     return this.compute ? { slope: this.compute.slope, intercept: this.compute.intercept } : null;
+  }
+
+  /**
+   * This device as a candidate now: its compute piece and queue wait. For a batching runtime, the
+   * wait until a request's run would start and the piece of that run (the lone run's piece times
+   * what a batch of that size costs more), so local(n) + queueMs is the request's expected latency.
+   */
+  private localView(now: number): { compute: Piece; queueMs: number } {
+    const piece = this.computePiece() as Piece;
+    if (!this.gain) return { compute: piece, queueMs: (this.queue as LocalQueue).waitMs(now) };
+    const outlook = this.queue.outlook(now);
+    const f = this.gain.factor(outlook.batch);
+    return { compute: { slope: piece.slope * f, intercept: piece.intercept * f }, queueMs: outlook.waitMs };
+  }
+
+  /**
+   * The work one more request adds to this device's queue, where requests share runs: a lone
+   * run's piece times the larger of the marginal cost of a further request and a full batch's
+   * share per request. Undefined without batching (then it is the piece itself).
+   */
+  private addedPiece(): Piece | undefined {
+    if (!this.gain || !this.compute) return undefined;
+    const share = Math.max(this.gain.marginal, this.gain.factor(this.serving.maxBatch) / this.serving.maxBatch);
+    return { slope: this.compute.slope * share, intercept: this.compute.intercept * share };
   }
 
   /** Ranks local and every usable neighbour for an input of n steps. */
@@ -272,7 +317,7 @@ export class MappingEngine {
 
   private rank(n: number, objective: Objective, now: number): Estimate[] {
     const views = this.views(now);
-    const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
+    const local = this.canServeLocally ? this.localView(now) : null;
     return rankCandidates({ n, objective, payload: this.payload, power: this.power, local, neighbours: views });
   }
 
@@ -302,10 +347,18 @@ export class MappingEngine {
     return this.queue.enqueue(n, estimate, this.clock());
   }
 
-  /** A local inference finished: its compute time teaches the compute model. */
-  finishLocal(ticket: LocalTicket, computeMs: number): void {
+  /**
+   * A local inference finished: its compute time teaches the compute model. `batch`: the run it
+   * was part of, as the runtime's reply says (its size and its longest sequence's steps). A run of
+   * one teaches the lone-run model; a larger one teaches what a batch costs against it.
+   */
+  finishLocal(ticket: LocalTicket, computeMs: number, batch?: { size: number; steps: number }): void {
     this.queue.finish(ticket, this.clock());
     if (this.calibrating.delete(ticket.id)) this.selfCalibration.spent(computeMs);
+    if (batch !== undefined && batch.size > 1) {
+      if (this.gain && this.compute) this.gain.observe(batch.size, computeMs / this.compute.predict(batch.steps));
+      return;
+    }
     this.observeCompute(ticket.n, computeMs);
   }
 
@@ -398,9 +451,12 @@ export class MappingEngine {
     const nb = this.neighbour(target);
     const now = this.clock();
     const view = nb.view(now);
-    const expected = view && view.local && neighbourServesLocally(view, n) ? evalPiece(view.local, n) : 0;
+    const serves = view !== null && view.local !== null && neighbourServesLocally(view, n);
+    const expected = serves && view.local ? evalPiece(view.local, n) : 0;
+    // Where it batches, a request adds to its queue only its share of a run.
+    const added = serves && view.added ? evalPiece(view.added, n) : expected;
     const bytes = requestBytes(this.payload, n);
-    return { id: nb.sent(now, bytes, expected), target, n, sentAt: now, bytes };
+    return { id: nb.sent(now, bytes, expected, added), target, n, sentAt: now, bytes };
   }
 
   finishOffload(ticket: OffloadTicket, result: OffloadResult): void {
@@ -498,10 +554,13 @@ export class MappingEngine {
   /** This device's cost curve for its callers: own compute + queue, and its routes onward. */
   advertise(): Advertisement {
     const now = this.clock();
-    return buildAdvertisement(this.canServeLocally ? this.computePiece() : null, this.queue.waitMs(now), this.views(now), this.payload, {
+    const local = this.canServeLocally ? this.localView(now) : null;
+    const advertisement = buildAdvertisement(local?.compute ?? null, local?.queueMs ?? this.queue.outlook(now).waitMs, this.views(now), this.payload, {
       maxSteps: this.maxSteps,
       maxPieces: this.maxPieces,
     });
+    const added = local ? this.addedPiece() : undefined;
+    return added ? { ...advertisement, added } : advertisement;
   }
 
   snapshot(): EngineSnapshot {
@@ -516,8 +575,9 @@ export class MappingEngine {
         selfCalibrations: this.selfCalibration.count,
         selfCalibrationMs: this.selfCalibration.totalMs,
       },
-      queueMs: this.queue.waitMs(now),
+      queueMs: this.queue.outlook(now).waitMs,
       queueLength: this.queue.length,
+      ...(this.gain ? { batching: { maxBatch: this.serving.maxBatch, marginal: this.gain.marginal, expectedBatch: this.queue.outlook(now).batch } } : {}),
       neighbours: this.neighbours.map((nb) => ({
         name: nb.name,
         rttMs: nb.link.intercept,
@@ -555,7 +615,7 @@ export class MappingEngine {
     const at = views.findIndex((v) => v.name === nb.name);
     if (at < 0) return null;
     const view = views[at] as NeighbourView;
-    const local = this.canServeLocally ? { compute: this.computePiece() as Piece, queueMs: this.queue.waitMs(now) } : null;
+    const local = this.canServeLocally ? this.localView(now) : null;
     const base = { objective: this.objective, payload: this.payload, power: this.power, local };
     const choices: Array<string | null> = [];
     let oldest = now;

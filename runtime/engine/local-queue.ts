@@ -43,6 +43,11 @@ export class LocalQueue {
     this.fillSlots(now);
   }
 
+  /** Where a request arriving now would run: after waitMs, alone (no batching here). */
+  outlook(now: number): { waitMs: number; batch: number } {
+    return { waitMs: this.waitMs(now), batch: 1 };
+  }
+
   /** Expected ms a request enqueued now waits before its compute starts. */
   waitMs(now: number): number {
     if (this.outstanding.length < this.concurrency) return 0;

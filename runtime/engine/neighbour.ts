@@ -33,8 +33,11 @@ export class NeighbourState {
   private advertisement: Advertisement | null = null;
   /** when the neighbour made its last advertisement, in our clock (reply time − one way back) */
   private advertisedAt = 0;
-  /** our requests it has not answered yet: when sent, when expected to arrive, and their expected compute there */
-  private readonly inflight = new Map<number, { sentAt: number; bytes: number; arrivesAt: number; expectedMs: number }>();
+  /**
+   * our requests it has not answered yet: when sent, when expected to arrive, their expected compute
+   * there, and the work each adds to its queue (less than its compute where requests share batches)
+   */
+  private readonly inflight = new Map<number, { sentAt: number; bytes: number; arrivesAt: number; expectedMs: number; addedMs: number }>();
   private nextId = 1;
   /** last time anything was heard from it (a response or a ping reply), or -Infinity */
   lastContact = -Infinity;
@@ -141,10 +144,10 @@ export class NeighbourState {
     this.down = false;
   }
 
-  /** A request sent to the neighbour; returns its id for heard() or forget(). */
-  sent(now: number, bytes: number, expectedMs: number): number {
+  /** A request sent to the neighbour; returns its id for heard() or forget(). `addedMs`: its work in the neighbour's queue (default expectedMs). */
+  sent(now: number, bytes: number, expectedMs: number, addedMs = expectedMs): number {
     const id = this.nextId++;
-    this.inflight.set(id, { sentAt: now, bytes: bytes + REPLY_BYTES, arrivesAt: now + this.oneWayMs(bytes), expectedMs });
+    this.inflight.set(id, { sentAt: now, bytes: bytes + REPLY_BYTES, arrivesAt: now + this.oneWayMs(bytes), expectedMs, addedMs });
     this.lastUsed = now;
     return id;
   }
@@ -179,14 +182,14 @@ export class NeighbourState {
     for (const r of this.inflight.values()) {
       if (r.arrivesAt <= this.advertisedAt) continue; // already in the advertised queue
       if (r.arrivesAt > now) {
-        future += r.expectedMs;
+        future += r.addedMs;
         continue;
       }
       if (r.arrivesAt > t) {
         work = Math.max(0, work - (r.arrivesAt - t));
         t = r.arrivesAt;
       }
-      work += r.expectedMs;
+      work += r.addedMs;
     }
     return Math.max(0, work - (now - t)) + future;
   }
@@ -237,6 +240,7 @@ export class NeighbourState {
       local: adv.local,
       queueMs,
       remote: adv.remote,
+      ...(adv.added ? { added: adv.added } : {}),
     };
   }
 }

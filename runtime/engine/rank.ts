@@ -24,6 +24,8 @@ export interface NeighbourView {
   local: Piece | null;
   /** the neighbour's queue wait as believed now */
   queueMs: number;
+  /** the work one more request adds to its queue, where it batches (Advertisement.added) */
+  added?: Piece;
   /** the neighbour's routes onward */
   remote: CostCurve;
 }

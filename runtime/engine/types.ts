@@ -29,6 +29,11 @@ export interface Advertisement {
   local: Piece | null;
   queueMs: number;
   remote: CostCurve;
+  /**
+   * A batching device: the work one more request adds to its queue, a share of `local` (requests
+   * share runs); absent, `local` itself (one run per request).
+   */
+  added?: Piece;
 }
 
 export interface LinkParams {

@@ -25,13 +25,9 @@ const ROUTES: RouteTable = {
   [MAPPER_PATHS.model]: ['GET'],
   [MAPPER_PATHS.ping]: ['GET', 'POST'],
   [MAPPER_PATHS.infer]: ['POST'],
-  [UI_PATHS.page]: ['GET'],
-  [UI_PATHS.css]: ['GET'],
-  [UI_PATHS.icon]: ['GET'],
-  [UI_PATHS.data]: ['GET'],
-  [UI_PATHS.events]: ['GET'],
-  ...Object.fromEntries(UI_PATHS.scripts.map((p) => [p, ['GET']])),
 };
+
+const UI_ROUTES: RouteTable = Object.fromEntries([UI_PATHS.page, UI_PATHS.css, UI_PATHS.icon, UI_PATHS.data, UI_PATHS.events, ...UI_PATHS.scripts].map((p) => [p, ['GET']]));
 
 export interface MapperAppOptions {
   state: () => MapperState;
@@ -100,7 +96,7 @@ export function createMapperApp(options: MapperAppOptions): (req: IncomingMessag
 
   if (options.live) app.use(uiRoutes(options.live.view, options.live.streams));
 
-  app.use(unmatchedRoute(ROUTES));
+  app.use(unmatchedRoute(options.live ? { ...ROUTES, ...UI_ROUTES } : ROUTES));
   app.use(errorHandler(logger));
   const infer = createInferHandler(options);
   return (req, res) => {

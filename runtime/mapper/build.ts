@@ -10,6 +10,15 @@ import { PolicyRouter } from './policy-router.js';
 import type { RequestLog } from './ui/request-log.js';
 
 
+/**
+ * How the runtime serves, for the engine's queue model: as the runtime says it runs (a model that
+ * cannot batch runs one request at a time whatever the configuration asked), else as configured.
+ */
+function servingOf(config: MapperConfig, model: RuntimeModelInfo): { maxBatch: number; maxDelayMs: number; concurrency: number } {
+  const s = model.serving;
+  return s ? { maxBatch: s.maxBatch, maxDelayMs: s.maxDelayMs, concurrency: s.concurrency } : { ...config.serving };
+}
+
 export interface BuildOptions {
   config: MapperConfig;
   token: string | undefined;
@@ -40,6 +49,7 @@ export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map
     forgetting: config.mapping.forgetting,
     pingIdleMs: config.mapping.pingIdleSeconds * 1000,
     ...(config.power ? { power: config.power } : {}),
+    serving: servingOf(config, model),
     ...(old ? { computePrior: { perStepMs: old.slope, fixedMs: old.intercept } } : config.profile ? { computePrior: config.profile } : {}),
     clock: () => performance.now(),
   });

@@ -146,8 +146,8 @@ export class Pipeline {
       if (unreachable || e.code === 'NOT_READY') this.o.onRuntimeFailure?.();
       throw err;
     }
-    const { computeMs } = result;
-    afterAnswer(() => engine.finishLocal(ticket, computeMs));
+    const { computeMs, batch } = result;
+    afterAnswer(() => engine.finishLocal(ticket, computeMs, batch));
     return {
       outputs: Array.from(result.outputs),
       servedBy: device,

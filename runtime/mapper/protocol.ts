@@ -68,7 +68,9 @@ export function parseAdvertisement(header: string | string[] | undefined): Adver
       typeof p === 'object' && p !== null && Number.isFinite((p as { slope: unknown }).slope) && Number.isFinite((p as { intercept: unknown }).intercept);
     if (!Number.isFinite(v.queueMs) || !Array.isArray(v.remote) || !v.remote.every(piece)) return undefined;
     if (v.local !== null && !piece(v.local)) return undefined;
-    return { local: v.local ?? null, queueMs: Math.max(0, v.queueMs as number), remote: v.remote.slice(0, 16) };
+    const advertisement: Advertisement = { local: v.local ?? null, queueMs: Math.max(0, v.queueMs as number), remote: v.remote.slice(0, 16) };
+    // A batching device's share per request; a malformed one is dropped (its local piece serves instead).
+    return piece(v.added) ? { ...advertisement, added: { slope: v.added.slope, intercept: v.added.intercept } } : advertisement;
   } catch {
     return undefined;
   }

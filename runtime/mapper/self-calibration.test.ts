@@ -37,7 +37,7 @@ test('the live loop runs the calibrations the engine asks for through the runtim
   const { state, engine, metrics, runtime } = setup(async (input: ModelInput, options) => {
     seen.push({ steps: input.steps, id: options.requestId });
     const ms = 0.5 * input.steps + 1;
-    return { outputs: new Float32Array(2), computeMs: ms, queueMs: 0, remoteMs: ms, roundTripMs: ms };
+    return { outputs: new Float32Array(2), computeMs: ms, queueMs: 0, remoteMs: ms, roundTripMs: ms, batch: { size: 1, steps: input.steps } };
   });
   const loop = startSelfCalibration({ state: () => state, runtime, metrics, logger: silentLogger, tickMs: 5 });
   await sleep(400);
@@ -72,7 +72,7 @@ test('the loop reads the policy from the current state: a reload to budget 0 sto
   let runs = 0;
   const { state, metrics, runtime } = setup(async () => {
     runs++;
-    return { outputs: new Float32Array(2), computeMs: 1, queueMs: 0, remoteMs: 1, roundTripMs: 1 };
+    return { outputs: new Float32Array(2), computeMs: 1, queueMs: 0, remoteMs: 1, roundTripMs: 1, batch: { size: 1, steps: 1 } };
   });
   let current = state;
   const loop = startSelfCalibration({ state: () => current, runtime, metrics, logger: silentLogger, tickMs: 5 });

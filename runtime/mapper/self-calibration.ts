@@ -47,7 +47,7 @@ export function startSelfCalibration(o: SelfCalibrationLoopOptions): { stop: () 
     const ticket = engine.startCalibration(n);
     try {
       const r = await o.runtime.infer(sampleInput(model, n), { requestId: `self-calibrate-${n}-${Date.now()}`, timeoutMs: requestTimeoutMs, budgetMs: requestTimeoutMs });
-      engine.finishLocal(ticket, r.computeMs);
+      engine.finishLocal(ticket, r.computeMs, r.batch);
       runs.inc({ outcome: 'ok' });
       seconds.inc(r.computeMs / 1000);
     } catch (err) {

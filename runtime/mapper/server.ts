@@ -6,9 +6,11 @@
  */
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { sampleInput } from '../backends/input.js';
 import { CALIBRATION_STEPS, RUNTIME_PROBE_MS } from '../defaults.js';
+import { CrimeError } from '../errors.js';
 import { selfCalibrationPolicy } from '../mapping-settings.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { guardConnections, serverOptions } from '../http/connection-guard.js';
@@ -40,6 +42,8 @@ export interface MapperServerOptions {
   configPollMs?: number;
   /** a changed file is read once it has not changed for this long (default: configPollMs) */
   configSettleMs?: number;
+  /** serve the live page /ui and record what it shows (default true) */
+  livePage?: boolean;
 }
 
 export interface MapperServer {
@@ -73,22 +77,29 @@ async function listen(server: Server, host: string, port: number): Promise<{ url
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, port: bound };
 }
 
-/** Polls the runtime until it is ready; throws if `closed()` turns true meanwhile. */
-async function waitForRuntime(runtime: RuntimeClient, closed: () => boolean, logger: Logger): Promise<RuntimeModelInfo> {
+/** Why start-up ended early: close() was called before the mapper got ready. */
+const closedDuringStartUp = (): CrimeError => new CrimeError('NOT_READY', 'mapper closed during start-up');
+
+/** Polls the runtime until it is ready; gives up as soon as `signal` aborts. */
+async function waitForRuntime(runtime: RuntimeClient, signal: AbortSignal, logger: Logger): Promise<RuntimeModelInfo> {
   let waited = 0;
   while (!(await runtime.ready())) {
-    if (closed()) throw new Error('mapper closed during start-up');
+    if (signal.aborted) throw closedDuringStartUp();
     if (waited % 5000 === 0) logger.info('waiting for the runtime', { waitedMs: waited });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200, undefined, { signal }).catch(() => undefined);
     waited += 200;
   }
+  if (signal.aborted) throw closedDuringStartUp();
   return runtime.model();
 }
 
-/** Seeds the compute model with real inferences at a spread of lengths. */
-async function calibrate(pipeline: Pipeline, runtime: RuntimeClient, model: RuntimeModelInfo, maxSteps: number): Promise<void> {
+/** Seeds the compute model with real inferences at a spread of lengths; an abort cuts the one running. */
+async function calibrate(pipeline: Pipeline, runtime: RuntimeClient, model: RuntimeModelInfo, maxSteps: number, signal: AbortSignal): Promise<void> {
   for (const n of CALIBRATION_STEPS.filter((s) => s <= maxSteps)) {
-    const r = await runtime.infer(sampleInput(model, n), { requestId: `calibrate-${n}` });
+    if (signal.aborted) throw closedDuringStartUp();
+    const r = await runtime.infer(sampleInput(model, n), { requestId: `calibrate-${n}`, signal }).catch((err: unknown) => {
+      throw signal.aborted ? closedDuringStartUp() : err;
+    });
     pipeline.engine.observeCompute(n, r.computeMs);
   }
 }
@@ -138,23 +149,25 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   let peers = new Map<string, PeerClient>();
   const metrics = new MapperMetrics({ snapshot: () => state.pipeline?.engine.snapshot(), defaultMetrics: options.defaultMetrics ?? true });
   metrics.runtimeUp.set(1);
-  const live = new LiveView({ device: config.device, current: () => (state.pipeline ? { engine: state.pipeline.engine, maxSteps: state.maxSteps } : undefined) });
-  const streams = new LiveStreams({ view: live });
-  const app = createMapperApp({ state: () => state, metrics, logger, live: { view: live, streams } });
+  const live = options.livePage === false ? undefined : new LiveView({ device: config.device, current: () => (state.pipeline ? { engine: state.pipeline.engine, maxSteps: state.maxSteps } : undefined) });
+  const streams = live && new LiveStreams({ view: live });
+  const app = createMapperApp({ state: () => state, metrics, logger, ...(live && streams ? { live: { view: live, streams } } : {}) });
   const server = createServer({ keepAliveTimeout: 65_000, ...serverOptions(config.limits) }, app);
   answerClientErrors(server);
   const connections = guardConnections(server, () => state.limits);
   const { url, port } = await listen(server, config.listen.host, config.listen.port);
   logger.info('mapper listening', { url, device: config.device, neighbours: config.neighbours.map((n) => n.name) });
 
-  let closed = false;
+  // close() aborts start-up: everything start-up would start afterwards checks it first.
+  const closing = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   let selfCalibration: { stop: () => void } | undefined;
 
   /** A pipeline for `cfg`; the clients it replaces are closed later, when nothing uses them. */
   const rebuild = (cfg: MapperConfig, token: string | undefined, model: RuntimeModelInfo, previous?: Pipeline): Pipeline => {
     const built = buildPipeline({
-      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(), requestLog: live.requests,
+      config: cfg, token, model, runtime, logger, metrics, runtimeUp: health.up, onRuntimeFailure: () => health.failed(),
+      ...(live ? { requestLog: live.requests } : {}),
       ...(previous ? { previous } : {}),
     });
     metrics.policy.reset();
@@ -168,21 +181,29 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
   const pingDue = (): void => void state.pipeline?.pingDue(Math.max(1000, config.mapping.requestTimeoutMs));
 
   const ready = (async () => {
-    const model = await waitForRuntime(runtime, () => closed, logger);
+    const { signal } = closing;
+    const model = await waitForRuntime(runtime, signal, logger);
     const maxSteps = Math.min(config.maxSteps ?? model.maxSteps, model.maxSteps);
     const pipeline = rebuild(config, state.token, model);
-    await calibrate(pipeline, runtime, model, maxSteps);
+    await calibrate(pipeline, runtime, model, maxSteps, signal);
+    // Synchronous from here on: close() either came before (and nothing starts) or comes after (and stops it all).
+    if (signal.aborted) throw closedDuringStartUp();
     state = { ...state, pipeline, model, maxSteps };
     timers.push(setInterval(pingDue, options.pingTickMs ?? 100));
     timers.push(setInterval(() => void health.check(), RUNTIME_PROBE_MS));
-    timers.push(setInterval(() => live.sample(), LIVE_SAMPLE_MS));
-    live.sample();
+    if (live) {
+      timers.push(setInterval(() => live.sample(), LIVE_SAMPLE_MS));
+      live.sample();
+    }
     pingDue();
-    if (!closed) selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
+    selfCalibration = startSelfCalibration({ state: () => state, runtime, metrics, logger });
     const snap = pipeline.engine.snapshot();
     logger.info('mapper ready', { device: config.device, model: model.name, maxSteps, computeMsPerStep: snap.compute.perStepMs, computeFixedMs: snap.compute.fixedMs });
   })();
-  ready.catch((err: unknown) => logger.error('mapper start failed', { error: (err as Error).message }));
+  ready.catch((err: unknown) => {
+    if (closing.signal.aborted) logger.info('mapper closed before it was ready');
+    else logger.error('mapper start failed', { error: (err as Error).message });
+  });
 
   const reload = async (): Promise<boolean> => {
     let next: MapperConfig;
@@ -243,13 +264,13 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
     state: () => state,
     reload,
     async close() {
-      closed = true;
+      closing.abort();
       unwatchFile(options.configFile);
       if (tokenFile) unwatchFile(tokenFile, onChange);
       clearTimeout(settling);
       for (const t of timers) clearInterval(t);
       selfCalibration?.stop();
-      streams.closeAll();
+      streams?.closeAll();
       await drain(server);
       peers.forEach((p) => p.close());
       runtime.close();

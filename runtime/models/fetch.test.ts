@@ -137,7 +137,7 @@ test('HTTP 404 and a refused connection fail in one line, leaving nothing', asyn
 test('more than --max-bytes is refused, declared or streamed; a stalled download times out', async () => {
   const dir = await folder();
   const out = join(dir, 'model.onnx');
-  await rejectsWith(fetchModel({ uri: `${base}/imdb1x128.onnx`, out, maxBytes: 1000 }), /\(1017\.45 KiB\) is larger than the limit of 1000 bytes \(--max-bytes\)/);
+  await rejectsWith(fetchModel({ uri: `${base}/imdb1x128.onnx`, out, maxBytes: 1000 }), /\(1017\.5 KiB\) is larger than the limit of 1000 bytes \(--max-bytes\)/);
   await rejectsWith(fetchModel({ uri: `${base}/chunked`, out, maxBytes: 100_000 }), /chunked is larger than the limit of 97\.66 KiB/);
   await rejectsWith(fetchModel({ uri: MODEL_PATH, out, maxBytes: 1000 }), /larger than the limit/);
   await rejectsWith(fetchModel({ uri: `${base}/stall`, out, timeoutMs: 300 }), /no data from .*\/stall for 0\.3 s \(--timeout\)/);

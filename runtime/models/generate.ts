@@ -15,6 +15,8 @@ export interface GenerateOptions {
   spec: LstmModelSpec;
   formats: readonly GenerateFormat[];
   outDir: string;
+  /** the ONNX model's batch dimension (default dynamic, with a sequence-lengths input; see onnx-writer.ts) */
+  batch?: 'dynamic' | 'fixed';
 }
 
 export interface GeneratedModel {
@@ -38,7 +40,7 @@ export async function generateModel(options: GenerateOptions): Promise<Generated
   const result: GeneratedModel = {};
   if (options.formats.includes('onnx')) {
     const path = join(outDir, `${spec.name}.onnx`);
-    await writeFile(path, buildLstmOnnx(spec, weights));
+    await writeFile(path, buildLstmOnnx(spec, weights, { batch: options.batch ?? 'dynamic' }));
     result.onnx = path;
   }
   if (options.formats.includes('tfjs')) {

@@ -1,7 +1,11 @@
 /**
  * Writes LSTM models as ONNX protobuf (IR version 8, default opset 13) from the canonical weights.
  * Graph: [Gather (embedding)] → LSTM × layers (Squeeze between them) → Squeeze → Gemm (dense head).
- * Input "x": float [steps, 1, featureSize], or "tokens": int32 [steps, 1]; output "y": float [1, outputSize].
+ * Batched (the default): input "x": float [steps, batch, featureSize], or "tokens": int32 [steps,
+ * batch], plus "seq_lens": int32 [batch], every LSTM's sequence_lens, so sequences of different
+ * lengths share one run and each row's result is its own sequence's; output "y": float [batch,
+ * outputSize]. Fixed (`batch: 'fixed'`, the layout before batching): [steps, 1, …] in, [1, outputSize]
+ * out, no seq_lens.
  */
 import { ProtoWriter } from './protobuf.js';
 import type { LstmModelSpec, LstmWeights } from './spec.js';
@@ -82,20 +86,31 @@ function toOnnxGateOrder(data: Float32Array): Float32Array {
   return out;
 }
 
-export function buildLstmOnnx(spec: LstmModelSpec, weights: LstmWeights): Uint8Array {
+/** The name of the sequence-lengths input of a batched model (the runtime recognises it by its shape). */
+export const SEQ_LENS_INPUT = 'seq_lens';
+
+export interface OnnxLayoutOptions {
+  /** 'dynamic' (default): a symbolic batch dimension and a seq_lens input; 'fixed': batch 1, one input. */
+  batch?: 'dynamic' | 'fixed';
+}
+
+export function buildLstmOnnx(spec: LstmModelSpec, weights: LstmWeights, options: OnnxLayoutOptions = {}): Uint8Array {
   const h = spec.hiddenSize;
+  const dynamic = (options.batch ?? 'dynamic') === 'dynamic';
+  const batch: Dim = dynamic ? 'batch' : 1;
+  const seqLens = dynamic ? [SEQ_LENS_INPUT] : [];
   const nodes: NodeDef[] = [];
   const inits: Initializer[] = [int64Init('axes_0', [0])];
   if (weights.layers.length > 1) inits.push(int64Init('axes_1', [1]));
   let inputInfo: Uint8Array;
   let current: string;
   if (spec.inputKind === 'tokens') {
-    inputInfo = valueInfo('tokens', OnnxDataType.INT32, ['steps', 1]);
+    inputInfo = valueInfo('tokens', OnnxDataType.INT32, ['steps', batch]);
     inits.push(floatInit('embedding', [spec.vocabSize ?? 0, spec.featureSize], weights.embedding ?? new Float32Array(0)));
     nodes.push({ op: 'Gather', name: 'embed', inputs: ['embedding', 'tokens'], outputs: ['embedded'] });
     current = 'embedded';
   } else {
-    inputInfo = valueInfo('x', OnnxDataType.FLOAT, ['steps', 1, spec.featureSize]);
+    inputInfo = valueInfo('x', OnnxDataType.FLOAT, ['steps', batch, spec.featureSize]);
     current = 'x';
   }
   weights.layers.forEach((layer, l) => {
@@ -110,7 +125,7 @@ export function buildLstmOnnx(spec: LstmModelSpec, weights: LstmWeights): Uint8A
     nodes.push({
       op: 'LSTM',
       name: `lstm${l}`,
-      inputs: [current, `W${l}`, `R${l}`, `B${l}`],
+      inputs: [current, `W${l}`, `R${l}`, `B${l}`, ...seqLens],
       outputs: last ? ['', `Yh${l}`] : [`Y${l}`],
       intAttrs: { hidden_size: h },
     });
@@ -130,7 +145,8 @@ export function buildLstmOnnx(spec: LstmModelSpec, weights: LstmWeights): Uint8A
   graph.string(2, spec.name);
   for (const i of inits) graph.message(5, tensorProto(i));
   graph.message(11, inputInfo);
-  graph.message(12, valueInfo('y', OnnxDataType.FLOAT, [1, spec.outputSize]));
+  if (dynamic) graph.message(11, valueInfo(SEQ_LENS_INPUT, OnnxDataType.INT32, [batch]));
+  graph.message(12, valueInfo('y', OnnxDataType.FLOAT, [batch, spec.outputSize]));
 
   return new ProtoWriter()
     .varint(1, ONNX_IR_VERSION)

@@ -6,7 +6,7 @@ import type { Backend, InferResult, ModelInfo } from '../backends/types.js';
 import { silentLogger } from '../log.js';
 import { createRuntimeApp, type RuntimeState } from './app.js';
 import { RuntimeMetrics } from './metrics.js';
-import { InferenceQueue } from './queue.js';
+import { executorOf, InferenceQueue } from './queue.js';
 
 /** A backend whose inferences finish only when the test says so. */
 class GatedBackend implements Backend {
@@ -77,6 +77,7 @@ test('not ready: readyz, model and infer answer 503 NOT_READY; healthz is fine',
 
 test('a full queue answers 503 OVERLOADED with Retry-After; accepted requests all complete', async () => {
   state.backend = backend;
+  queue.attach(executorOf(backend));
   state.ready = true;
   const accepted = [infer(), infer(), infer()];
   await until(() => backend.pending === 1 && queue.depth === 2);

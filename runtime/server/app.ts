@@ -12,13 +12,14 @@ import { unmatchedRoute, type RouteTable } from '../http/routes.js';
 import type { Logger } from '../log.js';
 import { decodeBinary, decodeJson } from './decode.js';
 import type { RuntimeMetrics } from './metrics.js';
-import { BINARY_TYPE, HEADERS, PATHS, type InferResponseBody, type RuntimeModelInfo } from './protocol.js';
+import { BINARY_TYPE, HEADERS, PATHS, type InferResponseBody, type RuntimeModelInfo, type RuntimeServing } from './protocol.js';
 import type { InferenceQueue } from './queue.js';
 import { RUNTIME_DEFAULTS } from '../defaults.js';
 
-/** Mutable server state: the backend appears once loaded; ready once warmed up. */
+/** Mutable server state: the backend appears once loaded (with how it serves); ready once warmed up. */
 export interface RuntimeState {
   backend: Backend | undefined;
+  serving?: RuntimeServing;
   ready: boolean;
 }
 
@@ -47,8 +48,8 @@ function readyBackend(state: RuntimeState): Backend {
 }
 
 
-export function modelInfoOf(backend: Backend, maxSteps: number): RuntimeModelInfo {
-  return { ...backend.info, backend: backend.name, maxSteps };
+export function modelInfoOf(backend: Backend, maxSteps: number, serving?: RuntimeServing): RuntimeModelInfo {
+  return { ...backend.info, backend: backend.name, maxSteps, ...(serving ? { serving } : {}) };
 }
 
 export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
@@ -67,7 +68,7 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
     res.json({ status: 'ready' });
   });
   app.get(PATHS.model, (_req, res) => {
-    res.json(modelInfoOf(readyBackend(state), maxSteps));
+    res.json(modelInfoOf(readyBackend(state), maxSteps, state.serving));
   });
   app.get(PATHS.metrics, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -92,15 +93,19 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
       : decodeJson(req.body, backend.info, maxSteps);
     const budgetMs = Number(header(req, HEADERS.deadline));
     const deadline = Number.isFinite(budgetMs) && budgetMs > 0 ? received + budgetMs : undefined;
-    const { value: result, queueMs } = await queue.run(() => backend.infer(input), deadline === undefined ? {} : { deadline });
+    const result = await queue.submit(input, deadline === undefined ? {} : { deadline });
+    const { queueMs, batch } = result;
     metrics.computeSeconds.observe(result.computeMs / 1000);
     metrics.queueSeconds.observe(queueMs / 1000);
+    metrics.batchSize.observe(batch.size);
     metrics.steps.inc(input.steps);
     metrics.requests.inc({ outcome: 'ok', encoding: binary ? 'binary' : 'json' });
     res.setHeader(HEADERS.computeMs, result.computeMs.toFixed(3));
     res.setHeader(HEADERS.queueMs, queueMs.toFixed(3));
+    res.setHeader(HEADERS.batchSize, String(batch.size));
+    res.setHeader(HEADERS.batchSteps, String(batch.steps));
     if (requestId !== undefined) res.setHeader(HEADERS.requestId, requestId);
-    logger.debug('inference done', { requestId, n: input.steps, computeMs: result.computeMs, queueMs });
+    logger.debug('inference done', { requestId, n: input.steps, computeMs: result.computeMs, queueMs, batch: batch.size });
     if (req.accepts(['application/json', BINARY_TYPE]) === BINARY_TYPE) {
       const { outputs } = result;
       res.setHeader(HEADERS.shape, String(outputs.length));
@@ -108,7 +113,7 @@ export function createRuntimeApp(options: RuntimeAppOptions): express.Express {
       res.type(BINARY_TYPE).send(Buffer.from(outputs.buffer, outputs.byteOffset, outputs.byteLength));
       return;
     }
-    const body: InferResponseBody = { outputs: Array.from(result.outputs), computeMs: result.computeMs, queueMs };
+    const body: InferResponseBody = { outputs: Array.from(result.outputs), computeMs: result.computeMs, queueMs, batch };
     res.setHeader(HEADERS.remoteMs, (clock() - received).toFixed(3));
     res.json(body);
   });

@@ -39,6 +39,8 @@ export interface RuntimeInferResult {
   remoteMs: number;
   /** This client's round trip, request written → response read. */
   roundTripMs: number;
+  /** The batch the request ran in (computeMs is that batch's run): size 1 and its own length without batching. */
+  batch: { size: number; steps: number };
 }
 
 function toFloat32(body: Buffer): Float32Array {
@@ -117,6 +119,8 @@ export class RuntimeClient {
       queueMs: numberHeader(res.headers, HEADERS.queueMs),
       remoteMs: numberHeader(res.headers, HEADERS.remoteMs),
       roundTripMs,
+      // A runtime from before batching sends neither header: it ran the request alone.
+      batch: { size: numberHeader(res.headers, HEADERS.batchSize) || 1, steps: numberHeader(res.headers, HEADERS.batchSteps) || input.steps },
     };
   }
 

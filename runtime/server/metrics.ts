@@ -17,14 +17,20 @@ export class RuntimeMetrics {
   });
   readonly computeSeconds = new Histogram({
     name: 'crime_runtime_compute_seconds',
-    help: 'Model run time per request (backend only)',
+    help: 'Model run time per request (backend only; the whole batch\'s for a request that ran in one)',
     buckets: MS_BUCKETS,
     registers: [this.registry],
   });
   readonly queueSeconds = new Histogram({
     name: 'crime_runtime_queue_seconds',
-    help: 'Time a request waited for an inference slot',
+    help: 'Time a request waited for its run to start',
     buckets: [0, ...MS_BUCKETS],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'crime_runtime_batch_size',
+    help: 'Requests in the batch each request ran in (1 without batching)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
     registers: [this.registry],
   });
   readonly steps = new Counter({

@@ -66,6 +66,8 @@ describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
     const info: RuntimeModelInfo = await client.model();
     assert.deepEqual(info, {
       name: 'tiny2x24', format: 'onnx', inputKind: 'floats', featureSize: 16, outputSize: 4, backend: 'onnx-cpu', maxSteps: MAX_STEPS,
+      // Off by default: one request per run, on the event loop (no worker thread), as before batching.
+      serving: { maxBatch: 1, maxDelayMs: 0, concurrency: 1, mixedLengths: true, workers: 0 },
     });
   });
 
@@ -76,6 +78,7 @@ describe('runtime server on a floats model (tiny2x24, 16 features)', () => {
     assert.equal(reply.status, 200);
     assert.equal(reply.json?.outputs?.length, 4);
     for (const h of [HEADERS.computeMs, HEADERS.queueMs, HEADERS.remoteMs]) assert.ok(Number(reply.headers.get(h)) >= 0, h);
+    assert.deepEqual([reply.headers.get(HEADERS.batchSize), reply.headers.get(HEADERS.batchSteps)], ['1', '7']);
     const binary = await client.infer(input, { requestId: 'r-1' });
     assert.deepEqual(Array.from(binary.outputs), reply.json?.outputs?.map((v) => Math.fround(v)));
     assert.ok(binary.computeMs > 0 && binary.remoteMs >= binary.computeMs && binary.roundTripMs >= binary.remoteMs);

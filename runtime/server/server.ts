@@ -7,14 +7,17 @@ import type { AddressInfo } from 'node:net';
 import { createBackend, type CreateBackendOptions } from '../backends/select.js';
 import { emulateProfile, type EmulatedProfile } from '../backends/emulated.js';
 import { warmUp, type WarmUpOptions } from '../backends/warmup.js';
-import type { Backend } from '../backends/types.js';
+import { batchingOf, type Backend } from '../backends/types.js';
+import { RUNTIME_DEFAULTS, SERVING_DEFAULTS } from '../defaults.js';
+import type { ServingSettings } from '../serving-settings.js';
+import type { RuntimeServing } from './protocol.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { listenOnSocket, unixAddress } from '../http/unix-socket.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createRuntimeApp, type RuntimeState } from './app.js';
 import { RuntimeMetrics } from './metrics.js';
-import { InferenceQueue } from './queue.js';
+import { executorOf, InferenceQueue } from './queue.js';
 
 export interface RuntimeServerOptions {
   model: CreateBackendOptions;
@@ -30,9 +33,12 @@ export interface RuntimeServerOptions {
    * a pod this is the only listener: the mapper reaches its runtime through a shared emptyDir.
    */
   socket?: string;
-  /** Inferences run at once (default 1). */
-  concurrency?: number;
-  /** Requests that may wait for a slot (default 16); more → 503 OVERLOADED. */
+  /**
+   * Batching and concurrent runs (default off: one request at a time, batch 1). With batching or
+   * concurrency > 1, an ONNX model runs in `concurrency` worker threads (backends/onnx-pool.ts).
+   */
+  serving?: ServingSettings;
+  /** Requests that may wait for a run (default runtimeMaxQueue(serving)); more → 503 OVERLOADED. */
   maxQueue?: number;
   bodyLimitBytes?: number;
   warmUp?: Omit<WarmUpOptions, 'maxSteps'>;
@@ -60,12 +66,40 @@ export interface RuntimeServer {
   close(): Promise<void>;
 }
 
+/**
+ * Requests that may wait by default: the usual 16, and room for two full batches per run slot, so
+ * a batching runtime can fill its batches behind busy runs.
+ */
+export function runtimeMaxQueue(serving: ServingSettings): number {
+  return Math.max(RUNTIME_DEFAULTS.maxQueue, 2 * serving.maxBatch * serving.concurrency);
+}
+
+/** Worker threads for the model: none (the model runs on the event loop, today's batch-1 path) unless batching or running several at once. */
+export function modelWorkers(serving: ServingSettings): number {
+  return serving.maxBatch > 1 || serving.concurrency > 1 ? serving.concurrency : 0;
+}
+
+function servingOf(serving: ServingSettings, maxBatch: number, capability: ReturnType<typeof batchingOf>, workers: number, backend: string): RuntimeServing {
+  const note = maxBatch < serving.maxBatch ? `maxBatch ${serving.maxBatch} asked for, ${maxBatch} possible: ${capability.reason ?? `${backend} takes at most ${capability.maxBatch}`}` : undefined;
+  return {
+    maxBatch,
+    maxDelayMs: serving.maxDelayMs,
+    concurrency: serving.concurrency,
+    mixedLengths: capability.mixedLengths,
+    workers,
+    ...(note === undefined ? {} : { note }),
+  };
+}
+
 export async function startRuntimeServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
   const logger = options.logger ?? silentLogger;
   const state: RuntimeState = { backend: undefined, ready: false };
+  const serving = options.serving ?? SERVING_DEFAULTS.off;
   const queue = new InferenceQueue({
-    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-    ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+    concurrency: serving.concurrency,
+    maxBatch: serving.maxBatch,
+    maxDelayMs: serving.maxDelayMs,
+    maxQueue: options.maxQueue ?? runtimeMaxQueue(serving),
   });
   const metrics = new RuntimeMetrics({ defaultMetrics: options.defaultMetrics ?? true, queueDepth: () => queue.depth });
   const app = createRuntimeApp({
@@ -87,7 +121,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       // The same app behind a second listener: one queue, one model, two ways in.
       await listenOnSocket(serve(), options.socket);
       addresses.push(unixAddress(options.socket));
-      logger.info('runtime listening', { url: unixAddress(options.socket), maxSteps: options.maxSteps, concurrency: queue.concurrency, maxQueue: queue.maxQueue });
+      logger.info('runtime listening', { url: unixAddress(options.socket), maxSteps: options.maxSteps, serving, maxQueue: queue.maxQueue });
     }
     if (tcp) {
       const server = serve();
@@ -102,7 +136,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       port = (server.address() as AddressInfo).port;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       addresses.push(url);
-      logger.info('runtime listening', { url, maxSteps: options.maxSteps, concurrency: queue.concurrency, maxQueue: queue.maxQueue });
+      logger.info('runtime listening', { url, maxSteps: options.maxSteps, serving, maxQueue: queue.maxQueue });
       if (!isLoopbackHost(host)) {
         // The runtime has no authentication of its own: only its mapper, on the same machine, should reach it.
         logger.warn('the runtime listens beyond loopback and answers anyone who reaches it; bind it to 127.0.0.1 behind its mapper', { host });
@@ -117,15 +151,20 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
 
   let closed = false;
   const ready = (async () => {
-    const loaded = await createBackend({ ...options.model, logger });
+    const workers = options.model.workers ?? modelWorkers(serving);
+    const loaded = await createBackend({ ...options.model, workers, logger });
     const backend = options.emulate ? emulateProfile(loaded, options.emulate) : loaded;
     state.backend = backend;
-    const warm = await warmUp(backend, { ...options.warmUp, maxSteps: options.maxSteps });
+    const capability = batchingOf(backend);
+    queue.attach(executorOf(backend));
+    state.serving = servingOf(serving, queue.effectiveMaxBatch, capability, workers, backend.name);
+    const warm = await warmUp(backend, { ...options.warmUp, maxSteps: options.maxSteps, batch: queue.effectiveMaxBatch, parallel: capability.parallelRuns });
     if (closed) throw new Error('server closed during start-up');
     state.ready = true;
     metrics.ready.set(1);
     metrics.modelLoaded(backend);
-    logger.info('runtime ready', { model: backend.info.name, backend: backend.name, warmUpRuns: warm.runs, warmUpMs: Math.round(warm.ms) });
+    logger.info('runtime ready', { model: backend.info.name, backend: backend.name, serving: state.serving, warmUpRuns: warm.runs, warmUpMs: Math.round(warm.ms) });
+    if (state.serving.note !== undefined) logger.warn('batching off', { reason: state.serving.note });
     return backend;
   })();
   ready.catch((err: unknown) => logger.error('model load failed', { error: (err as Error).message }));

@@ -28,3 +28,16 @@ export async function fixtureModel(preset: ModelPresetName): Promise<Required<Ge
 export async function removeFixtures(): Promise<void> {
   if (dirPromise !== undefined) await rm(await dirPromise, { recursive: true, force: true });
 }
+
+/** A preset's ONNX model with the batch-1 layout (no batch dimension, no lengths input), cached too. */
+export async function fixtureFixedBatchModel(preset: ModelPresetName): Promise<string> {
+  const key = `${preset}/fixed`;
+  let p = generated.get(key);
+  if (p === undefined) {
+    p = fixtureDir().then((dir) => generateModel({ spec: MODEL_PRESETS[preset], formats: ['onnx'], outDir: join(dir, 'fixed'), batch: 'fixed' }));
+    generated.set(key, p);
+  }
+  const g = await p;
+  if (g.onnx === undefined) throw new Error('fixture generation produced no file');
+  return g.onnx;
+}

@@ -16,7 +16,7 @@ import { SELF_CALIBRATION_LIMITS } from '../mapping-settings.js';
 import { DEFAULT_POLICY, POLICY_MAX_LENGTH, POLICY_PATTERN } from '../mapping-policy.js';
 import { POLICY_CEL_RULES } from './policy-cel.js';
 import { SERVING_FIELDS, SERVING_LIMITS } from '../serving-settings.js';
-import { MODEL_FORMATS, OBJECTIVES, TIERS, TOPOLOGY_LIMITS, TOPOLOGY_PATTERNS } from './topology.js';
+import { MODEL_FORMATS, OBJECTIVES, TIERS, TOPOLOGY_LIMITS, TOPOLOGY_MESSAGES, TOPOLOGY_PATTERNS } from './topology.js';
 
 interface Schema {
   properties?: Record<string, Schema>;
@@ -76,6 +76,8 @@ test('the CRD has the parser limits and patterns', () => {
   assert.equal(device('offloadTo').maxItems, TOPOLOGY_LIMITS.offloadTo);
   assert.equal(device('name').maxLength, TOPOLOGY_LIMITS.deviceName);
   assert.equal(device('name').pattern, TOPOLOGY_PATTERNS.deviceName);
+  assert.equal(at('metadata.name').maxLength, TOPOLOGY_LIMITS.topologyName);
+  assert.equal(at('metadata.name').pattern, TOPOLOGY_PATTERNS.topologyName);
   assert.equal(device('gpus').maximum, TOPOLOGY_LIMITS.gpus);
   assert.equal(device('replicas').maximum, TOPOLOGY_LIMITS.replicas);
   assert.equal(device('power.activeW').maximum, TOPOLOGY_LIMITS.watts);
@@ -121,6 +123,10 @@ test('the CRD CEL rules use the parser patterns and messages', () => {
   assert.equal(rules('spec.devices.[].placement')[0]?.message, PLACEMENT_MESSAGES.nodeName);
   assert.deepEqual(rules('spec.devices.[].placement.tolerations.[]').map((r) => r.message), [PLACEMENT_MESSAGES.keyOperator, PLACEMENT_MESSAGES.existsValue, PLACEMENT_MESSAGES.secondsEffect]);
   assert.deepEqual(rules('spec.devices.[].resources').map((r) => r.message), [PLACEMENT_MESSAGES.requestOverLimit('cpu'), PLACEMENT_MESSAGES.requestOverLimit('memory')]);
+  // Topology and device names together fit a child's name (<topology>--<device>, a DNS label).
+  const names = root['x-kubernetes-validations'] ?? [];
+  assert.deepEqual(names.map((r) => r.message), [TOPOLOGY_MESSAGES.childName]);
+  assert.match(names[0]?.rule ?? '', new RegExp(`<= ${TOPOLOGY_LIMITS.childName - 2}\\)$`));
   // The policy rules are generated (CEL cannot recurse: reachability is unrolled); the CRD carries them verbatim.
   const policy = rules('spec').filter((r) => r.message.startsWith('policy '));
   assert.deepEqual(policy, POLICY_CEL_RULES.map((r) => ({ ...r })));

@@ -59,7 +59,7 @@ test('serving defaults depend on the device; written fields override them, one b
   assert.deepEqual(t.devices.map((d) => [d.name, d.serving]), [
     ['end-node', { maxBatch: 1, maxDelayMs: 0, concurrency: 1 }],
     ['gateway', { maxBatch: 1, maxDelayMs: 0, concurrency: 1 }],
-    ['cloud', { maxBatch: 64, maxDelayMs: 2, concurrency: 2 }],
+    ['cloud', { maxBatch: 64, maxDelayMs: 0, concurrency: 2 }],
   ]);
   const cpuCloud = parseTopology(EXAMPLE.replace('      gpus: 1', '      gpus: 0\n      serving: { concurrency: 2 }'));
   assert.deepEqual(cpuCloud.devices[2]?.serving, { maxBatch: 16, maxDelayMs: 0, concurrency: 2 });
@@ -93,7 +93,7 @@ const CLUSTER_EXAMPLE = readFileSync(fileURLToPath(new URL('../../../examples/to
 test('placement, resources, replicas and the model digest parse into what an operator renders', () => {
   const t = parseTopology(CLUSTER_EXAMPLE);
   assert.deepEqual(t.model.source, { kind: 'pvc', claim: 'crime-models', path: 'imdb1x128.onnx' });
-  assert.equal(t.model.sha256, '415663d5972de0755201d4174da95d829e87e84524084bdf0bd632f0407a070a');
+  assert.equal(t.model.sha256, 'ab0e6e6214b705cc985d9ca3b9f6b0f17d936d52608a0e6a0da25ff8b8d1c92c');
   const [end, gateway, cloud] = t.devices;
   assert.deepEqual(end?.placement, { nodeSelector: { 'kubernetes.io/arch': 'arm64', 'crime.dev/tier': 'edge' }, tolerations: [] });
   assert.deepEqual(end?.resources, { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } });

@@ -30,7 +30,9 @@ export const TOPOLOGY_LIMITS = {
   devices: 32,
   offloadTo: 16,
   deviceName: 40,
-  topologyName: 253,
+  /** a device's children are named <topology>--<device>, a Service name (a DNS label of at most 63) */
+  topologyName: 60,
+  childName: 63,
   replicas: 32,
   gpus: 16,
   watts: 10_000,
@@ -41,8 +43,15 @@ export const TOPOLOGY_LIMITS = {
 /** Patterns shared with the CRD. */
 export const TOPOLOGY_PATTERNS = {
   deviceName: `^${DEVICE_NAME_PATTERN}$`,
-  topologyName: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  /** a DNS-1035 label without "--": "--" separates topology and device in child names, so they cannot collide */
+  topologyName: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$',
   sha256: '^[0-9a-f]{64}$',
+} as const;
+
+/** Messages shared with the CRD (its metadata.name schema and the CEL rule at its root). */
+export const TOPOLOGY_MESSAGES = {
+  topologyName: `must be a DNS label without "--" (a lowercase letter first, then lowercase letters, digits and single "-", not "-" last) of at most ${TOPOLOGY_LIMITS.topologyName} characters`,
+  childName: `the topology name and each device name must together be at most ${TOPOLOGY_LIMITS.childName - 2} characters: a device's Deployment and Service are named <topology>--<device>, a DNS label of at most ${TOPOLOGY_LIMITS.childName}`,
 } as const;
 
 export interface TopologyDevice {
@@ -103,7 +112,7 @@ export function topologyFromObject(doc: unknown): Topology {
   const metadata = obj(root.metadata, 'metadata');
   const name = str(metadata, 'name', 'metadata');
   if (name.length > TOPOLOGY_LIMITS.topologyName || !new RegExp(TOPOLOGY_PATTERNS.topologyName).test(name)) {
-    throw new InvalidInputError('metadata.name', `must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".") of at most 253 characters, got "${name}"`);
+    throw new InvalidInputError('metadata.name', `${TOPOLOGY_MESSAGES.topologyName}, got "${name}"`);
   }
   const spec = obj(root.spec, 'spec');
   known(spec, 'spec', ['model', 'objective', 'mapping', 'devices']);
@@ -133,9 +142,15 @@ export function topologyFromObject(doc: unknown): Topology {
   const payload = { above: 0, max: TOPOLOGY_LIMITS.payloadBytes };
   if (model.stepBytes !== undefined) topology.model.stepBytes = num(model, 'stepBytes', 'spec.model', payload);
   if (model.outputBytes !== undefined) topology.model.outputBytes = num(model, 'outputBytes', 'spec.model', { min: 0, max: payload.max });
+  topology.devices.forEach((d, i) => {
+    if (name.length + 2 + d.name.length > TOPOLOGY_LIMITS.childName) {
+      throw new InvalidInputError(at(at('spec.devices', i), 'name'), `${TOPOLOGY_MESSAGES.childName} ("${name}--${d.name}" has ${name.length + 2 + d.name.length})`);
+    }
+  });
   checkGraph(topology);
   return topology;
 }
+
 
 function modelUri(model: Record<string, unknown>): string {
   const uri = model.uri;

@@ -102,6 +102,16 @@ describe('mapper: the live page\'s routes', () => {
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /^points: /);
   });
 
+  test('a mapper started without its page (crime mapper --no-ui) has no /ui', async () => {
+    const bare = await startMapperServer({ configFile: join(dir, 'edge.yaml'), defaultMetrics: false, livePage: false });
+    try {
+      await bare.ready;
+      for (const path of ['/ui', '/ui/data', '/ui/events', '/ui/main.js']) assert.equal((await fetch(`${bare.url}${path}`)).status, 404, path);
+    } finally {
+      await bare.close();
+    }
+  });
+
   test('/ui/events: the same data as a stream; a bounded number of streams, all ended on close', async () => {
     const streams: IncomingMessage[] = [];
     for (let i = 0; i < 8; i++) streams.push(await openStream(mapper.url));
