@@ -4,6 +4,7 @@ import { applyEmulationLine, parseProfile, type EmulatedProfile } from '../runti
 import { UsageError } from '../runtime/errors.js';
 import type { Command } from './command.js';
 import { choice, intOption, required, serveUntilSignal, servingOption } from './options.js';
+import { reportingFailure, terminationLog } from './termination-log.js';
 import { MODEL_DEFAULTS, RUNTIME_DEFAULTS, SERVING_DEFAULTS } from '../runtime/defaults.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
@@ -44,6 +45,9 @@ Options:
   --threads N          onnxruntime intra-op threads per run (default 1)
   --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
+  --termination-log F  where the reason goes when the model cannot be loaded ("CODE: message", e.g.
+                       BACKEND_UNAVAILABLE: ... when the CUDA provider cannot load); default
+                       /dev/termination-log when it exists and is writable (a pod); "" for none
   --emulate MS,FIXED   local topologies only: behave like a device computing in MS per step + FIXED ms
                        (each inference runs for real, then holds its slot until that time);
                        default: the CRIME_EMULATE environment variable. Lines "slowdown K" on stdin
@@ -61,7 +65,7 @@ export const runtimeCommand: Command = {
         model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
         port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
         concurrency: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
-        emulate: { type: 'string' }, socket: { type: 'string' },
+        emulate: { type: 'string' }, socket: { type: 'string' }, 'termination-log': { type: 'string' },
       },
       strict: true,
     });
@@ -102,8 +106,10 @@ export const runtimeCommand: Command = {
         level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
       }),
     };
+    // In a pod, a model or backend that cannot load ends the container: the reason goes where the
+    // pod's status shows it, and from there the topology's (a GPU device without a working CUDA).
     try {
-      return await serveUntilSignal(io, () => startRuntimeServer(options));
+      return await reportingFailure(terminationLog(values['termination-log']), io, 'crime runtime', () => serveUntilSignal(io, () => startRuntimeServer(options)), true);
     } finally {
       control?.close();
     }

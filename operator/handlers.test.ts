@@ -34,3 +34,18 @@ test('a child\'s events enqueue its owner and the topology its label names; a po
   caches.pods.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ops', labels: { 'crime.dev/topology': 'a-b' } } });
   assert.deepEqual(keys, ['ops/a-b']);
 });
+
+test('a topology\'s own events enqueue it; a child owned by something else, or a pod of another namespace, enqueues nothing', () => {
+  const caches = fakeCaches();
+  const keys: string[] = [];
+  enqueueOnEvents(caches, (key) => keys.push(key));
+  caches.topologies.put({ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', metadata: { name: 'web', namespace: 'ops', uid: 'uid-web' } });
+  caches.topologies.remove('ops', 'web');
+  assert.deepEqual(keys, ['ops/web', 'ops/web']);
+  keys.length = 0;
+  caches.topologies.put({ apiVersion: 'crime.dev/v1alpha1', kind: 'RnnTopology', metadata: { name: 'web', namespace: 'ops', uid: 'uid-web' } });
+  keys.length = 0;
+  caches.configMaps.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'stray', namespace: 'ops', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'web', uid: 'u' }] } });
+  caches.pods.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'other', labels: { 'crime.dev/topology': 'web' } } });
+  assert.deepEqual(keys, []);
+});

@@ -14,7 +14,7 @@ import { loadKubeConfig } from './kube/credentials.js';
 import { EventRecorder } from './kube/events.js';
 import { watchWith, type WatchFn } from './kube/informer.js';
 import { LEASE_DEFAULTS, LeaderElector, leaseRequestTimeoutMs, type LeaseTimings } from './kube/lease.js';
-import { KubeRest, type KubeClientConfig, type RestOptions } from './kube/rest.js';
+import { KubeRest, type KubeClientConfig } from './kube/rest.js';
 import { KubeWriter } from './kube/writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { startProbeServer } from './probes.js';
@@ -60,13 +60,7 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
   const logger = o.logger ?? silentLogger;
   const metrics = new OperatorMetrics({ defaultMetrics: o.defaultMetrics ?? true });
   const kc = await loadKubeConfig(o.kubeconfig, { logger });
-  const counted: RestOptions = {
-    onCall: (verb, code, seconds) => {
-      metrics.apiRequests.inc({ verb, code: String(code) });
-      metrics.apiSeconds.observe({ verb }, seconds);
-    },
-  };
-  const rest = new KubeRest(kc, counted);
+  const rest = new KubeRest(kc, { onCall: metrics.onCall });
   const cache = createCaches({
     rest,
     watch: o.informer?.watch ?? watchWith(rest),
@@ -85,24 +79,8 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
   });
   enqueueOnEvents(cache.caches, (key) => controller.enqueue(key));
 
-  // The elector's own client: its requests time out within the renew deadline and never wait
-  // behind the reconciles' connections.
-  const le = o.leaderElection;
-  const renewDeadlineMs = le?.renewDeadlineMs ?? LEASE_DEFAULTS.renewDeadlineMs;
-  const leaseRest = le ? new KubeRest(kc, { ...counted, timeoutMs: leaseRequestTimeoutMs(renewDeadlineMs) }) : undefined;
-  const elector =
-    le && leaseRest
-      ? new LeaderElector({
-          rest: leaseRest,
-          namespace: le.namespace,
-          name: le.name ?? 'crime-operator',
-          identity: le.identity ?? `${hostname()}_${process.pid}`,
-          logger,
-          ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
-          renewDeadlineMs,
-          ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
-        })
-      : undefined;
+  const election = o.leaderElection ? leaderElection(kc, o.leaderElection, metrics, logger) : undefined;
+  const elector = election?.elector;
 
   let synced = false;
   let resolveLeading!: () => void;
@@ -153,7 +131,27 @@ export async function startOperator(o: OperatorOptions = {}): Promise<Operator> 
       await elector?.stop();
       await probes.close();
       rest.close();
-      leaseRest?.close();
+      election?.rest.close();
     },
   };
+}
+
+/**
+ * The elector, with a client of its own: its requests time out within the renew deadline and never
+ * wait behind the reconciles' connections.
+ */
+function leaderElection(kc: KubeClientConfig, le: NonNullable<OperatorOptions['leaderElection']>, metrics: OperatorMetrics, logger: Logger): { elector: LeaderElector; rest: KubeRest } {
+  const renewDeadlineMs = le.renewDeadlineMs ?? LEASE_DEFAULTS.renewDeadlineMs;
+  const rest = new KubeRest(kc, { onCall: metrics.onCall, timeoutMs: leaseRequestTimeoutMs(renewDeadlineMs) });
+  const elector = new LeaderElector({
+    rest,
+    namespace: le.namespace,
+    name: le.name ?? 'crime-operator',
+    identity: le.identity ?? `${hostname()}_${process.pid}`,
+    logger,
+    ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
+    renewDeadlineMs,
+    ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
+  });
+  return { elector, rest };
 }

@@ -37,6 +37,12 @@ export class OperatorMetrics {
   });
   readonly leader = new Gauge({ name: 'crime_operator_leader', help: '1 while this replica leads', registers: [this.registry] });
 
+  /** Counts one API request (KubeRest's onCall). */
+  readonly onCall = (verb: string, code: number, seconds: number): void => {
+    this.apiRequests.inc({ verb, code: String(code) });
+    this.apiSeconds.observe({ verb }, seconds);
+  };
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

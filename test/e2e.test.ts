@@ -26,11 +26,16 @@ const NS = 'e2e';
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: { model: Record<string, unknown>; mapping: Record<string, unknown>; devices: Array<Record<string, unknown>> } };
 
-/** The three-tier example, its model served where pods can fetch it. */
+/**
+ * The three-tier example, its model served where pods can fetch it. The dev cluster's GPU node has
+ * no GPU: its devices run on the CPU, said explicitly (with auto they would run onnx-cuda and not
+ * be Ready, as the test of that shows).
+ */
 function example(modelsUrl: string): Doc {
   const doc = parseYaml(readFileSync(root('examples/topologies/three-tier.yaml'), 'utf8')) as Doc;
   doc.metadata = { name: 'imdb', namespace: NS };
   doc.spec.model.uri = `${modelsUrl}/imdb1x128.onnx`;
+  for (const d of doc.spec.devices) if (Number(d['gpus'] ?? 0) > 0) d['backend'] = 'onnx-cpu';
   return doc;
 }
 
@@ -91,6 +96,42 @@ describe('end to end: the operator-rendered topology with pods that really run',
     assert.ok((long.servedBy['end-node']?.count ?? 0) <= 5, 'long inputs leave the end node');
   });
 
+  it('a GPU device on a node without a GPU: its runtime stops (no silent CPU fallback), not Ready, the status names BackendUnavailable', async () => {
+    const doc = {
+      apiVersion: 'crime.dev/v1alpha1',
+      kind: 'RnnTopology',
+      metadata: { name: 'nogpu', namespace: NS },
+      spec: {
+        model: { format: 'onnx', uri: `${cluster.modelsUrl as string}/imdb1x128.onnx` },
+        mapping: {},
+        devices: [
+          { name: 'edge', tier: 'edge', entry: true, offloadTo: ['gpu'], placement: { nodeSelector: { 'crime.dev/tier': 'edge' } } },
+          { name: 'gpu', tier: 'cloud', gpus: 1, placement: { nodeSelector: { 'crime.dev/tier': 'cloud' } } },
+        ],
+      },
+    };
+    await apply(doc);
+    const failed = await waitFor(async () => {
+      const s = await status('nogpu');
+      const gpu = s?.devices.find((d) => d.name === 'gpu');
+      const edge = s?.devices.find((d) => d.name === 'edge');
+      return gpu?.lastFailure?.reason === 'BackendUnavailable' && edge?.readyReplicas === 1 ? s : undefined;
+    }, { what: 'nogpu: BackendUnavailable', timeoutMs: 90_000 });
+    const gpu = failed.devices.find((d) => d.name === 'gpu');
+    assert.equal(gpu?.backend, 'onnx-cuda');
+    assert.equal(failed.devices.find((d) => d.name === 'edge')?.backend, 'onnx-cpu');
+    assert.equal(gpu?.readyReplicas, 0);
+    assert.match(gpu?.lastFailure?.message ?? '', /BACKEND_UNAVAILABLE: onnxruntime \(cuda\) cannot load the model/);
+    const ready = failed.conditions.find((c) => c.type === 'Ready');
+    assert.deepEqual([ready?.status, ready?.reason], ['False', 'BackendUnavailable']);
+    // Gone again, so the GPU it holds is free for the phases after this one.
+    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.topology, NS, 'nogpu') });
+    await waitFor(async () => {
+      const left = (await admin.request<{ items: V1Pod[] }>({ method: 'GET', path: pathOf(RESOURCES.pod, NS), query: { labelSelector: 'crime.dev/topology=nogpu' } })).items;
+      return left.length === 0 ? true : undefined;
+    }, { what: 'nogpu pods gone', timeoutMs: 60_000 });
+  });
+
   it('a cloud pod deleted under steady load: nothing fails, a new pod comes, the gateway uses it again', async () => {
     const [cloud] = await pods('cloud');
     const running = load(200, 15);
@@ -113,7 +154,7 @@ describe('end to end: the operator-rendered topology with pods that really run',
   it('the topology edited under load: the ConfigMap follows, mappers reload without dropping a request, the new device gets traffic where it is cheaper', async () => {
     const doc = example(cluster.modelsUrl as string);
     doc.spec.mapping.pingIdleSeconds = 1;
-    doc.spec.devices.push({ name: 'cloud-b', tier: 'cloud', gpus: 1, placement: { nodeSelector: { 'crime.dev/tier': 'cloud' } } });
+    doc.spec.devices.push({ name: 'cloud-b', tier: 'cloud', gpus: 1, backend: 'onnx-cpu', placement: { nodeSelector: { 'crime.dev/tier': 'cloud' } } });
     (doc.spec.devices[0] as { offloadTo: string[] }).offloadTo = ['gateway', 'cloud-b'];
     const running = load(200, 15);
     await new Promise((r) => setTimeout(r, 2000));

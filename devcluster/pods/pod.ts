@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
+import { backoffDelay, type BackoffPolicy } from '../../runtime/backoff.js';
 import type { Logger } from '../../runtime/log.js';
 import { ContainerProcess, execIn, type Exit } from './container.js';
 import { PodNetwork, GATEWAY_IP } from './netns.js';
@@ -45,8 +46,7 @@ interface Slot {
   stopProbes: Array<() => void>;
 }
 
-const BACKOFF_START_MS = 10_000;
-const BACKOFF_MAX_MS = 300_000;
+const CRASH_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 300_000 };
 const BACKOFF_RESET_MS = 600_000;
 
 /** $(VAR) references expanded from `env`, as Kubernetes does in command, args and env values; $$ escapes. */
@@ -247,7 +247,7 @@ export class PodWorker {
   }
 
   private backoffMs(slot: Slot): number {
-    return Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.max(0, slot.restartCount - 1));
+    return backoffDelay(CRASH_BACKOFF, slot.restartCount);
   }
 
   private async crashLoopWait(slot: Slot): Promise<void> {

@@ -26,16 +26,16 @@ export interface Pools {
   watches: HttpAgent;
 }
 
-const material = (v: Buffer | string | undefined): string | undefined => (v === undefined ? undefined : Buffer.isBuffer(v) ? v.toString('latin1') : v);
+/** The same material: the same object (NativeKubeConfig keeps them), else the same bytes (client-node reads files anew for each request). */
+function same(a: Buffer | string | undefined, b: Buffer | string | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return Buffer.from(a).equals(Buffer.from(b));
+}
 
 /** True when both keys make the same connections. */
 export function sameTransport(a: TransportKey, b: TransportKey): boolean {
-  return (
-    a.rejectUnauthorized === b.rejectUnauthorized &&
-    a.servername === b.servername &&
-    a.proxyUrl === b.proxyUrl &&
-    ((a.ca === b.ca && a.cert === b.cert && a.key === b.key) || (material(a.ca) === material(b.ca) && material(a.cert) === material(b.cert) && material(a.key) === material(b.key)))
-  );
+  return a.rejectUnauthorized === b.rejectUnauthorized && a.servername === b.servername && a.proxyUrl === b.proxyUrl && same(a.ca, b.ca) && same(a.cert, b.cert) && same(a.key, b.key);
 }
 
 export async function createPools(server: URL, t: TransportKey): Promise<Pools> {
