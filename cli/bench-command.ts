@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
 import { writeFileSync } from 'node:fs';
-import { choice, intOption, listOption, numberOption, servingOption } from './options.js';
+import { writeFile } from 'node:fs/promises';
+import { choice, intOption, listOption, numberOption, required, servingOption } from './options.js';
 import { progressBar } from './progress.js';
 
 const decide: Command = {
@@ -197,9 +198,12 @@ Options:
   --plot FILE       write p50/p99 against the offered load, and the batch sizes, as SVG
   --budget-ms MS    the p99 budget (default 10 × the batch-1 latency measured first)
   --backend B       onnx-cpu (default) or onnx-cuda (a GPU machine; see scripts/gpu-throughput.sh)
-  --rates L         offered rates, req/s (default 0.3× to 12× the batch-1 capacity, ×1.2 a step)
+  --rates L         offered rates, req/s (default from 0.3× the batch-1 capacity, ×1.2 a step, to
+                    max(12, 1.5 × max-batch × concurrency) times it; each stops once over budget)
   --window-ms MS    measured time per configuration and rate (default 3000, after 500 of warm-up)
-  --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)`,
+  --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)
+  --also L          more configurations in the same run, MAXBATCH/MAXDELAYMS/CONCURRENCY each,
+                    e.g. 1/0/2,16/0/2: where the gain comes from (in the JSON's others[])`,
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -207,7 +211,7 @@ Options:
       options: {
         preset: { type: 'string' }, length: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' }, 'budget-ms': { type: 'string' },
         backend: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, concurrency: { type: 'string' },
-        rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
+        rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, also: { type: 'string' },
       },
     });
     const { isPresetName } = await import('../runtime/models/spec.js');
@@ -218,6 +222,11 @@ Options:
     const batched = servingOption(values, backend === 'onnx-cuda' ? SERVING_DEFAULTS.gpu : SERVING_DEFAULTS.cloudCpu);
     if (batched.maxBatch === 1 && batched.concurrency === 1) throw new UsageError('--max-batch 1 with --concurrency 1 is the baseline: nothing to compare');
     const rates = listOption(values.rates)?.map((r) => numberOption(r, 'rates', 0, 0.1));
+    const also = listOption(values.also)?.map((spec) => {
+      const [maxBatch, maxDelayMs, concurrency, ...rest] = spec.split('/');
+      if (rest.length > 0 || concurrency === undefined) throw new UsageError(`--also takes MAXBATCH/MAXDELAYMS/CONCURRENCY, got "${spec}"`);
+      return servingOption({ 'max-batch': maxBatch, 'max-delay-ms': maxDelayMs, concurrency }, SERVING_DEFAULTS.off);
+    });
     const budgetMs = values['budget-ms'] === undefined ? undefined : numberOption(values['budget-ms'], 'budget-ms', 0, 0.1);
     const { runThroughputBench, formatThroughputReport } = await import('../bench/throughput.js');
     const report = await runThroughputBench({
@@ -227,6 +236,7 @@ Options:
       batched,
       ...(budgetMs === undefined ? {} : { budgetMs }),
       ...(rates === undefined ? {} : { rates }),
+      ...(also === undefined ? {} : { also }),
       windowMs: intOption(values['window-ms'], 'window-ms', 3000, 100),
       threads: intOption(values.threads, 'threads', 1, 1),
       seed: intOption(values.seed, 'seed', 1, 0),
@@ -241,8 +251,69 @@ Options:
   },
 };
 
+const mapping: Command = {
+  name: 'mapping',
+  summary: 'CRIME live against the policies it replaces, on the same trace, beside crime sim\'s prediction',
+  usage: `Usage: crime bench mapping --topology FILE [--local FILE] --load FILE
+                           [--policies crime,local,threshold,device:NAME,...] [--json] [--plot FILE.svg]
+                           [--work-dir DIR]
+
+Runs the topology as crime up does (once), and per policy switches every mapper to it by a
+configuration reload, lets them learn their neighbours again, and replays the identical trace of
+the load file (same lengths, bodies and arrival times) while the control API plays its events.
+Records per request the serving device, the end-to-end latency and the end node's energy (its power
+model on the measured times). Prints per policy the mean latency and energy, CRIME's reduction
+against each single-device policy, its increase over the best fixed policy and over the live
+hindsight bound (per request, the best single-device run for it: optimistic), each beside what
+crime sim --topology predicts for the same inputs. The baseline is the single-device runs of the
+same bench.
+
+Options:
+  --topology FILE   an RnnTopology (examples/topologies/three-tier.yaml)
+  --local FILE      its local settings (examples/loads/*.local.yaml)
+  --load FILE       the load: requests, seed, arrival, lengths, events (examples/loads/)
+  --policies L      default: crime, local, threshold and device:NAME for every device the entry reaches
+  --json            print one JSON object (per-request records included) instead of the table
+  --plot FILE.svg   the mapping figure of CRIME's run (input length over time, coloured by the
+                    serving device), live above simulated
+  --work-dir DIR    keep the run's configurations and logs there (default: a temp dir, removed)`,
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        topology: { type: 'string' }, local: { type: 'string' }, load: { type: 'string' }, policies: { type: 'string' },
+        json: { type: 'boolean', default: false }, plot: { type: 'string' }, 'work-dir': { type: 'string' },
+      },
+    });
+    const [{ readTopologyRun }, { benchPolicies }, { runMappingBench }, { formatMappingBench }, { plotMappings }] = await Promise.all([
+      import('./topology-run.js'), import('./bench-policies.js'), import('../bench/mapping.js'), import('../bench/mapping-report.js'), import('../sim/plot.js'),
+    ]);
+    const inputs = await readTopologyRun({ topology: required(values.topology, 'topology FILE'), local: values.local, load: required(values.load, 'load FILE') });
+    const policies = benchPolicies(inputs.topology, listOption(values.policies));
+    const bar = progressBar(io.stderr);
+    const result = await runMappingBench({
+      ...inputs,
+      policies,
+      ...(values['work-dir'] === undefined ? {} : { workDir: values['work-dir'] }),
+      onProgress: (f, label) => bar.update(f, label),
+    });
+    bar.done();
+    if (values.plot) {
+      const devices = inputs.topology.devices.map((d) => d.name);
+      const points = (records: typeof result.records): Array<{ tSec: number; n: number; servedBy: string | null }> => (records.crime ?? []).map((r) => ({ tSec: r.atMs / 1000, n: r.n, servedBy: r.servedBy }));
+      await writeFile(values.plot, plotMappings([
+        { title: `live: CRIME's mapping, input length over time, coloured by the serving device (${result.load})`, points: points(result.records) },
+        { title: `simulated (crime sim --topology): the same trace`, points: points(result.simRecords) },
+      ], devices));
+    }
+    io.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatMappingBench(result) + (values.plot ? `plot written to ${values.plot}\n` : ''));
+    return 0;
+  },
+};
+
 /** Each `crime bench <name>` prints its figures against a baseline run in the same process. */
-const benchmarks: readonly Command[] = [decide, infer, hop, operator, throughput];
+const benchmarks: readonly Command[] = [decide, infer, hop, operator, throughput, mapping];
 
 export const benchCommand: Command = {
   name: 'bench',

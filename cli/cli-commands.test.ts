@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -134,8 +134,15 @@ test('crime runtime --socket: the socket alone, crime probe --socket reaches it,
   }
 });
 
-test('crime runtime exits 1 with a typed message when the model cannot load', async () => {
-  const r = await cli(['runtime', '--model', join(dir, 'missing.onnx'), '--port', '0', '--log-level', 'error']);
+test('crime runtime exits 1 with a typed message when the model cannot load, and says so in its termination log', async () => {
+  const log = join(dir, 'termination-log');
+  const r = await cli(['runtime', '--model', join(dir, 'missing.onnx'), '--port', '0', '--log-level', 'error', '--termination-log', log]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /MODEL_LOAD_FAILED/);
+  assert.match(await readFile(log, 'utf8'), /^MODEL_LOAD_FAILED: /);
+  // A GPU device's backend, named, on a machine whose onnxruntime has no CUDA provider (this one, and
+  // any CPU image): no fallback to the CPU, exit 1, the reason where the pod's status shows it.
+  const cuda = await cli(['runtime', '--model', join(dir, 'tiny2x24.onnx'), '--backend', 'onnx-cuda', '--port', '0', '--log-level', 'error', '--termination-log', log]);
+  assert.equal(cuda.code, 1);
+  assert.match(await readFile(log, 'utf8'), /^BACKEND_UNAVAILABLE: onnxruntime \(cuda\) cannot load the model: /);
 });

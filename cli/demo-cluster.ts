@@ -86,6 +86,9 @@ export async function runClusterDemo(io: CliIo, o: ClusterDemoOptions): Promise<
 
     const doc = parseYaml(await readFile(EXAMPLE, 'utf8')) as { metadata: { name: string }; spec: { model: { uri: string } } } & Parameters<typeof applyTopology>[1];
     doc.spec.model.uri = `${cluster.modelsUrl}/${MODEL_FILE}`;
+    // The GPU node's nvidia.com/gpu only places the pod: nothing here has a GPU. A GPU device runs
+    // onnx-cuda unless told otherwise (and would not be Ready), so it is told: onnx-cpu.
+    for (const d of doc.spec.devices as Array<{ gpus?: number; backend?: string }>) if ((d.gpus ?? 0) > 0) d.backend = 'onnx-cpu';
     const name = doc.metadata.name;
     const entry = doc.spec.devices.find((d) => d.entry)?.name ?? 'end-node';
     say(`Applying examples/topologies/three-tier.yaml as RnnTopology ${name} (model ${doc.spec.model.uri}, served by the pod runner)...`);

@@ -1,9 +1,9 @@
-import { accessSync, constants, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
 import type { FetchModelOptions } from '../runtime/models/fetch.js';
 import { choice, intOption, listOption, numberOption, required } from './options.js';
+import { reportingFailure, terminationLog } from './termination-log.js';
 
 const generateUsage = `Usage: crime model generate --preset NAME --out DIR [--format onnx,tfjs] [--seed N] [--batch dynamic|fixed]
 
@@ -61,15 +61,6 @@ Puts the model an RnnTopology names into FILE, as the operator's init container 
 Files appear only complete and verified. Exit 0 fetched, 1 failed, 2 bad usage (or a pvc:// URI).
 `;
 
-function writable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const fetchModel: Command = {
   name: 'fetch',
   summary: 'fetch and verify the model of a topology (the operator\'s init container)',
@@ -83,8 +74,9 @@ const fetchModel: Command = {
         'max-bytes': { type: 'string' }, timeout: { type: 'string' }, 'termination-log': { type: 'string' },
       },
     });
-    const logPath = fetcher.terminationLogPath(values['termination-log'], writable);
-    try {
+    const logPath = terminationLog(values['termination-log']);
+    // In a pod the termination log is where the reason shows (the pod's status, then the topology's).
+    return reportingFailure(logPath, io, 'crime model fetch', async () => {
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0] ?? ''}"`);
       const uri = required(values.uri, 'uri');
       const options: FetchModelOptions = {
@@ -103,17 +95,7 @@ const fetchModel: Command = {
         io.stdout.write(`fetched ${uri} to ${main.path}${extra}: ${fetcher.formatBytes(result.files.reduce((n, f) => n + f.bytes, 0))}, sha256 ${main.sha256}\n`);
       }
       return 0;
-    } catch (err) {
-      // In a pod the termination log is where the reason shows (the pod's status, then the topology's).
-      if (logPath !== undefined) {
-        try {
-          writeFileSync(logPath, fetcher.terminationMessage(err instanceof Error ? err.message : String(err)));
-        } catch (e) {
-          io.stderr.write(`crime model fetch: cannot write the termination log ${logPath}: ${(e as Error).message}\n`);
-        }
-      }
-      throw err;
-    }
+    });
   },
 };
 

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
-import { parseProfile } from '../runtime/backends/emulated.js';
+import { createInterface } from 'node:readline';
+import { applyEmulationLine, parseProfile, type EmulatedProfile } from '../runtime/backends/emulated.js';
 import { UsageError } from '../runtime/errors.js';
 import type { Command } from './command.js';
 import { choice, intOption, required, serveUntilSignal, servingOption } from './options.js';
+import { reportingFailure, terminationLog } from './termination-log.js';
 import { MODEL_DEFAULTS, RUNTIME_DEFAULTS, SERVING_DEFAULTS } from '../runtime/defaults.js';
 
 function profileOption(value: string): ReturnType<typeof parseProfile> {
@@ -43,9 +45,13 @@ Options:
   --threads N          onnxruntime intra-op threads per run (default 1)
   --body-limit BYTES   largest request body (default 33554432); larger → 413 PAYLOAD_TOO_LARGE
   --log-level L        error | warn | info | debug (default info); JSON logs go to stderr
+  --termination-log F  where the reason goes when the model cannot be loaded ("CODE: message", e.g.
+                       BACKEND_UNAVAILABLE: ... when the CUDA provider cannot load); default
+                       /dev/termination-log when it exists and is writable (a pod); "" for none
   --emulate MS,FIXED   local topologies only: behave like a device computing in MS per step + FIXED ms
                        (each inference runs for real, then holds its slot until that time);
-                       default: the CRIME_EMULATE environment variable
+                       default: the CRIME_EMULATE environment variable. Lines "slowdown K" on stdin
+                       multiply the emulated time by K from then on (1 restores it)
 `;
 
 export const runtimeCommand: Command = {
@@ -59,7 +65,7 @@ export const runtimeCommand: Command = {
         model: { type: 'string' }, format: { type: 'string' }, backend: { type: 'string' }, name: { type: 'string' },
         port: { type: 'string' }, host: { type: 'string' }, 'max-steps': { type: 'string' }, queue: { type: 'string' },
         concurrency: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, threads: { type: 'string' }, 'body-limit': { type: 'string' }, 'log-level': { type: 'string' },
-        emulate: { type: 'string' }, socket: { type: 'string' },
+        emulate: { type: 'string' }, socket: { type: 'string' }, 'termination-log': { type: 'string' },
       },
       strict: true,
     });
@@ -67,6 +73,13 @@ export const runtimeCommand: Command = {
     // The environment can set it too: the dev cluster's nodes give their pods a speed this way.
     const emulate = values.emulate ?? (process.env.CRIME_EMULATE || undefined);
     const serving = servingOption(values, SERVING_DEFAULTS.off);
+    const profile = emulate === undefined ? undefined : profileOption(emulate);
+    // An emulated device can be slowed down while it runs, by whoever holds its stdin (crime up).
+    const control = profile === undefined ? undefined : createInterface({ input: process.stdin });
+    control?.on('line', (line) => {
+      const problem = applyEmulationLine(profile as EmulatedProfile, line);
+      if (problem !== undefined) io.stderr.write(`ignored on stdin: ${problem}\n`);
+    });
     const [{ BACKEND_NAMES }, { createLogger }, { startRuntimeServer, runtimeMaxQueue }] = await Promise.all([
       import('../runtime/backends/types.js'), import('../runtime/log.js'), import('../runtime/server/server.js'),
     ]);
@@ -87,12 +100,18 @@ export const runtimeCommand: Command = {
       maxQueue: intOption(values.queue, 'queue', runtimeMaxQueue(serving), 0),
       serving,
       bodyLimitBytes: intOption(values['body-limit'], 'body-limit', RUNTIME_DEFAULTS.maxBodyBytes, 1024),
-      ...(emulate === undefined ? {} : { emulate: profileOption(emulate) }),
+      ...(profile === undefined ? {} : { emulate: profile }),
       logger: createLogger({
         service: 'runtime', stream: io.stderr,
         level: choice(values['log-level'], 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
       }),
     };
-    return serveUntilSignal(io, () => startRuntimeServer(options));
+    // In a pod, a model or backend that cannot load ends the container: the reason goes where the
+    // pod's status shows it, and from there the topology's (a GPU device without a working CUDA).
+    try {
+      return await reportingFailure(terminationLog(values['termination-log']), io, 'crime runtime', () => serveUntilSignal(io, () => startRuntimeServer(options)), true);
+    } finally {
+      control?.close();
+    }
   },
 };

@@ -113,6 +113,32 @@ test('the installed bin runs as a process, with a clean exit code and no stack t
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+test('--topology --local --load simulates what crime up runs: the model timed for a device it does not emulate', async () => {
+  // three-tier.local.yaml emulates the end node and the gateway; the cloud runs at this machine's speed.
+  const { code, stdout, stderr } = await capture([
+    'sim', '--topology', `${EXAMPLES}topologies/three-tier.yaml`, '--local', `${EXAMPLES}topologies/three-tier.local.yaml`, '--load', `${EXAMPLES}loads/link-slowdown.yaml`, '--json',
+  ]);
+  assert.equal(code, 0, stderr);
+  const out = JSON.parse(stdout) as { scenario: string; requests: number; policies: Record<string, { failed: number }> };
+  assert.equal(out.scenario, 'imdb-sentiment/link-slowdown');
+  assert.equal(out.requests, 240);
+  assert.deepEqual(Object.keys(out.policies), ['crime', 'oracle', 'hindsight', 'static-threshold', 'only-end-node', 'only-gateway', 'only-cloud']);
+  assert.equal(out.policies.crime?.failed, 0);
+});
+
+test('--topology refuses a load that does not fit it, naming the file and the field, and bad combinations', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'crime-sim-'));
+  await writeFile(join(dir, 'load.yaml'), 'name: x\nrequests: 5\narrival: { type: poisson, ratePerSec: 1 }\nlengths: { type: list, values: [3] }\nevents:\n  - { atSec: 1, link: end-node->cloud, rttMs: 5 }\n');
+  const bad = await capture(['sim', '--topology', `${EXAMPLES}topologies/three-tier.yaml`, '--load', join(dir, 'load.yaml')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid load \S+load\.yaml: events\[0\]\.link: unknown link end-node->cloud/);
+  assert.equal((await capture(['sim', '--topology', `${EXAMPLES}topologies/three-tier.yaml`])).code, 2);
+  assert.equal((await capture(['sim', '--scenario', join(dir, 'load.yaml'), '--topology', `${EXAMPLES}topologies/three-tier.yaml`])).code, 2);
+  assert.equal((await capture(['sim', '--scenario', join(dir, 'load.yaml'), '--load', join(dir, 'load.yaml')])).code, 2);
+});
+
 test('--generate prints one scenario file, or writes N to --out; each parses', async () => {
   const one = await capture(['sim', '--generate', '1', '--seed', '3', '--objective', 'energy']);
   assert.equal(one.code, 0, one.stderr);
@@ -130,7 +156,7 @@ test('--generate prints one scenario file, or writes N to --out; each parses', a
   assert.match(noOut.stderr, /--generate N with N > 1 needs --out DIR/);
   const both = await capture(['sim', '--generate', '1', '--scenario', 'x.yaml']);
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /one of --scenario, --generate and --sweep/);
+  assert.match(both.stderr, /one of --scenario, --topology, --generate and --sweep/);
   const bad = await capture(['sim', '--generate', '1', '--family', 'calm']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--family must be one of nominal, adversity/);

@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CliIo, Command } from './command.js';
-import { readInputFile } from './options.js';
+import { readInputFile, required } from './options.js';
+import { readTopologyRun } from './topology-run.js';
 import { generateFiles, sweep } from './sim-generated.js';
 import { UsageError } from '../runtime/errors.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `Usage: crime sim --scenario FILE [--json] [--plot FILE.svg]
+       crime sim --topology FILE [--local FILE] --load FILE [--overhead C,S,H] [--json] [--plot FILE.svg]
        crime sim --generate N [--seed S] [--from I] [--objective latency|energy] [--family nominal|adversity] [--out DIR]
        crime sim --sweep N [--seed S] [--from I] [--seeds LIST] [--objective latency|energy|both] [--family nominal|adversity|both] [--out DIR] [--json]
 
@@ -16,6 +18,16 @@ compares them in the shape of the CRIME slides.
 
 Options:
   --scenario FILE   scenario YAML (see docs/scenarios.md and examples/scenarios/)
+  --topology FILE   instead of a scenario: simulate exactly what crime up TOPOLOGY --local SETTINGS
+                    runs under a load file: the topology's devices, graph, objective, serving and
+                    mapping settings, device speeds and links from the local settings (a device
+                    they do not emulate is timed on this machine with the real model), the
+                    model's payload on the wire, the load's trace and events
+  --local FILE      the local settings crime up takes (examples/loads/*.local.yaml)
+  --load FILE       a load file: requests, seed, arrival, lengths, events (examples/loads/)
+  --overhead C,S,H  with --topology: what the live run adds, in ms: from the client to the entry,
+                    to serving a request, to every hop between mappers (default 1,1,1.5; crime
+                    bench mapping measures it on its runs and prints it)
   --json            print exactly one JSON object on stdout instead of the table
   --plot FILE.svg   write an SVG: latency over time per policy and CRIME's mapping of
                     input lengths to devices (for a sweep: mean cost vs RTT)
@@ -34,6 +46,15 @@ Options:
 
 Exit codes: 0 success, 2 invalid usage or invalid scenario, 1 anything else.`;
 
+/** "CLIENT,SERVE,HOP" in ms, each ≥ 0. */
+function overheadOption(value: string | undefined): { requestMs: number; serveMs: number; hopMs: number } | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) throw new UsageError(`--overhead must be CLIENT,SERVE,HOP in ms, each ≥ 0, got "${value}"`);
+  const [requestMs, serveMs, hopMs] = parts as [number, number, number];
+  return { requestMs, serveMs, hopMs };
+}
+
 export const simCommand: Command = {
   name: 'sim',
   summary: 'run the trace-driven simulator on a scenario file',
@@ -43,6 +64,10 @@ export const simCommand: Command = {
       args,
       options: {
         scenario: { type: 'string' },
+        topology: { type: 'string' },
+        local: { type: 'string' },
+        load: { type: 'string' },
+        overhead: { type: 'string' },
         json: { type: 'boolean', default: false },
         plot: { type: 'string' },
         generate: { type: 'string' },
@@ -57,19 +82,24 @@ export const simCommand: Command = {
       strict: true,
       allowPositionals: false,
     });
-    const modes = [values.scenario, values.generate, values.sweep].filter((v) => v !== undefined).length;
-    if (modes > 1) throw new UsageError('give one of --scenario, --generate and --sweep');
+    const modes = [values.scenario, values.topology, values.generate, values.sweep].filter((v) => v !== undefined).length;
+    if (modes > 1) throw new UsageError('give one of --scenario, --topology, --generate and --sweep');
+    if (values.topology === undefined && (values.local !== undefined || values.load !== undefined || values.overhead !== undefined)) throw new UsageError('--local, --load and --overhead go with --topology');
     if (values.generate !== undefined) return generateFiles(values.generate, values, io);
     if (values.sweep !== undefined) return sweep(values.sweep, values, io);
-    if (values.scenario === undefined) throw new UsageError('--scenario FILE is required (or --generate N, or --sweep N)');
-    const file = values.scenario;
-    const [{ parseScenario }, { runScenario, runSweep }, report, plot] = await Promise.all([
+    if (values.scenario === undefined && values.topology === undefined) throw new UsageError('--scenario FILE is required (or --topology FILE --load FILE, --generate N, --sweep N)');
+    const overhead = overheadOption(values.overhead);
+    const [{ parseScenario }, { runScenario, runSweep }, report, plot, { scenarioFromTopology }] = await Promise.all([
       import('../sim/scenario.js'),
       import('../sim/run.js'),
       import('../sim/report.js'),
       import('../sim/plot.js'),
+      import('../sim/topology-scenario.js'),
     ]);
-    const scenario = await readInputFile(file, 'scenario', parseScenario);
+    const scenario =
+      values.topology === undefined
+        ? await readInputFile(values.scenario as string, 'scenario', parseScenario)
+        : scenarioFromTopology({ ...(await readTopologyRun({ topology: values.topology, local: values.local, load: required(values.load, 'load FILE') })).run, ...(overhead ? { overhead } : {}) });
     const bar = progressBar(io.stderr);
     const onProgress = (f: number, policy: string): void => bar.update(f, policy);
     let out: string;

@@ -52,6 +52,35 @@ test('crime up prints the entry once ready, serves, and stops every process on S
   const badBody = await fetch(`${seen.control}/links/gateway/cloud`, { method: 'PUT', body: '{"rttMs": -5}' });
   assert.equal(badBody.status, 400);
 
+  // The mapping policy, switched by a configuration reload of every mapper: local keeps a long input on the end node.
+  const put = (path: string, body: unknown, method = 'PUT'): Promise<Response> => fetch(`${seen.control}${path}`, { method, body: JSON.stringify(body) });
+  const policy = await put('/policy', { policy: 'local' });
+  assert.equal(policy.status, 200);
+  assert.deepEqual(await policy.json(), { policy: 'local' });
+  const long = await fetch(`${seen.entry}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tokens: Array.from({ length: 900 }, (_, k) => k % 500) }) });
+  assert.equal(((await long.json()) as { servedBy: string }).servedBy, 'end-node');
+  const badPolicy = await put('/policy', { policy: 'device:nowhere' });
+  assert.equal(badPolicy.status, 400);
+  assert.match(((await badPolicy.json()) as { error: { message: string } }).error.message, /spec\.mapping\.policy: policy device:<name> names no device/);
+  assert.deepEqual(await (await fetch(`${seen.control}/policy`)).json(), { policy: 'local' });
+
+  // A load file's events, played by the control API: a link change, a slowdown, and one it cannot apply (the cloud is not emulated).
+  const events = await put('/events', { events: [{ atSec: 0, link: 'gateway->cloud', rttMs: 77 }, { atSec: 0, device: 'end-node', slowdown: 2 }, { atSec: 0, device: 'cloud', slowdown: 2 }] }, 'POST');
+  assert.equal(events.status, 202);
+  let played: { pending: number; events: Array<{ appliedMs?: number; error?: string }> } = { pending: 1, events: [] };
+  for (let i = 0; i < 100 && played.pending > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    played = (await (await fetch(`${seen.control}/events`)).json()) as typeof played;
+  }
+  assert.equal(played.pending, 0);
+  assert.ok(played.events[0]?.appliedMs !== undefined && played.events[1]?.appliedMs !== undefined);
+  assert.match(played.events[2]?.error ?? '', /cloud runs at this machine's speed/);
+  const links = (await (await fetch(`${seen.control}/links`)).json()) as Array<{ from: string; rttMs: number }>;
+  assert.equal(links.find((l) => l.from === 'gateway')?.rttMs, 77);
+  const badEvents = await put('/events', { events: [{ atSec: 0, device: 'clod', slowdown: 2 }] }, 'POST');
+  assert.equal(badEvents.status, 400);
+  assert.match(((await badEvents.json()) as { error: { message: string } }).error.message, /events\[0\]\.device: unknown device "clod"/);
+
   const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
   up.kill('SIGTERM');
   assert.equal(await exited, 0);

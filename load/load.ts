@@ -45,7 +45,7 @@ export interface LoadReport {
   results: LoadResult[];
 }
 
-interface ModelDescription {
+export interface ModelDescription {
   inputKind: 'floats' | 'tokens';
   featureSize: number;
   vocabSize?: number;
@@ -63,13 +63,43 @@ export async function describeEntry(url: string): Promise<ModelDescription> {
   }
 }
 
-function body(model: ModelDescription, n: number, rnd: Random): string {
+/** A JSON request body of n steps for the entry's model: random token ids or features from `rnd`. */
+export function requestBody(model: ModelDescription, n: number, rnd: Random): string {
   if (model.inputKind === 'tokens') {
     const vocab = model.vocabSize ?? 1000;
     return JSON.stringify({ tokens: Array.from({ length: n }, () => rnd.int(0, vocab - 1)) });
   }
   const inputs = Array.from({ length: n }, () => Array.from({ length: model.featureSize }, () => Math.round((rnd.next() * 2 - 1) * 1e4) / 1e4));
   return JSON.stringify({ inputs });
+}
+
+/** One request's fate at the entry: its answer, or the status and error code it failed with. */
+export interface Sent {
+  latencyMs: number;
+  status: number;
+  answer?: MapperInferResponse;
+  code?: string;
+}
+
+/** POSTs one JSON body to the entry's /v1/infer and times the answer end to end; never throws. */
+export async function postInfer(o: { agent: Agent; url: string; body: Buffer; timeoutMs: number; headers?: Record<string, string> }): Promise<Sent> {
+  const t0 = performance.now();
+  try {
+    const res = await send({
+      agent: o.agent,
+      method: 'POST',
+      url: new URL('/v1/infer', o.url),
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...o.headers },
+      body: o.body,
+      timeoutMs: o.timeoutMs,
+      peer: 'entry',
+    });
+    const latencyMs = performance.now() - t0;
+    if (res.status === 200) return { latencyMs, status: 200, answer: JSON.parse(res.body.toString('utf8')) as MapperInferResponse };
+    return { latencyMs, status: res.status, code: errorOf(res, 'entry').code };
+  } catch (err) {
+    return { latencyMs: performance.now() - t0, status: 0, code: toCrimeError(err).code };
+  }
 }
 
 /**
@@ -88,30 +118,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const waiters: Array<() => void> = [];
   const one = async (index: number): Promise<void> => {
     const n = nextLength();
-    const payload = Buffer.from(body(model, n, rnd));
+    const payload = Buffer.from(requestBody(model, n, rnd));
     const sentAtMs = performance.now() - started;
-    const t0 = performance.now();
-    let r: LoadResult;
-    try {
-      const res = await send({
-        agent,
-        method: 'POST',
-        url: new URL('/v1/infer', options.url),
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
-        body: payload,
-        timeoutMs: options.timeoutMs ?? 60_000,
-        peer: 'entry',
-      });
-      const latencyMs = performance.now() - t0;
-      if (res.status === 200) {
-        const answer = JSON.parse(res.body.toString('utf8')) as MapperInferResponse;
-        r = { index, n, sentAtMs, latencyMs, ok: true, status: 200, servedBy: answer.servedBy, path: answer.path };
-      } else {
-        r = { index, n, sentAtMs, latencyMs, ok: false, status: res.status, code: errorOf(res, 'entry').code };
-      }
-    } catch (err) {
-      r = { index, n, sentAtMs, latencyMs: performance.now() - t0, ok: false, status: 0, code: toCrimeError(err).code };
-    }
+    const sent = await postInfer({ agent, url: options.url, body: payload, timeoutMs: options.timeoutMs ?? 60_000, ...(options.headers ? { headers: options.headers } : {}) });
+    const r: LoadResult = {
+      index, n, sentAtMs, latencyMs: sent.latencyMs, ok: sent.answer !== undefined, status: sent.status,
+      ...(sent.answer ? { servedBy: sent.answer.servedBy, path: sent.answer.path } : {}),
+      ...(sent.code === undefined ? {} : { code: sent.code }),
+    };
     results.push(r);
     options.onResult?.(r, results.length);
   };

@@ -7,6 +7,8 @@ import { sendError, sendJson } from '../runtime/http/error-handler.js';
 import { unmatched, type RouteTable } from '../runtime/http/routes.js';
 import type { LocalTopology } from './launcher.js';
 import { invalidConditions, type LinkConditions } from './link-emulator.js';
+import { eventTargetsOf, parseEvents } from '../runtime/timed-events.js';
+import { InvalidInputError } from '../runtime/validate.js';
 
 /**
  * The control API of a local run, on loopback: see and change links while traffic flows, and kill
@@ -17,6 +19,9 @@ import { invalidConditions, type LinkConditions } from './link-emulator.js';
  *   GET  /devices                      → [{name, running, runtimePid, mapperPid, mapperUrl, ...}]
  *   POST /devices/{name}/kill          kills its runtime and mapper (SIGKILL, like a crash)
  *   POST /devices/{name}/start         starts them again on the same ports
+ *   GET  /policy, PUT /policy          ← {"policy": "local"}: the mapping policy, switched by reload
+ *   POST /events                       ← {"events": [...a load file's events...], "startInMs"?: n}: plays them
+ *   GET  /events, DELETE /events       the events being played (due, applied, errors); drop those pending
  */
 export async function startControlServer(local: LocalTopology): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
@@ -61,6 +66,27 @@ export function conditionsOf(body: Record<string, unknown>): Partial<LinkConditi
   return out;
 }
 
+/** Plays a load file's events (its `events` list, in JSON) on the running topology, or shows or drops them. */
+async function events(local: LocalTopology, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let status = 200;
+  if (method === 'DELETE') local.events?.cancel();
+  if (method === 'POST') {
+    const body = await readJson(req);
+    const startInMs = body.startInMs ?? 0;
+    if (typeof startInMs !== 'number' || !(startInMs >= 0 && startInMs <= 3_600_000)) throw new CrimeError('INVALID_INPUT', 'startInMs must be a number from 0 to 3600000');
+    let list;
+    try {
+      list = parseEvents(body.events, eventTargetsOf(local.topologyDevices()));
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw new CrimeError('INVALID_INPUT', err.message);
+      throw err;
+    }
+    local.playEvents(list, performance.now() + startInMs);
+    status = 202;
+  }
+  return sendJson(res, status, { pending: local.events?.pending ?? 0, events: local.events?.played ?? [] });
+}
+
 /** The route a path matches (its pattern, for Allow) and its parameters. */
 function route(parts: string[]): { pattern: string; params: string[] } | undefined {
   const [head, a, b, c] = parts;
@@ -68,6 +94,7 @@ function route(parts: string[]): { pattern: string; params: string[] } | undefin
   if (head === 'links' && parts.length === 3) return { pattern: '/links/{from}/{to}', params: [a!, b!] };
   if (head === 'devices' && parts.length === 1) return { pattern: '/devices', params: [] };
   if (head === 'devices' && parts.length === 3 && (b === 'kill' || b === 'start') && c === undefined) return { pattern: `/devices/{name}/${b}`, params: [a!] };
+  if ((head === 'policy' || head === 'events') && parts.length === 1) return { pattern: `/${head}`, params: [] };
   return undefined;
 }
 
@@ -77,6 +104,8 @@ const ROUTES: RouteTable = {
   '/devices': ['GET'],
   '/devices/{name}/kill': ['POST'],
   '/devices/{name}/start': ['POST'],
+  '/policy': ['GET', 'PUT'],
+  '/events': ['GET', 'POST', 'DELETE'],
 };
 
 async function handle(local: LocalTopology, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -105,6 +134,11 @@ async function handle(local: LocalTopology, req: IncomingMessage, res: ServerRes
     case '/devices/{name}/kill':
       await local.killDevice(x!);
       return sendJson(res, 200, { killed: x });
+    case '/policy':
+      if (method === 'GET') return sendJson(res, 200, { policy: local.policy });
+      return sendJson(res, 200, { policy: await local.setPolicy((await readJson(req)).policy) });
+    case '/events':
+      return events(local, method, req, res);
     default:
       await local.startDevice(x!);
       return sendJson(res, 200, { started: x });

@@ -22,7 +22,7 @@ const LAYERS = {
   local: ['runtime'],
   operator: ['runtime'],
   devcluster: ['operator', 'runtime', 'local'],
-  bench: ['runtime', 'local', 'stats', 'operator', 'devcluster', 'sim'],
+  bench: ['runtime', 'local', 'load', 'sim', 'stats', 'operator', 'devcluster'],
   test: ['*'],
   cli: ['*'],
 };

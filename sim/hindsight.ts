@@ -1,5 +1,6 @@
 import type { Objective } from '../runtime/engine/types.js';
 import { energyJ } from '../runtime/engine/energy.js';
+import { requestBytes } from '../runtime/engine/rank.js';
 import { StaticAgent, type Origin, type SimRequest } from './agents.js';
 import type { SimDevice } from './scenario.js';
 import type { World } from './world.js';
@@ -62,8 +63,8 @@ export class HindsightAgent extends StaticAgent {
   private viaNeighbour(from: string, to: string, req: SimRequest): Outcome | null {
     const w = this.world;
     if (w.isDown(to)) return null;
-    const { stepBytes, outputBytes } = w.scenario.payload;
-    const bytes = req.n * stepBytes;
+    const { outputBytes } = w.scenario.payload;
+    const bytes = requestBytes(w.scenario.payload, req.n);
     const up = w.oneWayMs(from, to, bytes, w.noise.up(req.id, from, to));
     const down = w.oneWayMs(from, to, outputBytes, w.noise.down(req.id, from, to));
     const there = this.bestFrom(to, req, up);

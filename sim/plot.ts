@@ -111,19 +111,44 @@ export function plotRun(s: Scenario, records: Record<string, RequestRecord[]>): 
   });
   body.push(...legend(0, policies.map((p, i) => [p, COLORS[i % COLORS.length]!])));
 
-  const crime = records.crime ?? [];
+  const crime = (records.crime ?? []).map((r) => ({ tSec: (r.arrivalMs - t0) / 1000, n: r.n, servedBy: r.servedBy }));
   const devices = s.devices.map((d) => d.name);
-  const maxN = Math.max(...crime.map((r) => r.n), 1);
-  const ya2: Axis = { min: 1, max: maxN, log: maxN > 50 };
-  const y0 = PANEL_H + 10;
-  body.push(...frame(y0, 'CRIME mapping: input length over time, coloured by the serving device', xa, ya2, 'time (s)', 'input length (steps)'));
-  const y2 = scale(ya2, y0 + PANEL_H - M.bottom, y0 + M.top);
-  for (const r of crime) {
-    const color = r.servedBy === null ? '#000' : COLORS[(devices.indexOf(r.servedBy) + 2) % COLORS.length];
-    body.push(`<circle cx="${num(x((r.arrivalMs - t0) / 1000))}" cy="${num(y2(r.n))}" r="1.6" fill="${color}" fill-opacity="0.6"/>`);
+  body.push(...mappingPanel(PANEL_H + 10, 'CRIME mapping: input length over time, coloured by the serving device', crime, devices, xa, lengthAxis(crime)));
+  return svg(2 * PANEL_H + 20, body);
+}
+
+/** One request in the mapping figure: when it arrived (s), its input length, where it was served. */
+export interface MappingPoint {
+  tSec: number;
+  n: number;
+  servedBy: string | null;
+}
+
+function lengthAxis(points: readonly MappingPoint[]): Axis {
+  const maxN = Math.max(...points.map((p) => p.n), 1);
+  return { min: 1, max: maxN, log: maxN > 50 };
+}
+
+/** The slides' mapping visualisation: every request's input length over time, coloured by the device that served it. */
+function mappingPanel(y0: number, title: string, points: readonly MappingPoint[], devices: readonly string[], xa: Axis, ya: Axis): string[] {
+  const body = frame(y0, title, xa, ya, 'time (s)', 'input length (steps)');
+  const x = scale(xa, M.left, W - M.right);
+  const y = scale(ya, y0 + PANEL_H - M.bottom, y0 + M.top);
+  for (const p of points) {
+    const color = p.servedBy === null ? '#000' : COLORS[(devices.indexOf(p.servedBy) + 2) % COLORS.length];
+    body.push(`<circle cx="${num(x(p.tSec))}" cy="${num(y(p.n))}" r="1.6" fill="${color}" fill-opacity="0.6"/>`);
   }
   body.push(...legend(y0, [...devices.map((d, i): [string, string] => [d, COLORS[(i + 2) % COLORS.length]!]), ['failed', '#000']]));
-  return svg(2 * PANEL_H + 20, body);
+  return body;
+}
+
+/** Several runs' mapping figures on the same axes, one above the other (e.g. live and simulated). */
+export function plotMappings(panels: ReadonlyArray<{ title: string; points: readonly MappingPoint[] }>, devices: readonly string[]): string {
+  const all = panels.flatMap((p) => p.points);
+  const xa: Axis = { min: 0, max: Math.max(1e-3, ...all.map((p) => p.tSec)), log: false };
+  const ya = lengthAxis(all);
+  const body = panels.flatMap((p, i) => mappingPanel(i * (PANEL_H + 10), p.title, p.points, devices, xa, ya));
+  return svg(panels.length * (PANEL_H + 10), body);
 }
 
 /** Mean cost of every policy against the swept RTT (the slides' two-level figure). */

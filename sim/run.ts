@@ -1,4 +1,5 @@
 import { nextHops, reachableFromEntry } from '../runtime/offload-graph.js';
+import { leastSquares } from '../stats/fit.js';
 import { CrimeAgent, OracleAgent, PinnedAgent } from './agents.js';
 import { HindsightAgent } from './hindsight.js';
 import { meanCost, pctIncrease, round, summarize, type PolicySummary } from './metrics.js';
@@ -87,20 +88,6 @@ function tuneStatic(s: Scenario, trace: ReturnType<typeof buildTrace>): (n: numb
     }
     return best;
   };
-}
-
-function leastSquares(xs: number[], ys: number[]): { slope: number; intercept: number } {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += ((xs[i] as number) - mx) ** 2;
-    sxy += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-  }
-  const slope = sxx > 0 ? sxy / sxx : 0;
-  return { slope, intercept: my - slope * mx };
 }
 
 function ranges(choose: (n: number) => string, maxSteps: number): ThresholdRange[] {

@@ -22,6 +22,7 @@ import {
 import { MAPPING_DEFAULTS, SERVING_DEFAULTS } from '../runtime/defaults.js';
 import { parseServingSettings, type ServingSettings } from '../runtime/serving-settings.js';
 import { parseSelfCalibration, type SelfCalibrationSettings } from '../runtime/mapping-settings.js';
+import { checkEventTargets, flattenEvents, parseEventGroups, parseLinkName, type TimedEvent } from '../runtime/timed-events.js';
 
 export type Arrival = { type: 'poisson'; ratePerSec: number } | { type: 'closed'; clients: number; thinkMs: number };
 
@@ -53,9 +54,7 @@ export interface SimLink {
   jitter: number;
 }
 
-export type SimEvent =
-  | { atSec: number; kind: 'link'; from: string; to: string; rttMs?: number; bandwidthMbps?: number }
-  | { atSec: number; kind: 'device'; device: string; slowdown?: number; down?: boolean };
+export type SimEvent = TimedEvent;
 
 export interface Sweep {
   /** "from->to" */
@@ -71,7 +70,8 @@ export interface Scenario {
   requests: number;
   arrival: Arrival;
   lengths: Lengths;
-  payload: { stepBytes: number; outputBytes: number };
+  /** bytes on the wire: per input step, per reply, and per request (headers; 0 in scenario files) */
+  payload: { stepBytes: number; outputBytes: number; overheadBytes?: number };
   mapping: {
     forgetting: number;
     pingIdleSeconds: number;
@@ -83,6 +83,15 @@ export interface Scenario {
   links: SimLink[];
   events: SimEvent[];
   sweep?: Sweep;
+  /**
+   * What a live run adds that the devices and links do not (scenarios built from a topology, for
+   * `crime up`'s processes), in ms: on every request between the client and the entry
+   * (`requestMs`); on every request a device serves, after its compute, before the answer leaves
+   * (`serveMs`: the mapper's call to its runtime, the emulation's timers firing late); on every
+   * one-way trip between two mappers (`hopMs`: HTTP, decoding, the link emulator's timers), pings
+   * included. Absent: nothing.
+   */
+  overhead?: { requestMs: number; serveMs: number; hopMs: number };
 }
 
 const TOP = ['name', 'description', 'objective', 'seed', 'requests', 'arrival', 'lengths', 'payload', 'mapping', 'devices', 'links', 'events', 'sweep', 'sources'];
@@ -116,13 +125,13 @@ export function parseScenario(text: string): Scenario {
   };
   const sweep = optObj(root, 'sweep', '');
   if (sweep) scenario.sweep = parseSweep(sweep);
-  const events = parseEvents(root.events);
+  const events = parseEventGroups(root.events);
   checkTopology(scenario, events);
   scenario.events = flattenEvents(events);
   return scenario;
 }
 
-function parseArrival(a: Obj): Arrival {
+export function parseArrival(a: Obj): Arrival {
   const type = oneOf(a, 'type', 'arrival', ['poisson', 'closed'] as const);
   if (type === 'poisson') {
     known(a, 'arrival', ['type', 'ratePerSec']);
@@ -136,7 +145,7 @@ function parseArrival(a: Obj): Arrival {
   };
 }
 
-function parseLengths(l: Obj): Lengths {
+export function parseLengths(l: Obj): Lengths {
   const type = oneOf(l, 'type', 'lengths', ['lognormal', 'uniform', 'list', 'mixture'] as const);
   if (type === 'list') {
     known(l, 'lengths', ['type', 'values']);
@@ -220,89 +229,6 @@ function parseLink(v: unknown, path: string): SimLink {
   };
 }
 
-function parseLinkName(value: unknown, path: string): { from: string; to: string } {
-  const m = typeof value === 'string' ? /^\s*([^\s>-][^\s>]*?)\s*->\s*([^\s>]+)\s*$/.exec(value) : null;
-  if (!m) throw new InvalidInputError(path, `must look like "from->to", got ${JSON.stringify(value)}`);
-  return { from: m[1] as string, to: m[2] as string };
-}
-
-/** Most events a file may expand to with everySec (a 2 s flap over a day is 43 200). */
-const MAX_EVENTS = 100_000;
-
-/**
- * One event, or a repeating one: with everySec and untilSec it recurs from atSec to untilSec, and
- * each value given as a list is taken in turn (cycling), so `rttMs: [150, 20]` flaps a link and a
- * list as long as the repetitions ramps a device's slowdown.
- */
-function parseEvent(v: unknown, path: string): SimEvent[] {
-  const e = obj(v, path);
-  const atSec = num(e, 'atSec', path, { min: 0 });
-  const repeating = e.everySec !== undefined || e.untilSec !== undefined;
-  const everySec = repeating ? num(e, 'everySec', path, { above: 0 }) : 0;
-  const untilSec = repeating ? num(e, 'untilSec', path, { min: atSec }) : atSec;
-  const count = Math.floor((untilSec - atSec) / (everySec || 1) + 1e-9) + 1;
-  if (count > MAX_EVENTS) throw new InvalidInputError(path, `repeats ${count} times; at most ${MAX_EVENTS}`);
-  const values = <T>(key: string, parse: (x: unknown, field: string) => T): T[] | undefined => {
-    const raw = e[key];
-    if (raw === undefined) return undefined;
-    if (!Array.isArray(raw)) return [parse(raw, at(path, key))];
-    if (!repeating) throw new InvalidInputError(at(path, key), 'a list of values needs everySec and untilSec');
-    if (raw.length === 0) throw new InvalidInputError(at(path, key), 'must not be empty');
-    return raw.map((x, i) => parse(x, at(at(path, key), i)));
-  };
-  const times = Array.from({ length: count }, (_, k) => atSec + k * everySec);
-  const pick = <T>(list: T[] | undefined, k: number): T | undefined => (list ? (list[k % list.length] as T) : undefined);
-  if (e.link !== undefined) {
-    known(e, path, ['atSec', 'everySec', 'untilSec', 'link', 'rttMs', 'bandwidthMbps']);
-    const { from, to } = parseLinkName(e.link, at(path, 'link'));
-    const rtts = values('rttMs', (x, f) => numValue(x, f, { min: 0 }));
-    const bws = values('bandwidthMbps', (x, f) => numValue(x, f, { above: 0 }));
-    if (rtts === undefined && bws === undefined) throw new InvalidInputError(path, 'a link event needs rttMs or bandwidthMbps');
-    return times.map((t, k) => {
-      const event: SimEvent = { atSec: t, kind: 'link', from, to };
-      const rtt = pick(rtts, k);
-      const bw = pick(bws, k);
-      if (rtt !== undefined) event.rttMs = rtt;
-      if (bw !== undefined) event.bandwidthMbps = bw;
-      return event;
-    });
-  }
-  if (e.device !== undefined) {
-    known(e, path, ['atSec', 'everySec', 'untilSec', 'device', 'slowdown', 'down']);
-    const device = str(e, 'device', path);
-    const slowdowns = values('slowdown', (x, f) => numValue(x, f, { above: 0 }));
-    const downs = values('down', (x, f) => {
-      if (typeof x !== 'boolean') throw new InvalidInputError(f, `must be true or false, got ${JSON.stringify(x)}`);
-      return x;
-    });
-    if (slowdowns === undefined && downs === undefined) throw new InvalidInputError(path, 'a device event needs slowdown or down');
-    return times.map((t, k) => {
-      const event: SimEvent = { atSec: t, kind: 'device', device };
-      const slowdown = pick(slowdowns, k);
-      const down = pick(downs, k);
-      if (slowdown !== undefined) event.slowdown = slowdown;
-      if (down !== undefined) event.down = down;
-      return event;
-    });
-  }
-  throw new InvalidInputError(path, 'an event needs either link or device');
-}
-
-/** Each entry of `events`, expanded: one list per entry, so errors can name the entry. */
-function parseEvents(v: unknown): SimEvent[][] {
-  if (v === undefined || v === null) return [];
-  const groups = list(v, 'events').map((e, i) => parseEvent(e, at('events', i)));
-  const total = groups.reduce((n, g) => n + g.length, 0);
-  if (total > MAX_EVENTS) throw new InvalidInputError('events', `${total} events after repetition; at most ${MAX_EVENTS}`);
-  return groups;
-}
-
-/** All events in time order; events at the same time keep the file's order. */
-function flattenEvents(groups: SimEvent[][]): SimEvent[] {
-  const events = groups.flatMap((g, i) => g.map((e) => ({ e, i })));
-  return events.sort((a, b) => a.e.atSec - b.e.atSec || a.i - b.i).map(({ e }) => e);
-}
-
 function parseSweep(s: Obj): Sweep {
   known(s, 'sweep', ['link', 'rttMs']);
   const rtts = list(s.rttMs, 'sweep.rttMs').map((v, i) => numValue(v, at('sweep.rttMs', i), { min: 0 }));
@@ -334,13 +260,7 @@ function checkTopology(s: Scenario, events: SimEvent[][]): void {
     const from = s.devices.find((d) => d.name === l.from);
     if (!from?.offloadTo.includes(l.to)) throw new InvalidInputError(at('links', i), `${l.from} does not offload to ${l.to}: add it to offloadTo or drop the link`);
   });
-  events.forEach((group, i) => {
-    const e = group[0] as SimEvent;
-    const p = at('events', i);
-    if (e.kind === 'device' && !names.has(e.device)) throw new InvalidInputError(at(p, 'device'), `unknown device "${e.device}"`);
-    if (e.kind === 'link' && !links.has(linkKey(e.from, e.to))) throw new InvalidInputError(at(p, 'link'), `unknown link ${linkKey(e.from, e.to)}`);
-    if (e.kind === 'device' && entry.name === e.device && group.some((g) => g.kind === 'device' && g.down === true)) throw new InvalidInputError(at(p, 'down'), 'the entry device cannot go down: clients would have nowhere to send');
-  });
+  checkEventTargets(events, { devices: names, links, entry: entry.name });
   if (s.sweep) {
     const { from, to } = parseLinkName(s.sweep.link, 'sweep.link');
     if (!links.has(linkKey(from, to))) throw new InvalidInputError('sweep.link', `unknown link ${linkKey(from, to)}`);

@@ -6,6 +6,7 @@ import type { Agent, Origin, SimRequest } from './agents.js';
 import type { Scenario, SimDevice } from './scenario.js';
 import { CALIBRATION_STEPS } from '../runtime/defaults.js';
 import { energyJ } from '../runtime/engine/energy.js';
+import { requestBytes } from '../runtime/engine/rank.js';
 import { Fallback, neighbourAtFault, type Candidate } from '../runtime/mapper/fallback.js';
 
 /** What happened to one request under one policy. */
@@ -86,7 +87,7 @@ export function simulate(options: SimulateOptions): SimOutput {
   const active = new Map<string, Set<Finish>>();
   const calibrationRnd = new Random(scenario.seed ^ 0x5eed);
   const pingRnd = new Random(scenario.seed ^ 0x9146);
-  const { stepBytes, outputBytes } = scenario.payload;
+  const { outputBytes } = scenario.payload;
   const entry = world.entry;
   const entryPower = scenario.devices.find((d) => d.name === entry)?.power;
   const noise = world.noise;
@@ -158,14 +159,17 @@ export function simulate(options: SimulateOptions): SimOutput {
           done: (computeMs, batch) => {
             agent.localEnd(ticket, computeMs, batch);
             if (metering && entryPower) tally(req.id).energyJ += energyJ(entryPower, { computeMs });
-            finish({ ok: true, servedBy: d, path: [d] });
+            const served = (): void => finish({ ok: true, servedBy: d, path: [d] });
+            const serveMs = scenario.overhead?.serveMs ?? 0;
+            if (serveMs > 0) q.after(serveMs, served);
+            else served();
           },
         });
         return;
       }
       const ticket = agent.offloadStart(target, req.n);
       const sentAt = q.now;
-      const reqBytes = req.n * stepBytes;
+      const reqBytes = requestBytes(scenario.payload, req.n);
       const msPerByte = world.linkParams(d, target).msPerByte;
       const charge = (ok: boolean): void => {
         if (!metering || !entryPower) return;
@@ -300,7 +304,7 @@ export function simulate(options: SimulateOptions): SimOutput {
         id: t.id,
         n: t.n,
         arrivalMs,
-        latencyMs: q.now - arrivalMs,
+        latencyMs: q.now - arrivalMs + (scenario.overhead?.requestMs ?? 0),
         energyJ: tally(t.id).energyJ,
         queueMs: tally(t.id).queueMs,
         servedBy: o.ok ? o.servedBy : null,

@@ -163,12 +163,12 @@ export class World {
   /** One direction of a link: half the RTT (jittered) plus the bytes' serialisation time. */
   oneWayMs(from: string, to: string, bytes: number, z: number): number {
     const l = this.link(from, to);
-    return (l.rttMs / 2) * Math.max(0.05, 1 + l.jitter * z) + bytes * l.msPerByte;
+    return (l.rttMs / 2) * Math.max(0.05, 1 + l.jitter * z) + bytes * l.msPerByte + (this.scenario.overhead?.hopMs ?? 0) / 2;
   }
 
   linkParams(from: string, to: string): LinkParams {
     const l = this.link(from, to);
-    return { rttMs: l.rttMs, msPerByte: l.msPerByte };
+    return { rttMs: l.rttMs + (this.scenario.overhead?.hopMs ?? 0), msPerByte: l.msPerByte };
   }
 
   /**

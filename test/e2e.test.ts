@@ -1,6 +1,7 @@
 /**
  * End to end through Kubernetes, pods that really run: the dev cluster with its pod runner (real
- * control plane; each pod's containers as processes in the pod's own network namespace; links
+ * control plane; each pod's containers as processes in the pod's own network namespace, from the
+ * `crime` image built from this checkout, non-root with a read-only root as rendered; links
  * between tiers emulated; edge and gateway runtimes emulating slower CPUs), the real operator, the
  * example topology applied through the API, and requests to the entry pod. Then chaos through the
  * API: a pod deleted under load, the topology edited under load, models that cannot be fetched, a
@@ -14,6 +15,7 @@ import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { createNamespace } from '../devcluster/namespaces.js';
 import { startDevCluster, type DevCluster } from '../devcluster/dev-cluster.js';
+import { imageBundleDir } from '../devcluster/image-build.js';
 import { waitFor } from '../devcluster/wait.js';
 import { runLoad, type LoadReport } from '../load/load.js';
 import { pathOf, RESOURCES } from '../operator/kube/resources.js';
@@ -26,11 +28,16 @@ const NS = 'e2e';
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: { model: Record<string, unknown>; mapping: Record<string, unknown>; devices: Array<Record<string, unknown>> } };
 
-/** The three-tier example, its model served where pods can fetch it. */
+/**
+ * The three-tier example, its model served where pods can fetch it. The dev cluster's GPU node has
+ * no GPU: its devices run on the CPU, said explicitly (with auto they would run onnx-cuda and not
+ * be Ready, as the test of that shows).
+ */
 function example(modelsUrl: string): Doc {
   const doc = parseYaml(readFileSync(root('examples/topologies/three-tier.yaml'), 'utf8')) as Doc;
   doc.metadata = { name: 'imdb', namespace: NS };
   doc.spec.model.uri = `${modelsUrl}/imdb1x128.onnx`;
+  for (const d of doc.spec.devices) if (Number(d['gpus'] ?? 0) > 0) d['backend'] = 'onnx-cpu';
   return doc;
 }
 
@@ -56,10 +63,12 @@ describe('end to end: the operator-rendered topology with pods that really run',
     runLoad({ url: entry, lengths: parseLengthSpec(lengths, 1000), rate, count, seed: count, timeoutMs: 10_000 });
 
   before(async () => {
-    cluster = await startDevCluster({ runPods: true });
+    // Every pod from the image built from this checkout, under the security context the operator renders.
+    cluster = await startDevCluster({ runPods: true, imageRoot: imageBundleDir() });
     admin = new KubeRest(cluster.controlPlane.admin());
     await createNamespace(cluster.controlPlane.admin(), NS);
-    op = await startOperator({ kubeconfig: cluster.controlPlane.admin(), namespace: NS, metricsPort: 0, metricsHost: '127.0.0.1', defaultMetrics: false });
+    const render = { images: { default: cluster.image?.name ?? '', pullPolicy: 'Never' as const } };
+    op = await startOperator({ kubeconfig: cluster.controlPlane.admin(), namespace: NS, metricsPort: 0, metricsHost: '127.0.0.1', defaultMetrics: false, render });
     await op.leading;
   });
   after(async () => {
@@ -79,6 +88,12 @@ describe('end to end: the operator-rendered topology with pods that really run',
     assert.match(where['end-node'] ?? '', /^edge-[01]$/, 'the end node on an arm64 edge node');
     assert.equal(where['gateway'], 'gateway-0');
     assert.equal(where['cloud'], 'gpu-0', 'the cloud on the GPU node');
+    // Every rendered pod runs from the image, as UID 65532 with a read-only root (the runner applies the securityContext).
+    for (const p of await pods()) {
+      assert.equal(p.spec?.securityContext?.runAsUser, 65532);
+      for (const c of [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])]) assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${p.metadata?.name ?? ''}/${c.name}`);
+      for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) assert.equal(c.imageID, `sha256:${cluster.image?.id ?? ''}`, `${p.metadata?.name ?? ''}/${c.name}`);
+    }
     const [edgePod] = await pods('end-node');
     entry = `http://${edgePod?.status?.podIP ?? ''}:8080`;
     await new Promise((r) => setTimeout(r, 3000)); // first pings between neighbours
@@ -89,6 +104,42 @@ describe('end to end: the operator-rendered topology with pods that really run',
     assert.equal(short.failed + long.failed, 0);
     assert.ok((short.servedBy['end-node']?.count ?? 0) >= 25, 'short inputs stay on the end node');
     assert.ok((long.servedBy['end-node']?.count ?? 0) <= 5, 'long inputs leave the end node');
+  });
+
+  it('a GPU device on a node without a GPU: its runtime stops (no silent CPU fallback), not Ready, the status names BackendUnavailable', async () => {
+    const doc = {
+      apiVersion: 'crime.dev/v1alpha1',
+      kind: 'RnnTopology',
+      metadata: { name: 'nogpu', namespace: NS },
+      spec: {
+        model: { format: 'onnx', uri: `${cluster.modelsUrl as string}/imdb1x128.onnx` },
+        mapping: {},
+        devices: [
+          { name: 'edge', tier: 'edge', entry: true, offloadTo: ['gpu'], placement: { nodeSelector: { 'crime.dev/tier': 'edge' } } },
+          { name: 'gpu', tier: 'cloud', gpus: 1, placement: { nodeSelector: { 'crime.dev/tier': 'cloud' } } },
+        ],
+      },
+    };
+    await apply(doc);
+    const failed = await waitFor(async () => {
+      const s = await status('nogpu');
+      const gpu = s?.devices.find((d) => d.name === 'gpu');
+      const edge = s?.devices.find((d) => d.name === 'edge');
+      return gpu?.lastFailure?.reason === 'BackendUnavailable' && edge?.readyReplicas === 1 ? s : undefined;
+    }, { what: 'nogpu: BackendUnavailable', timeoutMs: 90_000 });
+    const gpu = failed.devices.find((d) => d.name === 'gpu');
+    assert.equal(gpu?.backend, 'onnx-cuda');
+    assert.equal(failed.devices.find((d) => d.name === 'edge')?.backend, 'onnx-cpu');
+    assert.equal(gpu?.readyReplicas, 0);
+    assert.match(gpu?.lastFailure?.message ?? '', /BACKEND_UNAVAILABLE: onnxruntime \(cuda\) cannot load the model/);
+    const ready = failed.conditions.find((c) => c.type === 'Ready');
+    assert.deepEqual([ready?.status, ready?.reason], ['False', 'BackendUnavailable']);
+    // Gone again, so the GPU it holds is free for the phases after this one.
+    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.topology, NS, 'nogpu') });
+    await waitFor(async () => {
+      const left = (await admin.request<{ items: V1Pod[] }>({ method: 'GET', path: pathOf(RESOURCES.pod, NS), query: { labelSelector: 'crime.dev/topology=nogpu' } })).items;
+      return left.length === 0 ? true : undefined;
+    }, { what: 'nogpu pods gone', timeoutMs: 60_000 });
   });
 
   it('a cloud pod deleted under steady load: nothing fails, a new pod comes, the gateway uses it again', async () => {
@@ -113,7 +164,7 @@ describe('end to end: the operator-rendered topology with pods that really run',
   it('the topology edited under load: the ConfigMap follows, mappers reload without dropping a request, the new device gets traffic where it is cheaper', async () => {
     const doc = example(cluster.modelsUrl as string);
     doc.spec.mapping.pingIdleSeconds = 1;
-    doc.spec.devices.push({ name: 'cloud-b', tier: 'cloud', gpus: 1, placement: { nodeSelector: { 'crime.dev/tier': 'cloud' } } });
+    doc.spec.devices.push({ name: 'cloud-b', tier: 'cloud', gpus: 1, backend: 'onnx-cpu', placement: { nodeSelector: { 'crime.dev/tier': 'cloud' } } });
     (doc.spec.devices[0] as { offloadTo: string[] }).offloadTo = ['gateway', 'cloud-b'];
     const running = load(200, 15);
     await new Promise((r) => setTimeout(r, 2000));

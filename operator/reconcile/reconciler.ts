@@ -17,6 +17,7 @@ import { statusMessage } from '../kube/api-errors.js';
 import { INDEX, topologyKey } from '../kube/indexes.js';
 import type { EventType } from '../kube/events.js';
 import { deviceEndpoint } from '../render/children.js';
+import { runtimeBackend } from '../render/deployment.js';
 import type { Failure } from '../render/failures.js';
 import { childNames, LABELS } from '../render/names.js';
 import type { RenderOptions } from '../render/options.js';
@@ -84,7 +85,10 @@ export class Reconciler {
     }
     const status = computeStatus({
       generation: obj.metadata.generation ?? 0,
-      devices: devices.map((d) => ({ name: d.name, replicas: d.replicas, entry: d.entry, endpoint: deviceEndpoint(owner.name, owner.namespace, d.name) })),
+      devices: devices.map((d) => ({
+        name: d.name, replicas: d.replicas, entry: d.entry, endpoint: deviceEndpoint(owner.name, owner.namespace, d.name),
+        ...(topology ? { backend: runtimeBackend(topology, d) } : {}),
+      })),
       ...(problem ? { specProblem: problem } : {}),
       ...(failure ? { reconcileFailure: failure } : {}),
       deployments,

@@ -7,6 +7,7 @@ import { parseMapperConfig } from '../../runtime/mapper/config.js';
 import { parseTopology } from '../../runtime/topology/topology.js';
 import { renderChildren } from './children.js';
 import { DEFAULT_RENDER_OPTIONS, POD } from './options.js';
+import { runtimeBackend } from './deployment.js';
 
 const text = readFileSync(fileURLToPath(new URL('../../../examples/topologies/three-tier.yaml', import.meta.url)), 'utf8')
   .replace('uri: ../models/imdb1x128.onnx', 'uri: http://models.invalid/imdb1x128.onnx');
@@ -79,4 +80,19 @@ test('image pull secrets reach every device pod when given, and nothing is rende
   const options = { ...DEFAULT_RENDER_OPTIONS, images: { ...DEFAULT_RENDER_OPTIONS.images, pullSecrets: ['regcred', 'mirror'] } };
   const withSecrets = renderChildren(topology, owner, options).filter((c): c is V1Deployment => c.kind === 'Deployment');
   for (const d of withSecrets) assert.deepEqual(d.spec?.template.spec?.imagePullSecrets, [{ name: 'regcred' }, { name: 'mirror' }]);
+});
+
+test('the runtime\'s backend: the CUDA one by name on a device with GPUs, onnxruntime on the CPU without, what the topology names otherwise', () => {
+  const backend = (d: V1Deployment): string => {
+    const args = container(d, 'runtime').args ?? [];
+    return args[args.indexOf('--backend') + 1] ?? '';
+  };
+  // three-tier.yaml: end node and gateway without GPUs, the cloud with one, every backend auto.
+  assert.deepEqual(deployments.map(backend), ['onnx-cpu', 'onnx-cpu', 'onnx-cuda']);
+  const tfjs = parseTopology(text.replace('format: onnx', 'format: tfjs').replace('imdb1x128.onnx', 'imdb1x128/model.json'));
+  assert.deepEqual(tfjs.devices.map((d) => runtimeBackend(tfjs, d)), ['auto', 'auto', 'tfjs-node-gpu']);
+  const named = parseTopology(text.replace('      gpus: 1', '      gpus: 1\n      backend: onnx-cpu'));
+  assert.equal(runtimeBackend(named, named.devices[2]!), 'onnx-cpu', 'a GPU device told to run on the CPU does (kind\'s fake GPUs)');
+  // Its reason for stopping lands where failures.ts reads it.
+  for (const d of deployments) assert.equal(container(d, 'runtime').terminationMessagePolicy, 'FallbackToLogsOnError');
 });

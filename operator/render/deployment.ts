@@ -6,6 +6,7 @@
  */
 import type { V1Container, V1Deployment, V1PodSpec, V1Probe, V1SecurityContext, V1Toleration, V1Volume } from '@kubernetes/client-node';
 import type { Topology, TopologyDevice } from '../../runtime/topology/topology.js';
+import type { BackendName } from '../../runtime/backends/types.js';
 import { servingArgs } from '../../runtime/serving-settings.js';
 import { childNames, labelsFor, selectorFor } from './names.js';
 import { POD, type RenderOptions } from './options.js';
@@ -42,6 +43,21 @@ function resources(device: TopologyDevice): V1Container['resources'] {
   return Object.keys(limits).length > 0 ? { requests, limits } : { requests };
 }
 
+/**
+ * The backend a device's runtime is started with. A device with GPUs gets the format's CUDA
+ * backend by name, never `auto`: auto falls back to the CPU without an error, while a named backend
+ * that cannot load stops the runtime, so the pod is not Ready and the status says why
+ * (BackendUnavailable). An ONNX device without GPUs runs onnxruntime on the CPU (its pod has no GPU
+ * to try). A backend the topology names is taken as it is; a tfjs device without GPUs keeps auto
+ * (what is installed in the image decides).
+ */
+export function runtimeBackend(topology: Topology, device: TopologyDevice): BackendName {
+  if (device.backend !== 'auto') return device.backend;
+  const onnx = topology.model.format === 'onnx';
+  if (device.gpus > 0) return onnx ? 'onnx-cuda' : 'tfjs-node-gpu';
+  return onnx ? 'onnx-cpu' : 'auto';
+}
+
 const exec = (command: string[], probe: string[]): V1Probe => ({ exec: { command: [...command, 'probe', ...probe] }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 });
 
 export function renderDeployment(topology: Topology, device: TopologyDevice, owner: Owner, options: RenderOptions): V1Deployment {
@@ -55,7 +71,7 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
     name: 'runtime',
     ...common,
     args: [
-      'runtime', '--model', model.path, '--format', topology.model.format, '--backend', device.backend,
+      'runtime', '--model', model.path, '--format', topology.model.format, '--backend', runtimeBackend(topology, device),
       // Only a Unix socket, in a volume only the mapper shares: nothing else may reach the runtime,
       // and the mapper's calls skip the TCP stack. No TCP listener (not even on loopback).
       '--socket', POD.runtimeSocket, '--max-steps', String(topology.model.maxSteps),
@@ -63,6 +79,9 @@ export function renderDeployment(topology: Topology, device: TopologyDevice, own
       ...servingArgs(device.serving),
     ],
     resources: resources(device),
+    // `crime runtime` writes why it could not start there (e.g. BACKEND_UNAVAILABLE: ...); failures.ts reads it.
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     // The runtime is not on the pod IP, so the kubelet cannot reach it over HTTP: probe from inside.
     livenessProbe: exec(command, ['--socket', POD.runtimeSocket, '/healthz']),
     volumeMounts: [{ name: 'model', mountPath: POD.modelDir, readOnly: true }, { name: 'sock', mountPath: POD.sockDir }, tmp],

@@ -11,6 +11,15 @@ export interface Failure {
   message: string;
 }
 
+/**
+ * Why `crime runtime` stopped, from the code its termination message starts with: a GPU device
+ * whose CUDA provider cannot load (BACKEND_UNAVAILABLE) or a model the backend cannot load.
+ */
+const RUNTIME_REASONS: Record<string, string> = {
+  BACKEND_UNAVAILABLE: 'BackendUnavailable',
+  MODEL_LOAD_FAILED: 'ModelLoadFailed',
+};
+
 /** Waiting reasons that need a user (or time) to fix, not a few more seconds of start-up. */
 const STUCK = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
@@ -20,6 +29,10 @@ function containerFailure(s: V1ContainerStatus, init: boolean): Failure | undefi
   if (init && s.name === 'model' && terminated && terminated.exitCode !== 0) {
     return { reason: 'ModelFetchFailed', message: (terminated.message ?? terminated.reason ?? `exit code ${terminated.exitCode}`).trim() };
   }
+  // The runtime said why it stopped: named, whatever the back-off state (it will not get better by itself).
+  const said = !init && s.name === 'runtime' && terminated && terminated.exitCode !== 0 ? /^([A-Z_]+): /.exec(terminated.message?.trim() ?? '') : null;
+  const reason = said ? RUNTIME_REASONS[said[1] as string] : undefined;
+  if (reason !== undefined && terminated) return { reason, message: `container runtime: ${(terminated.message ?? '').trim()}` };
   if (waiting?.reason && STUCK.has(waiting.reason)) {
     const last = s.lastState?.terminated;
     const detail = last ? ` (last exit ${last.exitCode}${last.message ? `: ${last.message.trim()}` : last.reason ? `: ${last.reason}` : ''})` : '';

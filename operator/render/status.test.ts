@@ -54,3 +54,17 @@ test('ready replicas are the ready pods: counted before the Deployment says so, 
   assert.equal(late.devicesReady, '1/2');
   assert.equal(late.devices[1]?.readyReplicas, 0);
 });
+
+test('a GPU device whose CUDA provider cannot load: the status names BackendUnavailable and why; every device shows its backend', () => {
+  const rendered = devices.map((d) => ({ ...d, backend: d.name === 'cloud' ? 'onnx-cuda' : 'onnx-cpu' }));
+  const message = 'BACKEND_UNAVAILABLE: onnxruntime (cuda) cannot load the model: libcudart.so.12: cannot open shared object file';
+  const noCuda: V1Pod = { status: { containerStatuses: [{ name: 'runtime', image: 'i', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } }, lastState: { terminated: { exitCode: 1, message } } }] } };
+  const s = computeStatus({ generation: 1, devices: rendered, deployments: new Map([['edge', deployment(1)], ['cloud', deployment(0)]]), pods: new Map([['edge', [readyPod('edge-0')]], ['cloud', [noCuda]]]), now });
+  assert.deepEqual(s.devices.map((d) => d.backend), ['onnx-cpu', 'onnx-cuda']);
+  assert.deepEqual(s.devices[1]?.lastFailure, { reason: 'BackendUnavailable', message: `container runtime: ${message}` });
+  assert.deepEqual(s.conditions.find((c) => c.type === 'Ready')?.reason, 'BackendUnavailable');
+  assert.match(s.conditions.find((c) => c.type === 'Ready')?.message ?? '', /cloud \(0\/1 ready: BackendUnavailable: container runtime: BACKEND_UNAVAILABLE: onnxruntime \(cuda\) cannot load the model/);
+  // Its first crash, before any back-off: named already.
+  const first: V1Pod = { status: { containerStatuses: [{ name: 'runtime', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, message } } }] } };
+  assert.equal(computeStatus({ generation: 1, devices, deployments: new Map(), pods: new Map([['cloud', [first]]]), now }).devices[1]?.lastFailure?.reason, 'BackendUnavailable');
+});

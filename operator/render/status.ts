@@ -23,6 +23,12 @@ export interface DeviceStatus {
   readyReplicas: number;
   nodes: string[];
   endpoint: string;
+  /**
+   * The backend its runtime runs with, as rendered from the spec (runtimeBackend in deployment.ts):
+   * a named backend never falls back, so on a ready pod of the current spec it is the one in use;
+   * `auto` only for a tfjs device without GPUs, where the image decides.
+   */
+  backend?: string;
   lastFailure?: Failure;
 }
 
@@ -36,8 +42,11 @@ export interface TopologyStatus {
 
 export interface StatusInput {
   generation: number;
-  /** the spec's devices, with their desired replicas and endpoints (empty when the spec is unusable) */
-  devices: Array<{ name: string; replicas: number; endpoint: string; entry: boolean }>;
+  /**
+   * the spec's devices, with their desired replicas and endpoints, and the backend their runtime is
+   * rendered with (empty when the spec is unusable)
+   */
+  devices: Array<{ name: string; replicas: number; endpoint: string; entry: boolean; backend?: string }>;
   /** a problem with the spec itself (OffloadCycle, LocalModelUri, InvalidSpec): nothing runs */
   specProblem?: Failure;
   /**
@@ -68,12 +77,14 @@ function deviceStatus(d: StatusInput['devices'][number], deployment: V1Deploymen
     && (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0)
     && (deployment.status?.updatedReplicas ?? 0) >= d.replicas
     && (deployment.status?.replicas ?? 0) === d.replicas;
+  const backend = d.backend;
   return {
     name: d.name,
     replicas: d.replicas,
     readyReplicas,
     nodes,
     endpoint: d.endpoint,
+    ...(backend === undefined ? {} : { backend }),
     ...(failure ? { lastFailure: failure } : {}),
     settled: upToDate && readyReplicas >= d.replicas,
   };

@@ -4,6 +4,12 @@ import type { Backend, BatchResult, InferResult, ModelInput } from './types.js';
 export interface EmulatedProfile {
   perStepMs: number;
   fixedMs: number;
+  /**
+   * Compute times × this (default 1): a device slowing down while it runs. Read on every inference,
+   * so whoever holds the profile can change it (`crime runtime --emulate` takes `slowdown K` lines on
+   * its stdin: that is how `crime up` plays a load file's device events).
+   */
+  slowdown?: number;
 }
 
 /**
@@ -17,7 +23,7 @@ export interface EmulatedProfile {
 export function emulateProfile(inner: Backend, profile: EmulatedProfile): Backend {
   if (!(profile.perStepMs >= 0) || !(profile.fixedMs >= 0)) throw new RangeError('an emulated profile needs perStepMs ≥ 0 and fixedMs ≥ 0');
   const hold = async (steps: number, computeMs: number): Promise<number> => {
-    const target = profile.perStepMs * steps + profile.fixedMs;
+    const target = (profile.perStepMs * steps + profile.fixedMs) * (profile.slowdown ?? 1);
     if (target > computeMs) await new Promise((resolve) => setTimeout(resolve, target - computeMs));
     return Math.max(target, computeMs);
   };
@@ -49,4 +55,17 @@ export function parseProfile(text: string): EmulatedProfile {
     throw new RangeError(`expected "PER_STEP_MS,FIXED_MS" with non-negative numbers, got "${text}"`);
   }
   return { perStepMs, fixedMs };
+}
+
+/**
+ * Applies one control line to a running emulation: `slowdown K` (K > 0; 1 restores the profile's
+ * own speed). Returns an error message for a line it does not understand.
+ */
+export function applyEmulationLine(profile: EmulatedProfile, line: string): string | undefined {
+  const m = /^\s*slowdown\s+(\S+)\s*$/.exec(line);
+  if (!m) return `expected "slowdown K", got ${JSON.stringify(line)}`;
+  const k = Number(m[1]);
+  if (!Number.isFinite(k) || k <= 0) return `slowdown must be a number above 0, got ${m[1]}`;
+  profile.slowdown = k;
+  return undefined;
 }

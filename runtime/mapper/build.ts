@@ -3,22 +3,12 @@ import type { Logger } from '../log.js';
 import type { RuntimeModelInfo } from '../server/protocol.js';
 import type { MapperConfig } from './config.js';
 import type { MapperMetrics } from './metrics.js';
+import { payloadOf } from './payload.js';
 import { PeerClient } from './peer-client.js';
 import { Pipeline, type LocalRuntime } from './pipeline.js';
 import { PolicyRouter } from './policy-router.js';
 import type { RequestLog } from './ui/request-log.js';
 
-/** HTTP headers and framing of a request, for the link model's byte counts. */
-const REQUEST_OVERHEAD_BYTES = 400;
-
-function payloadOf(config: MapperConfig, model: RuntimeModelInfo): { stepBytes: number; outputBytes: number; overheadBytes: number } {
-  return {
-    stepBytes: config.payload?.stepBytes ?? (model.inputKind === 'tokens' ? 4 : model.featureSize * 4),
-    // JSON outputs (~12 bytes a number) plus the reply's headers and advertisement.
-    outputBytes: config.payload?.outputBytes ?? model.outputSize * 12 + 600,
-    overheadBytes: REQUEST_OVERHEAD_BYTES,
-  };
-}
 
 /**
  * How the runtime serves, for the engine's queue model: as the runtime says it runs (a model that
@@ -54,7 +44,7 @@ export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map
     device: config.device,
     neighbours: config.neighbours.map((n) => ({ name: n.name, ...(n.prior ? { prior: n.prior } : {}) })),
     objective: config.objective,
-    payload: payloadOf(config, model),
+    payload: payloadOf(config.payload, model),
     maxSteps: config.maxSteps ?? model.maxSteps,
     forgetting: config.mapping.forgetting,
     pingIdleMs: config.mapping.pingIdleSeconds * 1000,

@@ -48,6 +48,19 @@ export class MapperMetrics {
     labelNames: ['neighbour', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** the end node's radio time on pings is what they cost it under the energy objective */
+  readonly pingBytes = new Counter({
+    name: 'crime_mapper_ping_bytes_total',
+    help: 'Payload bytes of the pings sent to neighbours (bandwidth probes), by neighbour',
+    labelNames: ['neighbour'] as const,
+    registers: [this.registry],
+  });
+  readonly policy = new Gauge({
+    name: 'crime_mapper_policy',
+    help: 'The mapping policy in force (crime, local, threshold, device:<name>): 1 for it',
+    labelNames: ['policy'] as const,
+    registers: [this.registry],
+  });
   readonly reloads = new Counter({
     name: 'crime_mapper_config_reloads_total',
     help: 'Configuration file changes, by outcome (applied, refused)',

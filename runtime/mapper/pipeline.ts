@@ -75,18 +75,21 @@ export class Pipeline {
     const { engine, metrics, logger, device } = this.o;
     const started = performance.now();
     const decision = engine.decide(input.steps, ctx.origin);
-    const planned = this.routes.plan(decision);
+    const { candidates: planned, pinned: isPinned } = this.routes.plan(decision);
     const choice = planned[0]?.target ?? 'none';
     const decideMs = performance.now() - started;
     const path = [...ctx.path, device];
     const fallback = new Fallback(planned, path);
     const invokeStart = performance.now();
+    // A fixed policy's pinned target gets the whole budget: slow is not failed, and its fallback
+    // is for a target that cannot serve at all (which fails fast), not for one that is late.
+    const pinned = isPinned ? planned[0] : undefined;
     for (let candidate = fallback.next(); candidate !== undefined; candidate = fallback.next()) {
       const plan = planAttempt({
         remainingMs: ctx.deadline - performance.now(),
         estimateMs: candidate.latencyMs,
         networkMs: candidate.networkMs,
-        laterMs: fallback.upcoming().map((c) => c.latencyMs),
+        laterMs: candidate === pinned ? [] : fallback.upcoming().map((c) => c.latencyMs),
       });
       if (plan === undefined) {
         fallback.skipped(candidate);
@@ -195,6 +198,7 @@ export class Pipeline {
         const peer = peers.get(due.name);
         if (!peer) return;
         engine.pingSent(due.name);
+        metrics.pingBytes.inc({ neighbour: due.name }, due.bytes);
         try {
           const reply = await peer.ping(due.bytes, timeoutMs);
           engine.pingResult(due.name, {

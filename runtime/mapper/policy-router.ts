@@ -45,23 +45,27 @@ export class PolicyRouter {
     return this.frozen.get(objective);
   }
 
-  plan(decision: Decision): Estimate[] {
+  /**
+   * The candidates to try, in order; `pinned` when the first is where the policy pins the request
+   * (a fixed policy), so it may take the request's whole budget: for a fixed policy, late is not failed.
+   */
+  plan(decision: Decision): { candidates: Estimate[]; pinned: boolean } {
     const { ranked, n } = decision;
     const local = ranked.filter((e) => e.kind === 'local');
-    if (this.policy === 'crime') return ranked;
+    if (this.policy === 'crime') return { candidates: ranked, pinned: false };
     if (this.policy === 'local') {
       this.routed = true;
-      return local;
+      return { candidates: local, pinned: true };
     }
     if (this.policy === 'threshold') {
       const table = this.table(decision.objective);
-      if (!table) return ranked; // the initial calibration is not complete: decide as CRIME meanwhile
+      if (!table) return { candidates: ranked, pinned: false }; // the initial calibration is not complete: decide as CRIME meanwhile
       this.routed = true;
       const target = table.find((r) => n >= r.fromSteps && n <= r.toSteps)?.target ?? 'local';
-      return target === 'local' ? local : [this.estimate(target, ranked), ...local];
+      return { candidates: target === 'local' ? local : [this.estimate(target, ranked), ...local], pinned: true };
     }
     this.routed = true;
-    return this.via === undefined ? local : [this.estimate(this.via, ranked), ...local];
+    return { candidates: this.via === undefined ? local : [this.estimate(this.via, ranked), ...local], pinned: true };
   }
 
   private table(objective: Objective): ThresholdRange[] | undefined {

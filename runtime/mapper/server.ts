@@ -170,6 +170,8 @@ export async function startMapperServer(options: MapperServerOptions): Promise<M
       ...(live ? { requestLog: live.requests } : {}),
       ...(previous ? { previous } : {}),
     });
+    metrics.policy.reset();
+    metrics.policy.set({ policy: cfg.mapping.policy }, 1);
     const retired = peers;
     peers = built.peers;
     setTimeout(() => retired.forEach((p) => p.close()), RETIRE_PEERS_MS).unref();

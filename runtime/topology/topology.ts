@@ -6,7 +6,7 @@ import { checkOffloadGraph, reachableFromEntry } from '../offload-graph.js';
 import { InvalidInputError, at, bool, known, list, num, obj, oneOf, optNum, optObj, str, strValue } from '../validate.js';
 import { MODEL_DEFAULTS } from '../defaults.js';
 import { parseMappingSettings, type MappingSettings } from '../mapping-settings.js';
-import { DEVICE_NAME_PATTERN, policyDevice } from '../mapping-policy.js';
+import { DEVICE_NAME_PATTERN, parsePolicy, policyDevice } from '../mapping-policy.js';
 import { parseServingSettings, servingDefaults, type ServingSettings } from '../serving-settings.js';
 import { parsePlacement, parseResources, type DeviceResources, type Placement } from './placement.js';
 
@@ -229,6 +229,16 @@ function checkGraph(t: Topology): void {
     if (!t.devices.some((d) => d.name === target)) throw new InvalidInputError('spec.mapping.policy', `${POLICY_MESSAGES.unknownDevice} ("${target}")`);
     if (!reachableFromEntry(t.devices).includes(target)) throw new InvalidInputError('spec.mapping.policy', `${POLICY_MESSAGES.unreachable} ("${target}" from ${entryOf(t).name})`);
   }
+}
+
+/**
+ * The topology under another mapping policy, refused as parseTopology refuses it (an unknown
+ * policy, or a device the entry cannot reach), naming spec.mapping.policy.
+ */
+export function withPolicy(t: Topology, policy: unknown): Topology {
+  const next = { ...t, mapping: { ...t.mapping, policy: parsePolicy(policy, 'spec.mapping.policy') } };
+  checkGraph(next);
+  return next;
 }
 
 export function entryOf(t: Topology): TopologyDevice {
