@@ -13,6 +13,7 @@ import { createBackend } from '../runtime/backends/select.js';
 import type { ConcreteBackendName, ModelInput } from '../runtime/backends/types.js';
 import { CrimeError } from '../runtime/errors.js';
 import { generateModel } from '../runtime/models/generate.js';
+import { SEQ_LENS_INPUT } from '../runtime/models/onnx-writer.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../runtime/models/spec.js';
 import { RuntimeClient } from '../runtime/server/client.js';
 import { startRuntimeServer } from '../runtime/server/server.js';
@@ -119,11 +120,13 @@ export async function runInferBench(options: InferBenchOptions = {}): Promise<In
     const ort = await loadOrt();
     const raw = await ort.InferenceSession.create(paths.onnx, sessionOptions('cpu', threads));
     const inputName = raw.inputNames[0] ?? 'x';
+    // The generated model takes each sequence's length too (a dynamic batch): a batch of one here.
+    const lengths = raw.inputNames.includes(SEQ_LENS_INPUT);
     const baseline = async (input: ModelInput): Promise<void> => {
       const tensor = input.kind === 'floats'
         ? new ort.Tensor('float32', input.data, [input.steps, 1, spec.featureSize])
         : new ort.Tensor('int32', input.data, [input.steps, 1]);
-      await raw.run({ [inputName]: tensor });
+      await raw.run({ [inputName]: tensor, ...(lengths ? { [SEQ_LENS_INPUT]: new ort.Tensor('int32', Int32Array.of(input.steps), [1]) } : {}) });
     };
     const maxSteps = Math.max(...steps);
     for (const target of options.targets ?? DEFAULT_TARGETS) {

@@ -6,7 +6,10 @@ import { COLORS, esc, frame, legend, M, num, PANEL_H, scale, svg, W, type Axis }
 import type { ThroughputReport } from './throughput.js';
 
 export function plotThroughput(r: ThroughputReport): string {
-  const configs = [['baseline', r.baseline], ['batched', r.batched]] as const;
+  const configs: Array<readonly [string, ThroughputReport['baseline']]> = [
+    ['baseline', r.baseline], ['batched', r.batched],
+    ...r.others.map((o) => [`${o.serving.maxBatch}/${o.serving.maxDelayMs}/${o.serving.concurrency}`, o] as const),
+  ];
   const windows = configs.flatMap(([, c]) => c.windows);
   const finite = windows.flatMap((w) => [w.p50Ms, w.p99Ms]).filter((v) => Number.isFinite(v) && v > 0);
   const xa: Axis = { min: Math.min(...windows.map((w) => w.offeredRps)), max: Math.max(...windows.map((w) => w.offeredRps)), log: false };

@@ -29,9 +29,14 @@ export interface ThroughputOptions {
   backend: Extract<ConcreteBackendName, 'onnx-cpu' | 'onnx-cuda'>;
   /** how the batched runtime serves (the baseline serves one request per run, one run at a time) */
   batched: ServingSettings;
+  /** more configurations measured in the same run, the same way (where the gain comes from) */
+  also?: readonly ServingSettings[];
   /** the p99 budget in ms (default: 10 × the batch-1 latency measured first) */
   budgetMs?: number;
-  /** offered rates in requests per second (default: from 0.3× to 12× the batch-1 capacity, ×1.2 per step) */
+  /**
+   * offered rates in requests per second (default: from 0.3× the batch-1 capacity, ×1.2 a step, up
+   * to max(12, 1.5 × maxBatch × concurrency) times it; each configuration stops once over budget)
+   */
   rates?: readonly number[];
   /** measured time per configuration and rate, after `warmupMs` of the same load (default 3000 and 500) */
   windowMs?: number;
@@ -90,6 +95,8 @@ export interface ThroughputReport {
   batched: ConfigResult;
   /** batched.rpsAtBudget / baseline.rpsAtBudget */
   ratio: number;
+  /** the --also configurations, each with its ratio to the baseline */
+  others: Array<ConfigResult & { ratio: number }>;
   /**
    * The model alone, in this process on one thread (no HTTP): ms per sequence when B sequences run
    * as one batch, and what that saves against B = 1. The part of the gain that is GEMM efficiency.
@@ -203,11 +210,20 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
       clients.push(client);
       return client;
     };
+    // The model alone first: in this process, so a backend that cannot load (onnx-cuda without a
+    // GPU) fails here with its own reason, before any runtime is started.
+    progress(`the model alone on ${options.backend}, batches of 1 to 32 (GEMM efficiency) ...`);
+    const { readFile } = await import('node:fs/promises');
+    const gemm = await gemmEfficiency(new Uint8Array(await readFile(model)), options.backend, threads, options.length, options.batched.maxBatch);
     progress(`starting two runtimes (${options.backend}, ${spec.name}): baseline (batch 1) and batched (${JSON.stringify(options.batched)})`);
     const configs = [
       { name: 'baseline', serving: baselineServing, client: await start('baseline', baselineServing) },
       { name: 'batched', serving: options.batched, client: await start('batched', options.batched) },
     ];
+    for (const [i, serving] of (options.also ?? []).entries()) {
+      const name = `${serving.maxBatch}/${serving.maxDelayMs}/${serving.concurrency}`;
+      configs.push({ name, serving, client: await start(`also-${i}`, serving) });
+    }
     const effective = await Promise.all(configs.map(async (c) => {
       const served = (await c.client.model()).serving;
       return { maxBatch: served?.maxBatch ?? 1, workers: served?.workers ?? 0 };
@@ -223,16 +239,15 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
     const batch1Ms = round(quantile(alone.sort((a, b) => a - b), 0.5));
     const budgetMs = options.budgetMs ?? round(10 * batch1Ms, 1);
     const capacity = 1000 / batch1Ms;
-    const rates = options.rates ?? Array.from({ length: 40 }, (_, k) => round(0.3 * capacity * 1.2 ** k, 1)).filter((r) => r <= 12 * capacity);
+    const most = Math.max(12, ...configs.map((c) => 1.5 * c.serving.maxBatch * c.serving.concurrency)) * capacity;
+    const rates = options.rates ?? Array.from({ length: 80 }, (_, k) => round(0.3 * capacity * 1.2 ** k, 1)).filter((r) => r <= most);
     progress(`batch-1 latency ${batch1Ms} ms, p99 budget ${budgetMs} ms; rates ${rates[0]} … ${rates.at(-1)} req/s, ${windowMs} ms each`);
-    progress('the model alone, batches of 1 to 32 on one thread (GEMM efficiency) ...');
-    const { readFile } = await import('node:fs/promises');
-    const gemm = await gemmEfficiency(new Uint8Array(await readFile(model)), options.backend, threads, options.length, options.batched.maxBatch);
-    const windows: LoadWindow[][] = [[], []];
+    const windows: LoadWindow[][] = configs.map(() => []);
     const random = new Random(options.seed ?? 1);
     const timeoutMs = Math.max(10_000, 20 * budgetMs);
     for (const [k, rate] of rates.entries()) {
-      const order = k % 2 === 0 ? [0, 1] : [1, 0];
+      // Every configuration once per rate, starting one further each rate: none always follows the same one.
+      const order = configs.map((_, i) => (i + k) % configs.length);
       for (const c of order) {
         const done = windows[c] as LoadWindow[];
         // Two windows over the budget in a row end a configuration.
@@ -242,7 +257,7 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
         const samples = await openLoop(config.client, input, rate, windowMs, random, timeoutMs);
         const w = summarise(rate, windowMs, samples);
         done.push(w);
-        progress(`${config.name.padEnd(8)} ${String(rate).padStart(7)} req/s: p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, batch ${w.meanBatch}, ${w.failed} failed`);
+        progress(`${config.name.padEnd(9)} ${String(rate).padStart(7)} req/s: p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, batch ${w.meanBatch}, ${w.failed} failed`);
       }
       if (windows.every((ws) => ws.length >= 2 && ws.slice(-2).every((w) => w.p99Ms > budgetMs || w.failed > 0))) break;
     }
@@ -252,6 +267,11 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
     };
     const baseline = result(0);
     const batched = result(1);
+    const ratioOf = (c: ConfigResult): number => (baseline.rpsAtBudget > 0 ? round(c.rpsAtBudget / baseline.rpsAtBudget, 2) : Number.NaN);
+    const others = configs.slice(2).map((_, i) => {
+      const r = result(i + 2);
+      return { ...r, ratio: ratioOf(r) };
+    });
     return {
       model: spec.name,
       length: options.length,
@@ -262,7 +282,8 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
       load: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2), cores: (await import('node:os')).cpus().length },
       baseline,
       batched,
-      ratio: baseline.rpsAtBudget > 0 ? round(batched.rpsAtBudget / baseline.rpsAtBudget, 2) : Number.NaN,
+      ratio: ratioOf(batched),
+      others,
       gemm,
     };
   } catch (err) {
@@ -291,6 +312,7 @@ export function formatThroughputReport(r: ThroughputReport): string {
   ];
   const at = r.baseline.rpsAtBudget;
   const where = [windowNear(r.baseline, at), windowNear(r.batched, at)];
+  const also = r.others.map((o) => `${line(`${o.serving.maxBatch}/${o.serving.maxDelayMs}/${o.serving.concurrency}`, o)}: ${o.ratio}x`);
   return [
     `crime bench throughput: ${r.model} at n = ${r.length} on ${r.backend} (${r.threads} thread${r.threads === 1 ? '' : 's'} per run), open-loop Poisson load, the same run`,
     `machine: ${r.load.cores} cores, load average ${r.load.before} before, ${r.load.after} after`,
@@ -298,6 +320,7 @@ export function formatThroughputReport(r: ThroughputReport): string {
     line('baseline', r.baseline),
     line('batched', r.batched),
     `  ratio     ${Number.isFinite(r.ratio) ? r.ratio : '-'}x${r.batched.censored ? ' (batched never crossed the budget: a lower bound)' : ''}`,
+    ...also,
     '',
     `Where a request's time goes near the baseline's limit (${at} req/s), ms: baseline / batched`,
     ...(['computePerRequestMs', 'computeMs', 'queueMs', 'runtimeOverheadMs', 'clientMs', 'meanBatch'] as const).map((k) =>
@@ -310,5 +333,6 @@ export function formatThroughputReport(r: ThroughputReport): string {
     '',
     ...table('batched', r.batched),
     '',
+    ...r.others.flatMap((o) => [...table(`${o.serving.maxBatch}/${o.serving.maxDelayMs}/${o.serving.concurrency}`, o), '']),
   ].join('\n');
 }

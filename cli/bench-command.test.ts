@@ -84,15 +84,17 @@ test('bench throughput --json --plot: both runtimes at each rate, the rate at th
     const plot = join(dir, 'throughput.svg');
     const { code, stdout, stderr } = await capture([
       'bench', 'throughput', '--json', '--plot', plot, '--preset', 'tiny2x24', '--length', '20', '--rates', '20,40', '--window-ms', '300',
-      '--max-batch', '4', '--budget-ms', '5000',
+      '--max-batch', '4', '--budget-ms', '5000', '--also', '1/0/2',
     ]);
     assert.equal(code, 0, stderr);
     type Config = { serving: { maxBatch: number }; effective: { maxBatch: number; workers: number }; rpsAtBudget: number; censored: boolean; windows: Array<{ offeredRps: number; p50Ms: number; p99Ms: number; meanBatch: number }> };
-    const r = JSON.parse(stdout) as { budgetMs: number; baseline: Config; batched: Config; ratio: number; load: { cores: number }; gemm: Array<{ batch: number }> };
+    const r = JSON.parse(stdout) as { budgetMs: number; baseline: Config; batched: Config; ratio: number; others: Array<Config & { ratio: number }>; load: { cores: number }; gemm: Array<{ batch: number }> };
     assert.equal(r.budgetMs, 5000);
     assert.deepEqual([r.baseline.serving.maxBatch, r.baseline.effective], [1, { maxBatch: 1, workers: 0 }]);
     assert.deepEqual([r.batched.serving.maxBatch, r.batched.effective], [4, { maxBatch: 4, workers: 1 }]);
-    for (const c of [r.baseline, r.batched]) {
+    // --also 1/0/2: batch 1 in two worker threads, measured the same way.
+    assert.deepEqual(r.others.map((o) => [o.serving, o.effective]), [[{ maxBatch: 1, maxDelayMs: 0, concurrency: 2 }, { maxBatch: 1, workers: 2 }]]);
+    for (const c of [r.baseline, r.batched, ...r.others]) {
       assert.deepEqual(c.windows.map((w) => w.offeredRps), [20, 40]);
       for (const w of c.windows) assert.ok(w.p50Ms > 0 && w.p99Ms >= w.p50Ms && w.meanBatch >= 1);
       // A budget of 5 s is not crossed by a tiny model: the rate is the last one tried, a lower bound.
@@ -109,6 +111,7 @@ test('bench throughput --json --plot: both runtimes at each rate, the rate at th
   assert.equal(same.code, 2);
   assert.match(same.stderr, /is the baseline: nothing to compare/);
   assert.match((await capture(['bench', 'throughput', '--max-batch=0'])).stderr, /--max-batch must be an integer ≥ 1 and ≤ 1024/);
+  assert.match((await capture(['bench', 'throughput', '--also', '16/0'])).stderr, /--also takes MAXBATCH\/MAXDELAYMS\/CONCURRENCY, got "16\/0"/);
 });
 
 test('bench usage errors exit 2', async () => {

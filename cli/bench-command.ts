@@ -198,9 +198,12 @@ Options:
   --plot FILE       write p50/p99 against the offered load, and the batch sizes, as SVG
   --budget-ms MS    the p99 budget (default 10 × the batch-1 latency measured first)
   --backend B       onnx-cpu (default) or onnx-cuda (a GPU machine; see scripts/gpu-throughput.sh)
-  --rates L         offered rates, req/s (default 0.3× to 12× the batch-1 capacity, ×1.2 a step)
+  --rates L         offered rates, req/s (default from 0.3× the batch-1 capacity, ×1.2 a step, to
+                    max(12, 1.5 × max-batch × concurrency) times it; each stops once over budget)
   --window-ms MS    measured time per configuration and rate (default 3000, after 500 of warm-up)
-  --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)`,
+  --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)
+  --also L          more configurations in the same run, MAXBATCH/MAXDELAYMS/CONCURRENCY each,
+                    e.g. 1/0/2,16/0/2: where the gain comes from (in the JSON's others[])`,
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -208,7 +211,7 @@ Options:
       options: {
         preset: { type: 'string' }, length: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' }, 'budget-ms': { type: 'string' },
         backend: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, concurrency: { type: 'string' },
-        rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
+        rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, also: { type: 'string' },
       },
     });
     const { isPresetName } = await import('../runtime/models/spec.js');
@@ -219,6 +222,11 @@ Options:
     const batched = servingOption(values, backend === 'onnx-cuda' ? SERVING_DEFAULTS.gpu : SERVING_DEFAULTS.cloudCpu);
     if (batched.maxBatch === 1 && batched.concurrency === 1) throw new UsageError('--max-batch 1 with --concurrency 1 is the baseline: nothing to compare');
     const rates = listOption(values.rates)?.map((r) => numberOption(r, 'rates', 0, 0.1));
+    const also = listOption(values.also)?.map((spec) => {
+      const [maxBatch, maxDelayMs, concurrency, ...rest] = spec.split('/');
+      if (rest.length > 0 || concurrency === undefined) throw new UsageError(`--also takes MAXBATCH/MAXDELAYMS/CONCURRENCY, got "${spec}"`);
+      return servingOption({ 'max-batch': maxBatch, 'max-delay-ms': maxDelayMs, concurrency }, SERVING_DEFAULTS.off);
+    });
     const budgetMs = values['budget-ms'] === undefined ? undefined : numberOption(values['budget-ms'], 'budget-ms', 0, 0.1);
     const { runThroughputBench, formatThroughputReport } = await import('../bench/throughput.js');
     const report = await runThroughputBench({
@@ -228,6 +236,7 @@ Options:
       batched,
       ...(budgetMs === undefined ? {} : { budgetMs }),
       ...(rates === undefined ? {} : { rates }),
+      ...(also === undefined ? {} : { also }),
       windowMs: intOption(values['window-ms'], 'window-ms', 3000, 100),
       threads: intOption(values.threads, 'threads', 1, 1),
       seed: intOption(values.seed, 'seed', 1, 0),
