@@ -22,7 +22,9 @@ FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: nothing to build yet, and onnxruntime-node's installer would download CUDA.
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+# npm 10 can exit 0 when its registry requests failed ("Exit handler never called"): check that the
+# compiler is there, so that a broken install fails here instead of being cached as a good step.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund && test -x node_modules/.bin/tsc
 # Everything but what .dockerignore leaves out (node_modules, dist, .git).
 COPY . .
 RUN npm run build && mkdir /pkg && npm pack --ignore-scripts --pack-destination /pkg

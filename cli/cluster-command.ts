@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from '../runtime/errors.js';
 import { groupUsage, type Command } from './command.js';
 import { announceUntilSignal } from './options.js';
 
-const upUsage = `Usage: crime cluster up [--operator] [--run-pods]
+const upUsage = `Usage: crime cluster up [--operator] [--run-pods [--image-root DIR]]
 
 A local Kubernetes to try the operator on, without Docker: etcd, kube-apiserver, kube-scheduler,
 kube-controller-manager and kwok (fake nodes: edge-0 and edge-1 arm64, gateway-0, gpu-0 with two
@@ -22,6 +23,14 @@ Options:
                edge-cloud 25 ms) and edge and gateway runtimes emulate slower CPUs. Also prints
                  models http://169.254.0.1:PORT     examples/models, for spec.model.uri
                Pods answer on their pod IP (kubectl get pods -o wide), e.g. the entry's :8080.
+  --image-root DIR
+               with --run-pods: the nodes hold this unpacked image (scripts/build-image.sh --bundle
+               prints its folder): containers that ask for it run from its root filesystem as their
+               pod's runAsUser/runAsGroup/fsGroup, read-only root and capabilities say, so what the
+               image lacks or the security context forbids fails as on a node. --operator renders
+               pods with it; a separate operator needs --image with the name printed as
+                 image NAME
+               Without it, containers run this checkout's CLI as root on this machine's files.
 `;
 
 const up: Command = {
@@ -29,10 +38,12 @@ const up: Command = {
   summary: 'start a local control plane with fake edge, gateway and GPU nodes',
   usage: upUsage,
   async run(args, io) {
-    const { values } = parseArgs({ args, strict: true, options: { operator: { type: 'boolean', default: false }, 'run-pods': { type: 'boolean', default: false } } });
+    const { values } = parseArgs({ args, strict: true, options: { operator: { type: 'boolean', default: false }, 'run-pods': { type: 'boolean', default: false }, 'image-root': { type: 'string' } } });
+    if (values['image-root'] !== undefined && !values['run-pods']) throw new UsageError('--image-root needs --run-pods (pods that really run)');
     const [{ startDevCluster }, { createLogger }] = await Promise.all([import('../devcluster/dev-cluster.js'), import('../runtime/log.js')]);
     const cluster = await startDevCluster({
       runPods: values['run-pods'],
+      ...(values['image-root'] !== undefined ? { imageRoot: values['image-root'] } : {}),
       onProgress: (line) => io.stderr.write(`${line}\n`),
       logger: createLogger({ service: 'pod-runner', stream: io.stderr, level: 'warn' }),
     });
@@ -40,9 +51,10 @@ const up: Command = {
     try {
       if (values.operator) {
         const { startOperator } = await import('../operator/manager.js');
-        operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, metricsPort: 0, metricsHost: '127.0.0.1', logger: createLogger({ service: 'operator', stream: io.stderr }) });
+        const images = cluster.image ? { render: { images: { default: cluster.image.name, pullPolicy: 'Never' as const } } } : {};
+        operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, metricsPort: 0, metricsHost: '127.0.0.1', ...images, logger: createLogger({ service: 'operator', stream: io.stderr }) });
       }
-      await announceUntilSignal(io.stdout, `kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}${cluster.modelsUrl ? `models ${cluster.modelsUrl}\n` : ''}`);
+      await announceUntilSignal(io.stdout, `kubeconfig ${cluster.kubeconfigPath}\n${cluster.kubectl ? `kubectl ${cluster.kubectl}\n` : ''}${cluster.modelsUrl ? `models ${cluster.modelsUrl}\n` : ''}${cluster.image ? `image ${cluster.image.name}\n` : ''}`);
       io.stderr.write('stopping\n');
     } finally {
       await operator?.close();

@@ -13,6 +13,7 @@ import type { Logger } from '../runtime/log.js';
 import { DEFAULT_NETWORK, linkBetween, type DevNetwork } from './network.js';
 import { createFakeNodes, edgeNode, gatewayNode, gpuNode, type FakeNodeSpec, type Tier } from './nodes.js';
 import type { LinkConditions } from '../local/link-emulator.js';
+import { loadImageBundle, type ImageBundle } from './pods/image.js';
 import { GATEWAY_IP } from './pods/netns.js';
 import { PodRunner } from './pods/runner.js';
 import { serveDirectory, type StaticServer } from '../runtime/http/static-files.js';
@@ -31,6 +32,8 @@ export interface DevCluster {
   runner?: PodRunner;
   /** when pods really run: examples/models served where pods can fetch them (http://169.254.0.1:PORT) */
   modelsUrl?: string;
+  /** the image the nodes hold, when pods run from one (its name is what pods must ask for) */
+  image?: ImageBundle;
   kubeconfigPath: string;
   /** kubectl from the same build, when it was built */
   kubectl: string | undefined;
@@ -46,6 +49,12 @@ export interface DevClusterOptions {
   nodes?: readonly FakeNodeSpec[];
   /** run the pods for real (root: per-pod network namespaces); else kwok only marks them running */
   runPods?: boolean;
+  /**
+   * with runPods: an unpacked image (scripts/build-image.sh --bundle) the nodes hold; containers
+   * asking for it run from its root filesystem as their securityContext says. Else every container
+   * runs this checkout's CLI as root on the host's filesystem.
+   */
+  imageRoot?: string;
   network?: DevNetwork;
   onProgress?: (line: string) => void;
   logger?: Logger;
@@ -54,6 +63,8 @@ export interface DevClusterOptions {
 export async function startDevCluster(options: DevClusterOptions = {}): Promise<DevCluster> {
   const progress = options.onProgress ?? (() => undefined);
   const runPods = options.runPods === true;
+  if (options.imageRoot && !runPods) throw new Error('an image root needs pods that run (runPods)');
+  const image = options.imageRoot ? loadImageBundle(options.imageRoot) : undefined;
   progress(`starting etcd, kube-apiserver, kube-scheduler, kube-controller-manager${runPods ? '' : ' and kwok'}`);
   const cp = await ControlPlane.start({ scheduler: true, controllerManager: true, kwok: !runPods });
   let runner: PodRunner | undefined;
@@ -67,7 +78,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
     const nodes = options.nodes ?? DEV_NODES;
     const describe = nodes.map((n) => `${n.name} (${n.arch}${n.gpus ? `, ${n.gpus} GPU` : ''})`).join(', ');
     if (runPods) {
-      progress(`starting the pod runner for ${nodes.length} nodes: ${describe}`);
+      progress(`starting the pod runner for ${nodes.length} nodes: ${describe}${image ? `; containers from the image ${image.name} (${image.dir})` : ''}`);
       const tiers = new Map(nodes.map((n) => [n.name, n.tier]));
       runner = await PodRunner.start({
         kc,
@@ -75,6 +86,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
         // Not under /tmp: pods mount an emptyDir there, which would hide their own volumes' sources.
         dataDir: join('/var/lib/crime-dev-cluster', basename(cp.workDir)),
         crime: { node: process.execPath, root: repoRoot() },
+        ...(image ? { image } : {}),
         linkBetween: linkBetween(network, (n) => tiers.get(n)),
         ...(options.logger ? { logger: options.logger } : {}),
       });
@@ -95,6 +107,7 @@ export async function startDevCluster(options: DevClusterOptions = {}): Promise<
     controlPlane: cp,
     ...(runner ? { runner } : {}),
     ...(models ? { modelsUrl: models.url } : {}),
+    ...(image ? { image } : {}),
     kubeconfigPath: cp.kubeconfigPath,
     kubectl: existsSync(kubectl) ? kubectl : undefined,
     setLink(a, b, conditions) {

@@ -58,5 +58,19 @@ if (sources.some((text) => text.includes('browser/chromium.js'))) {
   const path = found.stdout.trimEnd().split('\n').pop();
   if (path) env.CRIME_CHROMIUM = path;
 }
+// Tests that run pods from the crime image (they need root) get it built from this checkout once per
+// run (scripts/build-image.sh: cached layers, so an unchanged checkout costs seconds; it installs
+// buildah and mmdebstrap with apt-get when missing) and unpacked, passed on as CRIME_IMAGE_BUNDLE.
+if (process.getuid?.() === 0 && !env.CRIME_IMAGE_BUNDLE && sources.some((text) => text.includes('devcluster/image-build.js'))) {
+  const build = new URL('../scripts/build-image.sh', import.meta.url).pathname;
+  const started = Date.now();
+  const built = spawnSync(build, ['--bundle', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (built.status !== 0) {
+    console.error(`${build} failed (exit ${built.status}): the tests that run pods from the image cannot run`);
+    process.exit(built.status ?? 1);
+  }
+  env.CRIME_IMAGE_BUNDLE = built.stdout.trimEnd().split('\n').pop();
+  console.log(`# image: ${env.CRIME_IMAGE_BUNDLE} (built or found in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+}
 const result = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -1,6 +1,7 @@
 /**
  * End to end through Kubernetes, pods that really run: the dev cluster with its pod runner (real
- * control plane; each pod's containers as processes in the pod's own network namespace; links
+ * control plane; each pod's containers as processes in the pod's own network namespace, from the
+ * `crime` image built from this checkout, non-root with a read-only root as rendered; links
  * between tiers emulated; edge and gateway runtimes emulating slower CPUs), the real operator, the
  * example topology applied through the API, and requests to the entry pod. Then chaos through the
  * API: a pod deleted under load, the topology edited under load, models that cannot be fetched, a
@@ -14,6 +15,7 @@ import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { createNamespace } from '../devcluster/namespaces.js';
 import { startDevCluster, type DevCluster } from '../devcluster/dev-cluster.js';
+import { imageBundleDir } from '../devcluster/image-build.js';
 import { waitFor } from '../devcluster/wait.js';
 import { runLoad, type LoadReport } from '../load/load.js';
 import { pathOf, RESOURCES } from '../operator/kube/resources.js';
@@ -61,10 +63,12 @@ describe('end to end: the operator-rendered topology with pods that really run',
     runLoad({ url: entry, lengths: parseLengthSpec(lengths, 1000), rate, count, seed: count, timeoutMs: 10_000 });
 
   before(async () => {
-    cluster = await startDevCluster({ runPods: true });
+    // Every pod from the image built from this checkout, under the security context the operator renders.
+    cluster = await startDevCluster({ runPods: true, imageRoot: imageBundleDir() });
     admin = new KubeRest(cluster.controlPlane.admin());
     await createNamespace(cluster.controlPlane.admin(), NS);
-    op = await startOperator({ kubeconfig: cluster.controlPlane.admin(), namespace: NS, metricsPort: 0, metricsHost: '127.0.0.1', defaultMetrics: false });
+    const render = { images: { default: cluster.image?.name ?? '', pullPolicy: 'Never' as const } };
+    op = await startOperator({ kubeconfig: cluster.controlPlane.admin(), namespace: NS, metricsPort: 0, metricsHost: '127.0.0.1', defaultMetrics: false, render });
     await op.leading;
   });
   after(async () => {
@@ -84,6 +88,12 @@ describe('end to end: the operator-rendered topology with pods that really run',
     assert.match(where['end-node'] ?? '', /^edge-[01]$/, 'the end node on an arm64 edge node');
     assert.equal(where['gateway'], 'gateway-0');
     assert.equal(where['cloud'], 'gpu-0', 'the cloud on the GPU node');
+    // Every rendered pod runs from the image, as UID 65532 with a read-only root (the runner applies the securityContext).
+    for (const p of await pods()) {
+      assert.equal(p.spec?.securityContext?.runAsUser, 65532);
+      for (const c of [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])]) assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${p.metadata?.name ?? ''}/${c.name}`);
+      for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) assert.equal(c.imageID, `sha256:${cluster.image?.id ?? ''}`, `${p.metadata?.name ?? ''}/${c.name}`);
+    }
     const [edgePod] = await pods('end-node');
     entry = `http://${edgePod?.status?.podIP ?? ''}:8080`;
     await new Promise((r) => setTimeout(r, 3000)); // first pings between neighbours

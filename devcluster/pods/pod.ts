@@ -5,15 +5,33 @@
  * of running), readiness, liveness and startup probes executed, and the pod's status reported on
  * every change.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1EnvVar, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { backoffDelay, type BackoffPolicy } from '../../runtime/backoff.js';
 import type { Logger } from '../../runtime/log.js';
-import { ContainerProcess, execIn, type Exit } from './container.js';
+import { ContainerProcess, execIn, type Exit, type LaunchSpec } from './container.js';
+import { homeOf, imageMatches, resolveInRoot, type ImageBundle } from './image.js';
 import { PodNetwork, GATEWAY_IP } from './netns.js';
 import { runProbe } from './probes.js';
+import { argvOf, baseEnvOf, ContainerConfigError, identityOf, workingDirOf } from './security.js';
 import { PodVolumes, type BindMount, type VolumeSources } from './volumes.js';
+
+/**
+ * What containers run: this checkout (`crime` on the PATH is a shim, the package mounted read-only
+ * where the image installs it), or an unpacked image the node holds, with crime-enter to enter it.
+ */
+export type ContainerSource = { kind: 'checkout'; binDir: string; mount: BindMount } | { kind: 'image'; bundle: ImageBundle; helper: string };
+
+/** The kubelet's ErrImagePull / ErrImageNeverPull: the node does not have the image and cannot get it. */
+class ImageMissingError extends Error {
+  constructor(
+    readonly reason: 'ErrImagePull' | 'ErrImageNeverPull',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface PodWorkerOptions {
   /** the runner's slot and the pod's number in it: its namespace and address */
@@ -26,10 +44,7 @@ export interface PodWorkerOptions {
   onSandbox: () => Promise<void>;
   /** extra environment the node gives every container (e.g. its emulated compute speed) */
   nodeEnv: Record<string, string>;
-  /** folder with the `crime` shim, first on the PATH */
-  binDir: string;
-  /** the package standing in for the image, mounted first in every container */
-  image: BindMount;
+  containers: ContainerSource;
   onStatus: (status: V1PodStatus) => void;
   logger: Logger;
 }
@@ -104,6 +119,12 @@ export class PodWorker {
     await this.o.onSandbox();
     this.volumes = new PodVolumes(this.pod, join(this.o.dir, 'volumes'), this.o.claimsDir, this.o.sources);
     mkdirSync(join(this.o.dir, 'logs'), { recursive: true });
+    // The pod's hostname and resolv.conf, mounted into containers from an image (names resolve
+    // through the hosts file: there is no cluster DNS server, so no nameserver line).
+    const ns = this.pod.metadata?.namespace ?? 'default';
+    mkdirSync(join(this.o.dir, 'etc'), { recursive: true });
+    writeFileSync(join(this.o.dir, 'etc', 'hostname'), `${hostname}\n`);
+    writeFileSync(join(this.o.dir, 'etc', 'resolv.conf'), `search ${ns}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
     // Like the kubelet's FailedMount: a missing ConfigMap or Secret is retried until it appears.
     for (;;) {
       if (this.stopped) return;
@@ -140,15 +161,13 @@ export class PodWorker {
     this.pod = pod;
   }
 
-  private env(spec: V1Container): Record<string, string> {
+  private env(spec: V1Container, uid?: number): Record<string, string> {
     const pod = this.pod;
-    const env: Record<string, string> = {
-      PATH: `${this.o.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-      HOSTNAME: pod.spec?.hostname ?? pod.metadata?.name ?? '',
-      HOME: '/root',
-      ...this.o.nodeEnv,
-    };
+    const source = this.o.containers;
+    const base = source.kind === 'image' ? baseEnvOf(source.bundle) : { PATH: `${source.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root' };
+    const env: Record<string, string> = { ...base, HOSTNAME: pod.spec?.hostname ?? pod.metadata?.name ?? '', ...this.o.nodeEnv };
     for (const e of spec.env ?? []) env[e.name] = this.envValue(e, env);
+    if (source.kind === 'image' && env['HOME'] === undefined) env['HOME'] = homeOf(source.bundle.rootfs, uid ?? 0);
     return env;
   }
 
@@ -179,16 +198,46 @@ export class PodWorker {
     return '';
   }
 
-  private launchSpec(spec: V1Container): { ns: string; mounts: ReturnType<PodVolumes['mounts']>; argv: string[]; env: Record<string, string>; workingDir?: string } {
-    const env = this.env(spec);
-    const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) => expand(a, env));
-    if (argv.length === 0) throw new Error(`container ${spec.name} has no command (images are not emulated)`);
-    const mounts = [
-      this.o.image,
-      ...(this.volumes as PodVolumes).mounts(spec.volumeMounts ?? []),
-      { source: this.terminationFile(spec), target: spec.terminationMessagePath ?? '/dev/termination-log', readOnly: false },
+  private launchSpec(spec: V1Container): Omit<LaunchSpec, 'logFile'> {
+    const source = this.o.containers;
+    const ns = (this.network as PodNetwork).ns;
+    const volumes = (this.volumes as PodVolumes).mounts(spec.volumeMounts ?? []);
+    const termination = { source: this.terminationFile(spec), target: spec.terminationMessagePath ?? '/dev/termination-log', readOnly: false };
+    if (source.kind === 'checkout') {
+      const env = this.env(spec);
+      const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) => expand(a, env));
+      if (argv.length === 0) throw new Error(`container ${spec.name} has no command (images are not emulated)`);
+      return { ns, mounts: [source.mount, ...volumes, termination], argv, env, ...(spec.workingDir ? { workingDir: spec.workingDir } : {}) };
+    }
+    const { bundle, helper } = source;
+    if (!imageMatches(bundle, spec.image ?? '')) {
+      const never = spec.imagePullPolicy === 'Never';
+      throw new ImageMissingError(never ? 'ErrImageNeverPull' : 'ErrImagePull', `image "${spec.image ?? ''}" is not on this node${never ? ' and its pull policy is Never' : ', and no registry is reachable from it'} (the node holds ${bundle.name})`);
+    }
+    const identity = identityOf(bundle, this.pod, spec);
+    const env = this.env(spec, identity.uid);
+    const argv = argvOf(bundle, spec).map((a) => expand(a, env));
+    const etc = join(this.o.dir, 'etc');
+    // What the kubelet mounts into every container: the pod's hosts file, hostname and resolv.conf.
+    const podFiles = [
+      { source: (this.network as PodNetwork).hostsFile, target: '/etc/hosts', readOnly: false },
+      { source: join(etc, 'hostname'), target: '/etc/hostname', readOnly: false },
+      { source: join(etc, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: false },
     ];
-    return { ns: (this.network as PodNetwork).ns, mounts, argv, env, ...(spec.workingDir ? { workingDir: spec.workingDir } : {}) };
+    const inRoot = (m: BindMount): BindMount => ({ ...m, target: resolveInRoot(bundle.rootfs, m.target) });
+    const scratch = join(this.o.dir, 'containers', spec.name);
+    mkdirSync(scratch, { recursive: true });
+    return {
+      ns,
+      mounts: [...volumes, termination, ...podFiles].map(inRoot),
+      argv,
+      env,
+      image: { rootfs: bundle.rootfs, scratch, identity, cwd: resolveInRoot(bundle.rootfs, workingDirOf(bundle, spec)), helper, errorFile: this.startErrorFile(spec) },
+    };
+  }
+
+  private startErrorFile(spec: V1Container): string {
+    return join(this.o.dir, 'logs', `${spec.name}.start-error`);
   }
 
   private terminationFile(spec: V1Container): string {
@@ -202,7 +251,9 @@ export class PodWorker {
   private start(slot: Slot): ContainerProcess {
     const spec = this.launchSpec(slot.spec);
     // Each run starts with an empty termination message, as with a fresh container.
-    writeEmpty(this.terminationFile(slot.spec));
+    // Writable by any user, as the kubelet makes it (0666): a non-root container writes its reason there.
+    writeEmpty(this.terminationFile(slot.spec), 0o666);
+    writeEmpty(this.startErrorFile(slot.spec));
     const p = new ContainerProcess({ ...spec, logFile: this.logFile(slot.spec) });
     slot.process = p;
     slot.state = { running: { startedAt: p.startedAt } };
@@ -212,11 +263,13 @@ export class PodWorker {
   }
 
   private finished(slot: Slot, p: ContainerProcess, exit: Exit): void {
-    const message = this.terminationMessage(slot.spec, exit.exitCode);
+    // The image, a mount or crime-enter failed before the command ran: containerd's StartError.
+    const startError = exit.exitCode === 128 ? readText(this.startErrorFile(slot.spec)) : '';
+    const message = startError || this.terminationMessage(slot.spec, exit.exitCode);
     slot.state = {
       terminated: {
         exitCode: exit.exitCode,
-        reason: exit.exitCode === 0 ? 'Completed' : 'Error',
+        reason: startError ? 'StartError' : exit.exitCode === 0 ? 'Completed' : 'Error',
         ...(message ? { message } : {}),
         startedAt: p.startedAt,
         finishedAt: exit.at,
@@ -263,7 +316,8 @@ export class PodWorker {
     try {
       return this.start(slot);
     } catch (err) {
-      slot.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
+      const reason = err instanceof ImageMissingError ? err.reason : err instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'CreateContainerError';
+      slot.state = { waiting: { reason, message: (err as Error).message } };
       this.report();
       return undefined;
     }
@@ -315,7 +369,7 @@ export class PodWorker {
     const ctx = {
       podIP: (this.network as PodNetwork).ip,
       container: slot.spec,
-      exec: (command: string[], timeoutMs: number) => execIn({ ...this.launchSpec(slot.spec), argv: command }, timeoutMs),
+      exec: (command: string[], timeoutMs: number) => execIn({ ...this.launchSpec(slot.spec), argv: command }, timeoutMs, p.pid),
     };
     const { readinessProbe, livenessProbe, startupProbe } = slot.spec;
     const afterStartup = (): void => {
@@ -352,7 +406,7 @@ export class PodWorker {
       return {
         name: s.spec.name,
         image: s.spec.image ?? '',
-        imageID: '',
+        imageID: this.o.containers.kind === 'image' ? `sha256:${this.o.containers.bundle.id}` : '',
         ready: s.ready,
         started: s.started,
         restartCount: s.restartCount,
@@ -395,8 +449,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 /** A truncating write: the bind mount of the file keeps pointing at the same inode. */
-function writeEmpty(path: string): void {
+function writeEmpty(path: string, mode = 0o644): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, '');
+  chmodSync(path, mode);
 }

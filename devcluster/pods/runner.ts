@@ -17,7 +17,9 @@ import { KubeRest } from '../../operator/kube/rest.js';
 import { KWOK_NODE_ANNOTATION } from '../components.js';
 import { fakeNodeObject, type FakeNodeSpec } from '../nodes.js';
 import { checkNetworkAdmin, claimSlot, GATEWAY_IP, releaseSlot, setUpHost } from './netns.js';
-import { PodWorker } from './pod.js';
+import { enterHelper } from './enter.js';
+import type { ImageBundle } from './image.js';
+import { PodWorker, type ContainerSource } from './pod.js';
 import { ServiceProxies } from './services.js';
 
 export interface RunnerNode extends FakeNodeSpec {
@@ -39,6 +41,11 @@ export interface PodRunnerOptions {
    * installs it, so a checkout anywhere (under /tmp, which pods cover with an emptyDir) still runs
    */
   crime: { node: string; root: string };
+  /**
+   * an unpacked image (image.ts) the nodes hold instead: containers whose image is this one run
+   * from its root filesystem with their securityContext (container.ts); others cannot be pulled
+   */
+  image?: ImageBundle;
   linkBetween: (fromNode: string, toNode: string | undefined) => LinkConditions;
   logger?: Logger;
 }
@@ -63,6 +70,7 @@ export class PodRunner {
   private readonly nodeNames: Set<string>;
   /** nodes whose pods' ConfigMap and Secret volumes are not updated for now (see holdVolumeUpdates) */
   private readonly held = new Set<string>();
+  private containers!: ContainerSource;
   private configMaps!: ListWatchInformer<V1ConfigMap>;
   private secrets!: ListWatchInformer<V1Secret>;
   private services!: ListWatchInformer<V1Service>;
@@ -94,10 +102,15 @@ export class PodRunner {
     this.slot = await claimSlot();
     this.proxies = new ServiceProxies({ slot: this.slot, linkBetween: this.o.linkBetween, logger: this.logger });
     await setUpHost();
-    mkdirSync(this.binDir, { recursive: true });
-    // The "image": `crime` on the PATH runs the CLI of the package mounted at IMAGE_ROOT.
-    writeFileSync(join(this.binDir, 'crime'), `#!/bin/sh\nexec '${this.o.crime.node}' --enable-source-maps '${IMAGE_ROOT}/dist/cli/main.js' "$@"\n`);
-    chmodSync(join(this.binDir, 'crime'), 0o755);
+    if (this.o.image) {
+      this.containers = { kind: 'image', bundle: this.o.image, helper: await enterHelper() };
+    } else {
+      mkdirSync(this.binDir, { recursive: true });
+      // The "image": `crime` on the PATH runs the CLI of the package mounted at IMAGE_ROOT.
+      writeFileSync(join(this.binDir, 'crime'), `#!/bin/sh\nexec '${this.o.crime.node}' --enable-source-maps '${IMAGE_ROOT}/dist/cli/main.js' "$@"\n`);
+      chmodSync(join(this.binDir, 'crime'), 0o755);
+      this.containers = { kind: 'checkout', binDir: this.binDir, mount: { source: this.o.crime.root, target: IMAGE_ROOT, readOnly: true } };
+    }
     for (const node of this.o.nodes) await this.registerNode(node);
     this.timers.push(setInterval(() => void this.heartbeat(), 10_000));
     const watch = watchWith(this.o.kc);
@@ -204,8 +217,7 @@ export class PodRunner {
       claimsDir: join(this.o.dataDir, 'claims'),
       sources: { configMap: (ns, name) => this.configMaps.get(ns, name), secret: (ns, name) => this.secrets.get(ns, name) },
       nodeEnv: node.emulate ? { CRIME_EMULATE: node.emulate } : {},
-      binDir: this.binDir,
-      image: { source: this.o.crime.root, target: IMAGE_ROOT, readOnly: true },
+      containers: this.containers,
       onStatus: (status) => void this.writeStatus(pod, status),
       onSandbox: () => this.serviceViewOf(created),
       logger: this.logger,
@@ -289,6 +301,11 @@ export class PodRunner {
     } catch (err) {
       if (this.workers.has(pod.metadata?.uid ?? '')) this.logger.warn('could not give a pod the Services', { pod: w.name, error: (err as Error).message });
     }
+  }
+
+  /** The log file of a container of a pod (by uid) on this runner's nodes, as `kubectl logs` would read it. */
+  logFile(podUid: string, container: string): string {
+    return join(this.o.dataDir, 'pods', podUid, 'logs', `${container}.log`);
   }
 
   /**

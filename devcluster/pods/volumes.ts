@@ -3,9 +3,11 @@
  * are written atomically (a timestamped folder, a `..data` symlink swapped by rename, and one
  * symlink per file through `..data`), so a reader never sees half an update and watches of the
  * mounted files behave as in a cluster; emptyDir is a fresh folder; a PersistentVolumeClaim is the
- * folder `<claims>/<namespace>/<claim>` of this machine.
+ * folder `<claims>/<namespace>/<claim>` of this machine. With the pod's fsGroup, every volume is
+ * handed to that group as the kubelet does (SetVolumeOwnership), so a non-root container can read
+ * its Secret and write its emptyDir.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1ConfigMap, V1KeyToPath, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
 
@@ -78,6 +80,22 @@ function sameFiles(dir: string, files: Files): boolean {
   }
 }
 
+/**
+ * The kubelet's SetVolumeOwnership: everything under `path` to group `gid`, readable by the group
+ * (and writable unless the volume is read-only), folders setgid so new files keep the group.
+ */
+export function applyFsGroup(path: string, gid: number, readOnly: boolean): void {
+  const st = lstatSync(path);
+  lchownSync(path, -1, gid);
+  if (st.isSymbolicLink()) return;
+  let mask = readOnly ? 0o440 : 0o660;
+  if (st.isDirectory()) {
+    mask |= 0o2110;
+    for (const name of readdirSync(path)) applyFsGroup(join(path, name), gid, readOnly);
+  }
+  chmodSync(path, (st.mode & 0o7777) | mask);
+}
+
 export class PodVolumes {
   private readonly dirs = new Map<string, string>();
 
@@ -94,9 +112,13 @@ export class PodVolumes {
 
   /** Creates every volume; throws (the pod waits, as with the kubelet's FailedMount) if a source is missing. */
   setUp(): void {
+    const fsGroup = this.pod.spec?.securityContext?.fsGroup;
     for (const v of this.pod.spec?.volumes ?? []) {
       const dir = v.persistentVolumeClaim ? join(this.claims, this.namespace, v.persistentVolumeClaim.claimName) : join(this.root, v.name);
       mkdirSync(dir, { recursive: true });
+      // An emptyDir is open to every user of the pod, as the kubelet makes it.
+      if (v.emptyDir) chmodSync(dir, 0o777);
+      if (fsGroup !== undefined && (v.emptyDir || v.persistentVolumeClaim)) applyFsGroup(dir, fsGroup, false);
       this.dirs.set(v.name, dir);
     }
     this.refresh();
@@ -107,7 +129,11 @@ export class PodVolumes {
     const changed: string[] = [];
     for (const v of this.pod.spec?.volumes ?? []) {
       const files = this.filesOf(v);
-      if (files && writeAtomic(this.dirs.get(v.name) as string, files)) changed.push(v.name);
+      const dir = this.dirs.get(v.name) as string;
+      if (!files || !writeAtomic(dir, files)) continue;
+      const fsGroup = this.pod.spec?.securityContext?.fsGroup;
+      if (fsGroup !== undefined) applyFsGroup(dir, fsGroup, true);
+      changed.push(v.name);
     }
     return changed;
   }
