@@ -235,7 +235,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
 
   const workDir = o.workDir ?? (await mkdtemp(join(tmpdir(), `crime-bench-mapping-${o.topology.name}-`)));
   // One topology per policy, all at once: every policy meets the same machine, whatever else runs on it.
-  const started_: Array<LocalTopology | undefined> = [];
+  const running: Array<LocalTopology | undefined> = [];
   const live: PolicyRun[] = [];
   const replays: ReplayRecord[][] = [];
   try {
@@ -245,7 +245,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
         const dir = join(workDir, policy.replace(':', '-'));
         await mkdir(dir, { recursive: true });
         const local = await LocalTopology.start({ topology: withPolicy(o.topology, policy), baseDir: o.baseDir, settings: o.settings, workDir: dir });
-        started_[i] = local;
+        running[i] = local;
         return local;
       }),
     );
@@ -280,7 +280,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
       live.push({ policy, outcomes: outcomes(records, energy), overheadEnergyJ: overheadEnergy(before[i] as MapperCounters, after[i] as MapperCounters, energy, endMs / 2) });
     });
   } finally {
-    await Promise.all(started_.map((l) => l?.close()));
+    await Promise.all(running.map((l) => l?.close()));
     if (o.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
 

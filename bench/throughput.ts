@@ -38,8 +38,13 @@ export interface ThroughputOptions {
    * to max(12, 1.5 × maxBatch × concurrency) times it; each configuration stops once over budget)
    */
   rates?: readonly number[];
-  /** measured time per configuration and rate, after `warmupMs` of the same load (default 3000 and 500) */
+  /**
+   * measured time per configuration and rate (default 4000), in `rounds` slices (default 4) that
+   * the configurations take in turn, each after `warmupMs` of the same load (default 300): a stall
+   * of the machine then falls on every configuration alike, not on whichever had the window
+   */
   windowMs?: number;
+  rounds?: number;
   warmupMs?: number;
   /** onnxruntime intra-op threads of every run (default 1) */
   threads?: number;
@@ -188,8 +193,9 @@ async function gemmEfficiency(model: Uint8Array, backend: ThroughputOptions['bac
 export async function runThroughputBench(options: ThroughputOptions): Promise<ThroughputReport> {
   const progress = options.onProgress ?? ((): void => undefined);
   const threads = options.threads ?? 1;
-  const windowMs = options.windowMs ?? 3000;
-  const warmupMs = options.warmupMs ?? 500;
+  const windowMs = options.windowMs ?? 4000;
+  const rounds = Math.max(1, options.rounds ?? 4);
+  const warmupMs = options.warmupMs ?? 300;
   const loadBefore = loadavg()[0] ?? 0;
   const dir = await mkdtemp(join(tmpdir(), 'crime-bench-throughput-'));
   const children: StartedChild[] = [];
@@ -241,25 +247,30 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
     const capacity = 1000 / batch1Ms;
     const most = Math.max(12, ...configs.map((c) => 1.5 * c.serving.maxBatch * c.serving.concurrency)) * capacity;
     const rates = options.rates ?? Array.from({ length: 80 }, (_, k) => round(0.3 * capacity * 1.2 ** k, 1)).filter((r) => r <= most);
-    progress(`batch-1 latency ${batch1Ms} ms, p99 budget ${budgetMs} ms; rates ${rates[0]} … ${rates.at(-1)} req/s, ${windowMs} ms each`);
+    progress(`batch-1 latency ${batch1Ms} ms, p99 budget ${budgetMs} ms; rates ${rates[0]} … ${rates.at(-1)} req/s, ${windowMs} ms each in ${rounds} slices taken in turn`);
     const windows: LoadWindow[][] = configs.map(() => []);
     const random = new Random(options.seed ?? 1);
     const timeoutMs = Math.max(10_000, 20 * budgetMs);
+    const ended = (ws: readonly LoadWindow[]): boolean => ws.length >= 2 && ws.slice(-2).every((w) => w.p99Ms > budgetMs || w.failed > 0);
     for (const [k, rate] of rates.entries()) {
-      // Every configuration once per rate, starting one further each rate: none always follows the same one.
-      const order = configs.map((_, i) => (i + k) % configs.length);
-      for (const c of order) {
-        const done = windows[c] as LoadWindow[];
-        // Two windows over the budget in a row end a configuration.
-        if (done.length >= 2 && done.slice(-2).every((w) => w.p99Ms > budgetMs || w.failed > 0)) continue;
-        const config = configs[c]!;
-        await openLoop(config.client, input, rate, warmupMs, random, timeoutMs);
-        const samples = await openLoop(config.client, input, rate, windowMs, random, timeoutMs);
-        const w = summarise(rate, windowMs, samples);
-        done.push(w);
-        progress(`${config.name.padEnd(9)} ${String(rate).padStart(7)} req/s: p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, batch ${w.meanBatch}, ${w.failed} failed`);
+      // Two windows over the budget in a row end a configuration.
+      const live = configs.map((_, i) => i).filter((i) => !ended(windows[i] as LoadWindow[]));
+      const samples = new Map(live.map((i) => [i, [] as Awaited<ReturnType<typeof openLoop>>]));
+      // The window in slices, the configurations taking turns (starting one further each slice and rate).
+      for (let round = 0; round < rounds; round++) {
+        for (let j = 0; j < live.length; j++) {
+          const c = live[(j + round + k) % live.length] as number;
+          const config = configs[c]!;
+          await openLoop(config.client, input, rate, warmupMs, random, timeoutMs);
+          samples.get(c)?.push(...(await openLoop(config.client, input, rate, windowMs / rounds, random, timeoutMs)));
+        }
       }
-      if (windows.every((ws) => ws.length >= 2 && ws.slice(-2).every((w) => w.p99Ms > budgetMs || w.failed > 0))) break;
+      for (const c of live) {
+        const w = summarise(rate, windowMs, samples.get(c) ?? []);
+        (windows[c] as LoadWindow[]).push(w);
+        progress(`${configs[c]!.name.padEnd(9)} ${String(rate).padStart(7)} req/s: p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, batch ${w.meanBatch}, ${w.failed} failed`);
+      }
+      if (windows.every(ended)) break;
     }
     const result = (c: number): ConfigResult => {
       const at = rateAtBudget(windows[c] as LoadWindow[], budgetMs);

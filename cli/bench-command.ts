@@ -200,7 +200,8 @@ Options:
   --backend B       onnx-cpu (default) or onnx-cuda (a GPU machine; see scripts/gpu-throughput.sh)
   --rates L         offered rates, req/s (default from 0.3× the batch-1 capacity, ×1.2 a step, to
                     max(12, 1.5 × max-batch × concurrency) times it; each stops once over budget)
-  --window-ms MS    measured time per configuration and rate (default 3000, after 500 of warm-up)
+  --window-ms MS    measured time per configuration and rate (default 4000), in 4 slices the
+                    configurations take in turn, each after 300 ms of warm-up
   --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)
   --also L          more configurations in the same run, MAXBATCH/MAXDELAYMS/CONCURRENCY each,
                     e.g. 1/0/2,16/0/2: where the gain comes from (in the JSON's others[])`,
@@ -237,7 +238,7 @@ Options:
       ...(budgetMs === undefined ? {} : { budgetMs }),
       ...(rates === undefined ? {} : { rates }),
       ...(also === undefined ? {} : { also }),
-      windowMs: intOption(values['window-ms'], 'window-ms', 3000, 100),
+      windowMs: intOption(values['window-ms'], 'window-ms', 4000, 100),
       threads: intOption(values.threads, 'threads', 1, 1),
       seed: intOption(values.seed, 'seed', 1, 0),
       onProgress: (line) => void io.stderr.write(`${line}\n`),

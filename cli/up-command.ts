@@ -14,7 +14,9 @@ neighbours. Prints, once every device is ready:
   entry http://127.0.0.1:PORT      the client-facing mapper (open in local mode)
   page http://127.0.0.1:PORT/ui    its live page: where requests run, learned costs and links
   control http://127.0.0.1:PORT    change links (PUT /links/FROM/TO {"rttMs", "bandwidthMbps"}),
-                                   kill or restart devices (POST /devices/NAME/kill|start)
+                                   kill or restart devices (POST /devices/NAME/kill|start),
+                                   switch the mapping policy (PUT /policy {"policy": "local"}),
+                                   play a load file's events (POST /events {"events": [...]})
 Ctrl-C or SIGTERM stops every process it started.
 
 Options:

@@ -61,7 +61,12 @@ export function buildPipeline(o: BuildOptions): { pipeline: Pipeline; peers: Map
     peers,
     logger: o.logger,
     metrics: o.metrics,
-    router: new PolicyRouter({ policy: config.mapping.policy, via: config.via, engine }),
+    router: new PolicyRouter({
+      policy: config.mapping.policy,
+      via: config.via,
+      engine,
+      onThresholds: (objective, ranges) => o.logger.info('threshold policy: thresholds fixed', { objective, ranges: ranges.map((r) => `${r.fromSteps}-${r.toSteps} -> ${r.target}`) }),
+    }),
     ...(o.onRuntimeFailure ? { onRuntimeFailure: o.onRuntimeFailure } : {}),
     ...(o.requestLog ? { requestLog: o.requestLog } : {}),
   });

@@ -7,6 +7,8 @@ export interface PolicyRouterOptions {
   /** with device:<name>: the neighbour on the way there (MapperConfig.via); absent: serve locally */
   via?: string | undefined;
   engine: MappingEngine;
+  /** told once per objective when the threshold policy fixes its thresholds (the mapper logs them) */
+  onThresholds?: (objective: Objective, ranges: readonly ThresholdRange[]) => void;
 }
 
 /**
@@ -20,6 +22,7 @@ export class PolicyRouter {
   readonly policy: MappingPolicy;
   private readonly via: string | undefined;
   private readonly engine: MappingEngine;
+  private readonly onThresholds: PolicyRouterOptions['onThresholds'];
   /** the `threshold` policy's tables, one per objective, fixed the first time they could be */
   private readonly frozen = new Map<Objective, ThresholdRange[]>();
   private routed = false;
@@ -28,6 +31,7 @@ export class PolicyRouter {
     this.policy = o.policy;
     this.via = policyDevice(o.policy) === undefined ? undefined : o.via;
     this.engine = o.engine;
+    this.onThresholds = o.onThresholds;
   }
 
   /**
@@ -72,7 +76,10 @@ export class PolicyRouter {
     let table = this.frozen.get(objective);
     if (!table) {
       table = this.engine.staticThresholds(objective) ?? undefined;
-      if (table) this.frozen.set(objective, table);
+      if (table) {
+        this.frozen.set(objective, table);
+        this.onThresholds?.(objective, table);
+      }
     }
     return table;
   }
