@@ -1,3 +1,4 @@
+import { plotMappings, type MappingPoint } from '../sim/plot.js';
 import type { MappingBenchResult } from './mapping.js';
 import { pinnedDevice } from './mapping-table.js';
 
@@ -50,4 +51,13 @@ export function formatMappingBench(r: MappingBenchResult): string {
     `every policy replayed the identical trace (lengths, bodies, arrival times): ${r.identicalTrace ? 'yes' : 'NO'}`,
     `static thresholds the simulator tuned: ${r.simThresholds.map((t) => `${t.fromSteps}-${t.toSteps} -> ${t.device}`).join(', ')}`,
   ].join('\n') + '\n';
+}
+
+/** The slides' mapping figure of CRIME's run (input length over time, coloured by the serving device): live above, simulated below, same axes. */
+export function plotMappingBench(r: MappingBenchResult, devices: readonly string[]): string {
+  const points = (records: MappingBenchResult['records']): MappingPoint[] => (records.crime ?? []).map((o) => ({ tSec: o.atMs / 1000, n: o.n, servedBy: o.servedBy }));
+  return plotMappings([
+    { title: `live: CRIME's mapping, input length over time, coloured by the serving device (${r.load})`, points: points(r.records) },
+    { title: 'simulated (crime sim --topology): the same trace', points: points(r.simRecords) },
+  ], devices);
 }

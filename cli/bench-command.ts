@@ -292,8 +292,8 @@ Options:
         json: { type: 'boolean', default: false }, plot: { type: 'string' }, 'work-dir': { type: 'string' },
       },
     });
-    const [{ readTopologyRun }, { benchPolicies }, { runMappingBench }, { formatMappingBench }, { plotMappings }] = await Promise.all([
-      import('./topology-run.js'), import('./bench-policies.js'), import('../bench/mapping.js'), import('../bench/mapping-report.js'), import('../sim/plot.js'),
+    const [{ readTopologyRun }, { benchPolicies }, { runMappingBench }, { formatMappingBench, plotMappingBench }] = await Promise.all([
+      import('./topology-run.js'), import('./bench-policies.js'), import('../bench/mapping.js'), import('../bench/mapping-report.js'),
     ]);
     const inputs = await readTopologyRun({ topology: required(values.topology, 'topology FILE'), local: values.local, load: required(values.load, 'load FILE') });
     const policies = benchPolicies(inputs.topology, listOption(values.policies));
@@ -305,14 +305,7 @@ Options:
       onProgress: (f, label) => bar.update(f, label),
     });
     bar.done();
-    if (values.plot) {
-      const devices = inputs.topology.devices.map((d) => d.name);
-      const points = (records: typeof result.records): Array<{ tSec: number; n: number; servedBy: string | null }> => (records.crime ?? []).map((r) => ({ tSec: r.atMs / 1000, n: r.n, servedBy: r.servedBy }));
-      await writeFile(values.plot, plotMappings([
-        { title: `live: CRIME's mapping, input length over time, coloured by the serving device (${result.load})`, points: points(result.records) },
-        { title: `simulated (crime sim --topology): the same trace`, points: points(result.simRecords) },
-      ], devices));
-    }
+    if (values.plot) await writeFile(values.plot, plotMappingBench(result, inputs.topology.devices.map((d) => d.name)));
     io.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatMappingBench(result) + (values.plot ? `plot written to ${values.plot}\n` : ''));
     return 0;
   },
