@@ -61,6 +61,12 @@ export interface MappingBenchResult extends MappingTable {
   overhead: LiveOverhead;
   /** every policy saw the same requests (ids, lengths, bodies) due at the same times */
   identicalTrace: boolean;
+  /**
+   * CRIME's entry outside requests, live and simulated: its self-calibration runs (count, compute
+   * time) and the energy they and its pings cost. A few long runs make most of it, so on a run of a
+   * few hundred requests one run more or less moves the energy savings by a point or two.
+   */
+  crimeEntryOverhead: { live: EntryOverhead; sim: EntryOverhead };
   /** the static thresholds the simulator tuned (its prediction for the threshold policy) */
   simThresholds: Array<{ fromSteps: number; toSteps: number; device: string }>;
   durationSec: number;
@@ -68,6 +74,13 @@ export interface MappingBenchResult extends MappingTable {
   loadAverage: [number, number];
   records: Record<string, RequestOutcome[]>;
   simRecords: Record<string, RequestOutcome[]>;
+}
+
+export interface EntryOverhead {
+  selfCalibrations: number;
+  selfCalibrationMs: number;
+  /** the entry's energy outside requests (pings' radio time, self-calibration runs), J */
+  energyJ: number;
 }
 
 /** The simulator's name for a bench policy. */
@@ -238,6 +251,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
   const running: Array<LocalTopology | undefined> = [];
   const live: PolicyRun[] = [];
   const replays: ReplayRecord[][] = [];
+  let crimeEntry: EntryOverhead = { selfCalibrations: 0, selfCalibrationMs: 0, energyJ: 0 };
   try {
     o.onProgress?.(0, 'starting a topology per policy');
     const locals = await Promise.all(
@@ -277,7 +291,12 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
       const records = runs[i] as ReplayRecord[];
       replays.push(records);
       const endMs = Math.max(0, ...records.map((r) => r.sentAtMs + r.latencyMs));
-      live.push({ policy, outcomes: outcomes(records, energy), overheadEnergyJ: overheadEnergy(before[i] as MapperCounters, after[i] as MapperCounters, energy, endMs / 2) });
+      const [b, a] = [before[i] as MapperCounters, after[i] as MapperCounters];
+      const overheadEnergyJ = overheadEnergy(b, a, energy, endMs / 2);
+      live.push({ policy, outcomes: outcomes(records, energy), overheadEnergyJ });
+      if (policy === 'crime') {
+        crimeEntry = { selfCalibrations: a.selfCalibrations - b.selfCalibrations, selfCalibrationMs: Math.round(1e6 * (a.selfCalibrationSeconds - b.selfCalibrationSeconds)) / 1000, energyJ: overheadEnergyJ };
+      }
     });
   } finally {
     await Promise.all(running.map((l) => l?.close()));
@@ -314,6 +333,14 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
     savings,
     overhead,
     identicalTrace: sameTrace(replays),
+    crimeEntryOverhead: {
+      live: crimeEntry,
+      sim: {
+        selfCalibrations: sim.result.policies.crime?.selfCalibrationRuns[entry]?.runs ?? 0,
+        selfCalibrationMs: sim.result.policies.crime?.selfCalibrationRuns[entry]?.computeMs ?? 0,
+        energyJ: sim.result.policies.crime?.overheadEnergyJ ?? 0,
+      },
+    },
     simThresholds: sim.result.staticThresholds,
     durationSec: Math.round((performance.now() - started) / 100) / 10,
     loadAverage: [Math.round(loadBefore * 100) / 100, Math.round((loadavg()[0] as number) * 100) / 100],

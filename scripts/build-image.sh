@@ -79,7 +79,8 @@ if [ -z "$driver" ]; then
 fi
 case "$driver" in vfs|overlay) ;; *) echo "build-image: CRIME_IMAGE_STORAGE must be vfs or overlay, not $driver" >&2; exit 2 ;; esac
 STORE="$CACHE/containers/$driver"
-RUNROOT="/run/crime-k8s-containers-$driver"
+# The store's run-time state (locks, mount counts) beside no other store's: one per store folder.
+RUNROOT="/run/crime-k8s-containers/$(printf '%s' "$STORE" | sha256sum | cut -c1-12)"
 mkdir -p "$STORE"
 
 case "$(uname -m)" in

@@ -24,6 +24,8 @@ export interface PolicySummary {
   pings: number;
   /** self-calibration runs of every device */
   selfCalibrations: number;
+  /** per device: its self-calibration runs and their compute time, ms */
+  selfCalibrationRuns: Record<string, { runs: number; computeMs: number }>;
   /** per device: the share of the arrival span it spent on self-calibration */
   selfCalibrationShare: Record<string, number>;
   /** the part of energyJ spent outside requests, J */
@@ -60,6 +62,7 @@ export function summarize(records: readonly RequestRecord[], devices: readonly s
     peakUtilisation: Object.fromEntries(devices.map((d) => [d, round(stats.peakUtilisation[d] ?? 0, 3)])),
     pings: stats.pings,
     selfCalibrations: Object.values(stats.calibrations).reduce((a, b) => a + b, 0),
+    selfCalibrationRuns: Object.fromEntries(devices.map((d) => [d, { runs: stats.calibrations[d] ?? 0, computeMs: round(stats.calibrationMs[d] ?? 0) }])),
     selfCalibrationShare: Object.fromEntries(devices.map((d) => [d, round((stats.calibrationMs[d] ?? 0) / stats.spanMs, 5)])),
     overheadEnergyJ: round(stats.overheadEnergyJ, 6),
   };

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { runMappingBench } from '../bench/mapping.js';
+import { plotMappingBench } from '../bench/mapping-report.js';
 import { parseLocalSettings } from '../local/settings.js';
 import { payloadOf } from '../runtime/mapper/payload.js';
 import { parseTopology } from '../runtime/topology/topology.js';
@@ -81,4 +82,21 @@ test('crime bench mapping: two policies replay the identical trace, and the tabl
   assert.equal(s.simPct, r.sim.crimeReductionPct.local);
   assert.ok(Math.abs(s.relativeDiffPct - (100 * (s.livePct - s.simPct)) / Math.abs(s.simPct)) < 1e-2);
   assert.ok(r.overhead.requestMs >= 0 && r.overhead.serveMs >= 0 && r.overhead.hopMs >= 0);
+
+  // CRIME's entry outside requests: the same energy the table charges it, live and simulated.
+  assert.ok(Math.abs(r.crimeEntryOverhead.live.energyJ - r.policies.crime!.overheadEnergyJ) < 1e-6);
+  assert.ok(Math.abs(r.crimeEntryOverhead.sim.energyJ - r.sim.policies.crime!.overheadEnergyJ) < 1e-6);
+  assert.ok(r.crimeEntryOverhead.live.selfCalibrations >= 0 && (r.crimeEntryOverhead.live.selfCalibrations === 0) === (r.crimeEntryOverhead.live.selfCalibrationMs === 0));
+
+  // --plot: CRIME's live mapping above the simulated one, a dot per request, coloured by the serving device.
+  const devices = topology.devices.map((d) => d.name);
+  const svg = plotMappingBench(r, devices);
+  const live = svg.indexOf('live: CRIME');
+  const simulated = svg.indexOf('simulated (crime sim --topology)');
+  assert.ok(live > 0 && simulated > live, 'live panel above the simulated one');
+  const dots = (part: string): string[] => [...part.matchAll(/<circle [^>]*fill="(#[0-9a-f]+)"/g)].map((m) => m[1]!);
+  assert.equal(dots(svg.slice(live, simulated)).length, r.records.crime!.length);
+  assert.equal(dots(svg.slice(simulated)).length, r.simRecords.crime!.length);
+  const colours = (records: typeof r.records.crime): Set<number> => new Set(records!.map((o) => (o.servedBy === null ? -1 : devices.indexOf(o.servedBy))));
+  assert.equal(new Set(dots(svg.slice(live, simulated))).size, colours(r.records.crime).size);
 });

@@ -154,4 +154,12 @@ describe('crime up: a three-tier topology of real processes', { timeout: 180_000
     );
     assert.deepEqual(devices[0]!.emulate, { perStepMs: 0.5, fixedMs: 1 });
   });
+
+  test('each runtime serves as its device\'s serving says: the GPU cloud batches on two workers, the edge tiers do not', async () => {
+    const served = await Promise.all(local.listDevices().map(async (d) => {
+      const info = (await (await fetch(`${d.runtimeUrl}/v1/model`)).json()) as { serving: { maxBatch: number; maxDelayMs: number; concurrency: number } };
+      return [d.name, info.serving.maxBatch, info.serving.maxDelayMs, info.serving.concurrency];
+    }));
+    assert.deepEqual(served, [['end-node', 1, 0, 1], ['gateway', 1, 0, 1], ['cloud', 64, 0, 2]]);
+  });
 });

@@ -99,15 +99,16 @@ describe('leader election between two operator processes (real API server)', () 
     for (const r of replicas) assert.equal((await fetch(`${r.metrics}/readyz`)).status, 200);
   });
 
-  it('a killed leader is replaced within the lease duration, and the new leader reconciles', async () => {
+  it('a killed leader is replaced once its lease runs out, and the new leader reconciles', async (t) => {
     const old = await holder();
     const lead = replicas.find((r) => r.identity === old) as Replica;
     const next = replicas.find((r) => r.identity !== old) as Replica;
     lead.child.kill('SIGKILL');
     const t0 = Date.now();
+    // Two lease durations: a hang guard, not the measure (tests do not assert on timing; the
+    // elector's bound is checked on a manual clock in operator/kube/lease.test.ts).
     await waitFor(async () => ((await holder()) === next.identity ? true : undefined), { what: 'the standby to take the lease', timeoutMs: 30_000 });
-    const tookMs = Date.now() - t0;
-    assert.ok(tookMs < 25_000, `took over in ${tookMs} ms`);
+    t.diagnostic(`the standby took the Lease ${Date.now() - t0} ms after the leader was killed (lease duration 15 s)`);
     await create('second');
     await configMapOf('second');
   });

@@ -8,13 +8,14 @@
  * and iptables for the Service port rewrites in each pod's namespace (services.ts).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+export const run = promisify(execFile);
 export const GATEWAY_IP = '169.254.0.1';
 
-async function ip(...args: string[]): Promise<void> {
+export async function ip(...args: string[]): Promise<void> {
   try {
     await run('ip', args);
   } catch (err) {
@@ -23,13 +24,12 @@ async function ip(...args: string[]): Promise<void> {
 }
 
 /**
- * Several runners may share the machine (a dev cluster and a test): each claims a slot, and its
- * namespaces and addresses carry the slot, so they never clash and a dead runner's leftovers can
- * be found and removed.
+ * Several runners may share the machine (a dev cluster and a test): each holds a slot (slots.ts),
+ * and its namespaces, veths and addresses carry the slot's number, so they never clash and a dead
+ * runner's leftovers can be found by name.
  */
 export const MAX_SLOTS = 6;
 const SLOT_OCTETS = 15;
-const SLOTS_DIR = '/run/crime-pod-runner';
 
 /** Pod n of slot s: 169.254.(1 + 15s + n/254).(n%254 + 1). */
 export function podIP(slot: number, n: number): string {
@@ -47,62 +47,32 @@ export function serviceIP(slot: number, n: number): string {
   return `169.254.${third}.${(n % 254) + 1}`;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Claims a free slot (reclaiming one whose runner died, after removing what it left behind). */
-export async function claimSlot(): Promise<number> {
-  mkdirSync(SLOTS_DIR, { recursive: true });
-  for (let slot = 0; slot < MAX_SLOTS; slot++) {
-    const file = `${SLOTS_DIR}/slot-${slot}`;
-    let owner = 0;
-    try {
-      owner = Number(readFileSync(file, 'utf8'));
-    } catch {
-      // free
-    }
-    if (owner && owner !== process.pid && alive(owner)) continue;
-    if (owner) await removeLeftovers(slot);
-    try {
-      writeFileSync(file, String(process.pid), { flag: owner ? 'w' : 'wx' });
-    } catch {
-      continue; // another runner took it meanwhile
-    }
-    return slot;
-  }
-  throw new Error(`every pod-runner slot (${MAX_SLOTS}) is taken by a live runner`);
+/** The slot whose serviceIP this is, if any (the inverse of serviceIP). */
+export function slotOfServiceIP(address: string): number | undefined {
+  const m = /^169\.254\.(\d+)\.(\d+)$/.exec(address);
+  if (!m) return undefined;
+  let third = Number(m[1]);
+  const fourth = Number(m[2]);
+  if (third < 128 || third === 169 || fourth < 1 || fourth > 254) return undefined;
+  if (third > 169) third--;
+  const slot = Math.floor((third - 128) / SLOT_OCTETS);
+  return slot < MAX_SLOTS ? slot : undefined;
 }
 
-export function releaseSlot(slot: number): void {
-  rmSync(`${SLOTS_DIR}/slot-${slot}`, { force: true });
-}
+/** Names of pod n of slot s: its network namespace, and the host's end of its veth. */
+export const podNamespace = (slot: number, n: number): string => `crime-s${slot}-${n}`;
+export const podVeth = (slot: number, n: number): string => `crs${slot}p${n}`;
+/** Whether a network namespace or host link name is one of slot s's pods'. */
+export const isSlotNamespace = (name: string, slot: number): boolean => new RegExp(`^crime-s${slot}-\\d+$`).test(name);
+export const isSlotVeth = (name: string, slot: number): boolean => new RegExp(`^crs${slot}p\\d+$`).test(name);
 
-async function removeLeftovers(slot: number): Promise<void> {
-  const { stdout } = await run('ip', ['netns', 'list']);
-  for (const line of stdout.split('\n')) {
-    const ns = line.split(' ')[0] ?? '';
-    if (ns.startsWith(`crime-s${slot}-`)) {
-      await ip('netns', 'del', ns).catch(() => undefined);
-      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
-    }
-  }
-  const addrs = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo']);
-  for (const m of addrs.stdout.matchAll(/inet (169\.254\.(\d+)\.\d+)\/32/g)) {
-    const third = Number(m[2]);
-    const base = 128 + slot * SLOT_OCTETS;
-    if (third >= base && third <= base + SLOT_OCTETS) await removeHostAddress(m[1] as string);
-  }
-}
+/** Network namespaces `checkNetworkAdmin` makes for a moment: crime-probe-<pid>-<random>. */
+export const PROBE_PREFIX = 'crime-probe-';
 
 /** Checks once that this process may create network namespaces and rewrite ports in them; a clear error if not. */
 export async function checkNetworkAdmin(): Promise<void> {
-  const probe = `crime-probe-${process.pid}`;
+  // Named by process and at random: never a leftover's name (slots.ts removes those of dead processes).
+  const probe = `${PROBE_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}`;
   try {
     await ip('netns', 'add', probe);
   } catch (err) {
@@ -173,8 +143,8 @@ export class PodNetwork {
   }
 
   static async create(slot: number, id: number, hostname: string): Promise<PodNetwork> {
-    const ns = `crime-s${slot}-${id}`;
-    const veth = `crs${slot}p${id}`;
+    const ns = podNamespace(slot, id);
+    const veth = podVeth(slot, id);
     const address = podIP(slot, id);
     await ip('netns', 'add', ns);
     const net = new PodNetwork(ns, address, veth);

@@ -71,6 +71,8 @@ export function expand(text: string, env: Record<string, string>): string {
 
 export class PodWorker {
   private network?: PodNetwork;
+  /** the sandbox while it is being made: stop() waits for it, so one made after a stop is removed too */
+  private sandbox?: Promise<PodNetwork | undefined>;
   private volumes?: PodVolumes;
   private readonly slots: Slot[];
   private stopped = false;
@@ -108,14 +110,15 @@ export class PodWorker {
   /** Sets up the sandbox and runs the pod until stopped. Never throws: problems show in status. */
   async run(): Promise<void> {
     const hostname = this.pod.spec?.hostname ?? this.pod.metadata?.name ?? 'pod';
-    try {
-      this.network = await PodNetwork.create(this.o.slot, this.o.id, hostname);
-    } catch (err) {
-      this.waitingMessage = (err as Error).message;
+    this.sandbox = PodNetwork.create(this.o.slot, this.o.id, hostname).catch((err: Error) => {
+      this.waitingMessage = err.message;
       this.report();
-      this.o.logger.error('pod sandbox failed', { pod: this.name, error: (err as Error).message });
-      return;
-    }
+      this.o.logger.error('pod sandbox failed', { pod: this.name, error: err.message });
+      return undefined;
+    });
+    this.network = await this.sandbox;
+    // Stopped while the sandbox was made: stop() removes it.
+    if (!this.network || this.stopped) return;
     await this.o.onSandbox();
     this.volumes = new PodVolumes(this.pod, join(this.o.dir, 'volumes'), this.o.claimsDir, this.o.sources);
     mkdirSync(join(this.o.dir, 'logs'), { recursive: true });
@@ -440,7 +443,7 @@ export class PodWorker {
     clearTimeout(this.statusTimer);
     for (const s of this.slots) for (const stop of s.stopProbes.splice(0)) stop();
     await Promise.all(this.slots.map((s) => s.process?.stop(graceSeconds * 1000)));
-    await this.network?.destroy();
+    await (await this.sandbox)?.destroy();
     this.volumes?.tearDown();
   }
 }

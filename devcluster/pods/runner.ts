@@ -16,11 +16,12 @@ import { pathOf, RESOURCES, type Resource } from '../../operator/kube/resources.
 import { KubeRest } from '../../operator/kube/rest.js';
 import { KWOK_NODE_ANNOTATION } from '../components.js';
 import { fakeNodeObject, type FakeNodeSpec } from '../nodes.js';
-import { checkNetworkAdmin, claimSlot, GATEWAY_IP, releaseSlot, setUpHost } from './netns.js';
+import { checkNetworkAdmin, GATEWAY_IP, setUpHost } from './netns.js';
 import { enterHelper } from './enter.js';
 import type { ImageBundle } from './image.js';
 import { PodWorker, type ContainerSource } from './pod.js';
 import { ServiceProxies } from './services.js';
+import { claimSlot, type SlotClaim } from './slots.js';
 
 export interface RunnerNode extends FakeNodeSpec {
   /** compute speed the node's runtimes emulate ("perStepMs,fixedMs"), given to containers as CRIME_EMULATE */
@@ -59,6 +60,7 @@ export class PodRunner {
   private readonly informers: Array<ListWatchInformer<KubernetesObject>> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private proxies!: ServiceProxies;
+  private claim?: SlotClaim;
   private slot = -1;
   private nextId = 0;
   /** pod numbers of pods gone, reused so the slot's addresses last */
@@ -99,7 +101,8 @@ export class PodRunner {
   }
 
   private async boot(): Promise<void> {
-    this.slot = await claimSlot();
+    this.claim = await claimSlot();
+    this.slot = this.claim.slot;
     this.proxies = new ServiceProxies({ slot: this.slot, linkBetween: this.o.linkBetween, logger: this.logger });
     await setUpHost();
     if (this.o.image) {
@@ -336,7 +339,7 @@ export class PodRunner {
     this.workers.clear();
     await this.syncing;
     await this.proxies?.close();
-    if (this.slot >= 0) releaseSlot(this.slot);
+    await this.claim?.release();
     this.rest.close();
     rmSync(this.o.dataDir, { recursive: true, force: true });
   }

@@ -293,6 +293,25 @@ describe('mapper: edge and cloud on loopback', () => {
     // The request found the cloud gone, unless a ping found it first (a slow close leaves time for one).
     assert.match(text, /crime_mapper_fallbacks_total\{from="cloud",code="UPSTREAM_FAILED"\} 1|crime_mapper_pings_total\{neighbour="cloud",outcome="(UPSTREAM_FAILED|TIMEOUT|NOT_READY)"\} [1-9]/);
   });
+
+  test('device:<name> with that device down: every request is tried there, served locally, and each fallback counted', async () => {
+    // Runs after the cloud was closed above. A fixed policy does not adapt: it tries its pinned
+    // device even though the engine knows it is down, and falls back only because it failed.
+    const fallbacks = async (): Promise<number> => {
+      const m = /crime_mapper_fallbacks_total\{from="cloud",code="UPSTREAM_FAILED"\} (\d+)/.exec(await (await fetch(`${edge.url}/metrics`)).text());
+      return Number(m?.[1] ?? 0);
+    };
+    await writeFile(join(dir, 'edge.yaml'), stringify({ ...edgeConfig, mapping: { ...(edgeConfig['mapping'] as object), policy: 'device:cloud' }, via: 'cloud' }));
+    for (let i = 0; i < 100 && edge.state().pipeline?.router.policy !== 'device:cloud'; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(edge.state().pipeline?.router.policy, 'device:cloud');
+    const before = await fallbacks();
+    for (const n of [2, 300, 5]) {
+      const r = await postJson(edge.url, { inputs: rows(n) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.servedBy, 'edge');
+    }
+    assert.equal((await fallbacks()) - before, 3);
+  });
 });
 
 /** The pod's layout: the runtime on a Unix socket only, its mapper reaching it through `unix:/path`. */
