@@ -12,7 +12,7 @@ test('parseMapperCounters reads the pings and self-calibration runs the bench ch
     'crime_mapper_self_calibrations_total{outcome="BACKEND_FAILED"} 1',
     'crime_mapper_self_calibration_seconds_total 0.25',
   ].join('\n');
-  assert.deepEqual(parseMapperCounters(text), { pingsOk: { gateway: 12 }, pingBytes: { gateway: 4096 }, selfCalibrationSeconds: 0.25, selfCalibrations: 4 });
-  assert.deepEqual(parseMapperCounters(''), { pingsOk: {}, pingBytes: {}, selfCalibrationSeconds: 0, selfCalibrations: 0 });
+  assert.deepEqual(parseMapperCounters(text), { pingsOk: { gateway: 12 }, pingsSent: { gateway: 15 }, pingBytes: { gateway: 4096 }, selfCalibrationSeconds: 0.25, selfCalibrations: 4 });
+  assert.deepEqual(parseMapperCounters(''), { pingsOk: {}, pingsSent: {}, pingBytes: {}, selfCalibrationSeconds: 0, selfCalibrations: 0 });
   assert.deepEqual(countsSince({ gateway: 2 }, { gateway: 12, cloud: 1 }), { gateway: 10, cloud: 1 });
 });

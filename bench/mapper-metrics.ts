@@ -2,6 +2,8 @@
 export interface MapperCounters {
   /** pings answered, by neighbour */
   pingsOk: Record<string, number>;
+  /** pings sent (whatever their outcome), by neighbour */
+  pingsSent: Record<string, number>;
   /** payload bytes of the pings sent, by neighbour */
   pingBytes: Record<string, number>;
   /** runtime time spent on self-calibration runs, s */
@@ -11,8 +13,9 @@ export interface MapperCounters {
 }
 
 export function parseMapperCounters(text: string): MapperCounters {
-  const out: MapperCounters = { pingsOk: {}, pingBytes: {}, selfCalibrationSeconds: 0, selfCalibrations: 0 };
+  const out: MapperCounters = { pingsOk: {}, pingsSent: {}, pingBytes: {}, selfCalibrationSeconds: 0, selfCalibrations: 0 };
   for (const m of text.matchAll(/^crime_mapper_pings_total\{neighbour="([^"]+)",outcome="ok"\} (\S+)$/gm)) out.pingsOk[m[1] as string] = Number(m[2]);
+  for (const m of text.matchAll(/^crime_mapper_pings_total\{neighbour="([^"]+)",outcome="[^"]+"\} (\S+)$/gm)) out.pingsSent[m[1] as string] = (out.pingsSent[m[1] as string] ?? 0) + Number(m[2]);
   for (const m of text.matchAll(/^crime_mapper_ping_bytes_total\{neighbour="([^"]+)"\} (\S+)$/gm)) out.pingBytes[m[1] as string] = Number(m[2]);
   const cal = /^crime_mapper_self_calibration_seconds_total (\S+)$/m.exec(text);
   out.selfCalibrationSeconds = cal ? Number(cal[1]) : 0;

@@ -11,7 +11,7 @@ function table(rows: string[][]): string {
 }
 
 const entryOverhead = (o: MappingBenchResult['crimeEntryOverhead']['live']): string =>
-  `${o.selfCalibrations} self-calibration runs (${fmt(o.selfCalibrationMs, 0)} ms of compute), ${fmt(o.energyJ * 1000, 1)} mJ with its pings`;
+  `${o.pings} pings (${fmt(o.pingBytes / 1024, 0)} KiB), ${o.selfCalibrations} self-calibration runs (${fmt(o.selfCalibrationMs, 0)} ms of compute), ${fmt(o.energyJ * 1000, 1)} mJ`;
 
 /** The bench's table in the shape of the CRIME slides, each live figure beside the simulator's prediction. */
 export function formatMappingBench(r: MappingBenchResult): string {

@@ -77,6 +77,9 @@ export interface MappingBenchResult extends MappingTable {
 }
 
 export interface EntryOverhead {
+  /** pings the entry sent, and their payload bytes */
+  pings: number;
+  pingBytes: number;
   selfCalibrations: number;
   selfCalibrationMs: number;
   /** the entry's energy outside requests (pings' radio time, self-calibration runs), J */
@@ -227,7 +230,10 @@ function simRuns(sim: ReturnType<typeof runScenario>, policies: readonly Mapping
 /** CRIME's entry outside requests in the simulator, after the warm-up as the live run counts it. */
 function simEntryOverhead(sim: ReturnType<typeof runScenario>, runs: readonly PolicyRun[], entry: string): EntryOverhead {
   const cal = sim.result.policies.crime?.selfCalibrationRuns[entry];
+  const pings = sim.result.policies.crime?.pingsBy[entry];
   return {
+    pings: pings ? pings.pings - pings.warmUpPings : 0,
+    pingBytes: pings ? pings.bytes - pings.warmUpBytes : 0,
     selfCalibrations: cal ? cal.runs - cal.warmUpRuns : 0,
     selfCalibrationMs: cal ? Math.round(1000 * (cal.computeMs - cal.warmUpMs)) / 1000 : 0,
     energyJ: runs.find((r) => r.policy === 'crime')?.overheadEnergyJ ?? 0,
@@ -262,7 +268,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
   const running: Array<LocalTopology | undefined> = [];
   const live: PolicyRun[] = [];
   const replays: ReplayRecord[][] = [];
-  let crimeEntry: EntryOverhead = { selfCalibrations: 0, selfCalibrationMs: 0, energyJ: 0 };
+  let crimeEntry: EntryOverhead = { pings: 0, pingBytes: 0, selfCalibrations: 0, selfCalibrationMs: 0, energyJ: 0 };
   try {
     o.onProgress?.(0, 'starting a topology per policy');
     const locals = await Promise.all(
@@ -306,7 +312,8 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
       const overheadEnergyJ = overheadEnergy(b, a, energy, endMs / 2);
       live.push({ policy, outcomes: outcomes(records, energy), overheadEnergyJ });
       if (policy === 'crime') {
-        crimeEntry = { selfCalibrations: a.selfCalibrations - b.selfCalibrations, selfCalibrationMs: Math.round(1e6 * (a.selfCalibrationSeconds - b.selfCalibrationSeconds)) / 1000, energyJ: overheadEnergyJ };
+        const sum = (r: Record<string, number>): number => Object.values(r).reduce((x, y) => x + y, 0);
+        crimeEntry = { pings: sum(countsSince(b.pingsSent, a.pingsSent)), pingBytes: sum(countsSince(b.pingBytes, a.pingBytes)), selfCalibrations: a.selfCalibrations - b.selfCalibrations, selfCalibrationMs: Math.round(1e6 * (a.selfCalibrationSeconds - b.selfCalibrationSeconds)) / 1000, energyJ: overheadEnergyJ };
       }
     });
   } finally {

@@ -34,10 +34,10 @@ for (let i = 0; i < args.length; i++) {
 const chosen = REGIMES.filter((r) => (only ? only.some((o) => r.name.startsWith(o)) : !r.extra));
 const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 const signed = (v, d = 1) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(d)}` : '-');
-const cal = (o) => `${o.selfCalibrations} (${fmt(o.energyJ * 1000, 0)})`;
+const cal = (o) => `${o.pings} pings ${fmt(o.pingBytes / 1024, 0)} KiB, ${o.selfCalibrations} runs, ${fmt(o.energyJ * 1000, 0)} mJ`;
 const started = Date.now();
 const results = [];
-console.log('| regime | objective | saving vs single devices, live / simulated (relative gap) | vs best fixed (which) | vs live hindsight bound | overhead client / serve / hop ms | CRIME entry self-calibrations live / sim (mJ outside requests) | load avg | s |');
+console.log('| regime | objective | saving vs single devices, live / simulated (relative gap) | vs best fixed (which) | vs live hindsight bound | overhead client / serve / hop ms | CRIME entry outside requests, live / sim | load avg | s |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of chosen) {
   const out = execFileSync(process.execPath, [

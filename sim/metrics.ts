@@ -22,6 +22,8 @@ export interface PolicySummary {
   peakUtilisation: Record<string, number>;
   /** pings sent by every device */
   pings: number;
+  /** per device: the pings it sent and their payload bytes, and how many of them (and bytes) in the warm-up */
+  pingsBy: Record<string, { pings: number; bytes: number; warmUpPings: number; warmUpBytes: number }>;
   /** self-calibration runs of every device */
   selfCalibrations: number;
   /** per device: its self-calibration runs and their compute time, ms, and how many of them (and ms) were in the warm-up */
@@ -63,6 +65,9 @@ export function summarize(records: readonly RequestRecord[], devices: readonly s
     utilisation: Object.fromEntries(devices.map((d) => [d, round((stats.busyMs[d] ?? 0) / stats.spanMs, 3)])),
     peakUtilisation: Object.fromEntries(devices.map((d) => [d, round(stats.peakUtilisation[d] ?? 0, 3)])),
     pings: stats.pings,
+    pingsBy: Object.fromEntries(
+      devices.map((d) => [d, { pings: stats.pingsBy[d]?.pings ?? 0, bytes: stats.pingsBy[d]?.bytes ?? 0, warmUpPings: stats.warmUp.pingsBy[d]?.pings ?? 0, warmUpBytes: stats.warmUp.pingsBy[d]?.bytes ?? 0 }]),
+    ),
     selfCalibrations: Object.values(stats.calibrations).reduce((a, b) => a + b, 0),
     selfCalibrationRuns: Object.fromEntries(
       devices.map((d) => [d, { runs: stats.calibrations[d] ?? 0, computeMs: round(stats.calibrationMs[d] ?? 0), warmUpRuns: stats.warmUp.calibrations[d] ?? 0, warmUpMs: round(stats.warmUp.calibrationMs[d] ?? 0) }]),

@@ -48,6 +48,8 @@ test('every policy runs on the same trace and the summary has the documented sha
   // so that crime bench mapping compares it with a live run counted after its warm-up.
   assert.ok(crime.warmUpEnergyJ > 0 && crime.warmUpEnergyJ < crime.overheadEnergyJ);
   for (const cal of Object.values(crime.selfCalibrationRuns)) assert.ok(cal.warmUpRuns <= cal.runs && cal.warmUpMs <= cal.computeMs);
+  assert.equal(Object.values(crime.pingsBy).reduce((a, p) => a + p.pings, 0), crime.pings);
+  assert.ok(crime.pingsBy['end-node']!.warmUpPings >= 2 && crime.pingsBy['end-node']!.warmUpBytes > 0);
   assert.equal(result.policies.oracle!.overheadEnergyJ, 0);
   assert.equal(result.policies.oracle!.warmUpEnergyJ, 0);
   assert.equal(result.policies['only-cloud']!.served.cloud, 600);

@@ -34,6 +34,8 @@ export interface RunStats {
   spanMs: number;
   /** pings sent by every device */
   pings: number;
+  /** per device: the pings it sent and their payload bytes */
+  pingsBy: Record<string, { pings: number; bytes: number }>;
   /** per device: self-calibration runs, and the ms they took */
   calibrations: Record<string, number>;
   calibrationMs: Record<string, number>;
@@ -43,7 +45,7 @@ export interface RunStats {
    * the part of overheadEnergyJ (and of calibrations) from before startMs: the warm-up's pings and
    * runs, before any request could arrive (crime bench mapping measures a live run after its warm-up)
    */
-  warmUp: { energyJ: number; calibrations: Record<string, number>; calibrationMs: Record<string, number> };
+  warmUp: { energyJ: number; calibrations: Record<string, number>; calibrationMs: Record<string, number>; pingsBy: Record<string, { pings: number; bytes: number }> };
 }
 
 export interface SimOutput {
@@ -222,7 +224,13 @@ export function simulate(options: SimulateOptions): SimOutput {
 
   let pings = 0;
   let overheadEnergyJ = 0;
-  const warmUp: RunStats['warmUp'] = { energyJ: 0, calibrations: {}, calibrationMs: {} };
+  const warmUp: RunStats['warmUp'] = { energyJ: 0, calibrations: {}, calibrationMs: {}, pingsBy: {} };
+  const pingsBy: RunStats['pingsBy'] = {};
+  const countPing = (into: RunStats['pingsBy'], from: string, bytes: number): void => {
+    const c = (into[from] ??= { pings: 0, bytes: 0 });
+    c.pings++;
+    c.bytes += bytes;
+  };
   const warming = (): boolean => q.now < options.startMs;
   const chargeOverhead = (j: number): void => {
     overheadEnergyJ += j;
@@ -265,6 +273,8 @@ export function simulate(options: SimulateOptions): SimOutput {
     const agent = agentOf(from);
     agent.pingSent(to);
     pings++;
+    countPing(pingsBy, from, bytes);
+    if (warming()) countPing(warmUp.pingsBy, from, bytes);
     chargeRadio(from, to, bytes, 0);
     const sentAt = q.now;
     const back = (): number => world.oneWayMs(from, to, PING_REPLY_BYTES, pingRnd.normal());
@@ -357,6 +367,7 @@ export function simulate(options: SimulateOptions): SimOutput {
       // A single request (or a closed loop) has no arrival span: the run's own length stands in.
       spanMs: openSpan > 0 ? openSpan : Math.max(1, q.now - options.startMs),
       pings,
+      pingsBy,
       calibrations,
       calibrationMs,
       overheadEnergyJ,
