@@ -316,9 +316,12 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
         crimeEntry = { pings: sum(countsSince(b.pingsSent, a.pingsSent)), pingBytes: sum(countsSince(b.pingBytes, a.pingBytes)), selfCalibrations: a.selfCalibrations - b.selfCalibrations, selfCalibrationMs: Math.round(1e6 * (a.selfCalibrationSeconds - b.selfCalibrationSeconds)) / 1000, energyJ: overheadEnergyJ };
       }
     });
-  } finally {
     await Promise.all(running.map((l) => l?.close()));
     if (o.workDir === undefined) await rm(workDir, { recursive: true, force: true });
+  } catch (err) {
+    // The temp dir stays: the error names a log in it (a mapper that exited before it was ready).
+    await Promise.all(running.map((l) => l?.close()));
+    throw err;
   }
 
   // The simulator's prediction for the same inputs, given the overhead this machine added meanwhile.
