@@ -46,6 +46,12 @@ export interface ThroughputOptions {
   windowMs?: number;
   rounds?: number;
   warmupMs?: number;
+  /**
+   * requests per configuration at low load (default 120; 0 skips): one at a time, each sent
+   * `lowLoadPauseMs` (default 20) after the last answer, so every one finds the queue empty
+   */
+  lowLoadRequests?: number;
+  lowLoadPauseMs?: number;
   /** onnxruntime intra-op threads of every run (default 1) */
   threads?: number;
   seed?: number;
@@ -83,6 +89,11 @@ export interface ConfigResult {
   rpsAtBudget: number;
   /** true when the budget was never crossed: rpsAtBudget is then only a lower bound */
   censored: boolean;
+  /**
+   * Low load: one request at a time, each after a pause (the queue always empty): what batching
+   * costs a request that has no companion. offeredRps is 0 here; achievedRps is what was sent.
+   */
+  lowLoad?: LoadWindow;
   windows: LoadWindow[];
 }
 
@@ -131,6 +142,30 @@ async function openLoop(client: RuntimeClient, input: ModelInput, rate: number, 
     }
   }
   return Promise.all(results);
+}
+
+/**
+ * Low load for several configurations, taking turns in rounds of `count / rounds` requests: one
+ * request at a time, the next `pauseMs` after the last answer, so every request finds its runtime
+ * idle (empty queue, no run in progress).
+ */
+async function lowLoad(clients: readonly RuntimeClient[], input: ModelInput, count: number, pauseMs: number, timeoutMs: number): Promise<LoadWindow[]> {
+  const rounds = 6;
+  const samples = clients.map(() => [] as Array<{ ms: number; reply?: RuntimeInferResult }>);
+  const busyMs = clients.map(() => 0);
+  for (let round = 0; round < rounds; round++) {
+    for (let j = 0; j < clients.length; j++) {
+      const c = (j + round) % clients.length;
+      const started = performance.now();
+      for (let k = 0; k < Math.ceil(count / rounds); k++) {
+        await new Promise((r) => setTimeout(r, pauseMs));
+        const sent = performance.now();
+        samples[c]!.push(await clients[c]!.infer(input, { timeoutMs }).then((reply) => ({ ms: performance.now() - sent, reply }), () => ({ ms: Infinity })));
+      }
+      busyMs[c]! += performance.now() - started;
+    }
+  }
+  return samples.map((s, c) => summarise(0, busyMs[c]!, s));
 }
 
 function summarise(offeredRps: number, durationMs: number, samples: Array<{ ms: number; reply?: RuntimeInferResult }>): LoadWindow {
@@ -247,6 +282,10 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
     const capacity = 1000 / batch1Ms;
     const most = Math.max(12, ...configs.map((c) => 1.5 * c.serving.maxBatch * c.serving.concurrency)) * capacity;
     const rates = options.rates ?? Array.from({ length: 80 }, (_, k) => round(0.3 * capacity * 1.2 ** k, 1)).filter((r) => r <= most);
+    const lowLoadRequests = options.lowLoadRequests ?? 120;
+    const lowLoadPauseMs = options.lowLoadPauseMs ?? 20;
+    const idle = lowLoadRequests > 0 ? await lowLoad(configs.map((c) => c.client), input, lowLoadRequests, lowLoadPauseMs, Math.max(10_000, 20 * budgetMs)) : [];
+    for (const [c, w] of idle.entries()) progress(`${configs[c]!.name.padEnd(9)} low load: p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, queue ${w.queueMs} ms, run ${w.computeMs} ms`);
     progress(`batch-1 latency ${batch1Ms} ms, p99 budget ${budgetMs} ms; rates ${rates[0]} … ${rates.at(-1)} req/s, ${windowMs} ms each in ${rounds} slices taken in turn`);
     const windows: LoadWindow[][] = configs.map(() => []);
     const random = new Random(options.seed ?? 1);
@@ -274,7 +313,8 @@ export async function runThroughputBench(options: ThroughputOptions): Promise<Th
     }
     const result = (c: number): ConfigResult => {
       const at = rateAtBudget(windows[c] as LoadWindow[], budgetMs);
-      return { serving: configs[c]!.serving, effective: effective[c]!, rpsAtBudget: at.rps, censored: at.censored, windows: windows[c] as LoadWindow[] };
+      const low = idle[c];
+      return { serving: configs[c]!.serving, effective: effective[c]!, rpsAtBudget: at.rps, censored: at.censored, ...(low === undefined ? {} : { lowLoad: low }), windows: windows[c] as LoadWindow[] };
     };
     const baseline = result(0);
     const batched = result(1);
@@ -336,6 +376,13 @@ export function formatThroughputReport(r: ThroughputReport): string {
     `Where a request's time goes near the baseline's limit (${at} req/s), ms: baseline / batched`,
     ...(['computePerRequestMs', 'computeMs', 'queueMs', 'runtimeOverheadMs', 'clientMs', 'meanBatch'] as const).map((k) =>
       `  ${k.padEnd(20)} ${where.map((w) => (w === undefined ? '-' : String(w[k]))).join(' / ')}`),
+    ...(r.baseline.lowLoad === undefined ? [] : [
+      '',
+      'Low load (one request at a time, each after a pause: the queue always empty), ms:',
+      '  config        p50      p99    queue      run  runtime   client',
+      ...[['baseline', r.baseline] as const, ['batched', r.batched] as const, ...r.others.map((o) => [`${o.serving.maxBatch}/${o.serving.maxDelayMs}/${o.serving.concurrency}`, o] as const)]
+        .flatMap(([name, c]) => (c.lowLoad === undefined ? [] : [`  ${name.padEnd(9)}${[c.lowLoad.p50Ms, c.lowLoad.p99Ms, c.lowLoad.queueMs, c.lowLoad.computeMs, c.lowLoad.runtimeOverheadMs, c.lowLoad.clientMs].map((v) => String(v).padStart(9)).join('')}`])),
+    ]),
     '',
     'The model alone on one thread (no HTTP), ms per sequence:',
     ...r.gemm.map((g) => `  batch ${String(g.batch).padStart(2)}: ${g.msPerSequence} (${g.speedup}x batch 1)`),

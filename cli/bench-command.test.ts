@@ -84,10 +84,10 @@ test('bench throughput --json --plot: both runtimes at each rate, the rate at th
     const plot = join(dir, 'throughput.svg');
     const { code, stdout, stderr } = await capture([
       'bench', 'throughput', '--json', '--plot', plot, '--preset', 'tiny2x24', '--length', '20', '--rates', '20,40', '--window-ms', '300',
-      '--max-batch', '4', '--budget-ms', '5000', '--also', '1/0/2',
+      '--max-batch', '4', '--budget-ms', '5000', '--also', '1/0/2', '--low-load', '12',
     ]);
     assert.equal(code, 0, stderr);
-    type Config = { serving: { maxBatch: number }; effective: { maxBatch: number; workers: number }; rpsAtBudget: number; censored: boolean; windows: Array<{ offeredRps: number; p50Ms: number; p99Ms: number; meanBatch: number }> };
+    type Config = { serving: { maxBatch: number }; effective: { maxBatch: number; workers: number }; rpsAtBudget: number; censored: boolean; lowLoad: { sent: number; failed: number; meanBatch: number }; windows: Array<{ offeredRps: number; p50Ms: number; p99Ms: number; meanBatch: number }> };
     const r = JSON.parse(stdout) as { budgetMs: number; baseline: Config; batched: Config; ratio: number; others: Array<Config & { ratio: number }>; load: { cores: number }; gemm: Array<{ batch: number }> };
     assert.equal(r.budgetMs, 5000);
     assert.deepEqual([r.baseline.serving.maxBatch, r.baseline.effective], [1, { maxBatch: 1, workers: 0 }]);
@@ -99,6 +99,8 @@ test('bench throughput --json --plot: both runtimes at each rate, the rate at th
       for (const w of c.windows) assert.ok(w.p50Ms > 0 && w.p99Ms >= w.p50Ms && w.meanBatch >= 1);
       // A budget of 5 s is not crossed by a tiny model: the rate is the last one tried, a lower bound.
       assert.deepEqual([c.rpsAtBudget, c.censored], [40, true]);
+      // Low load: one request at a time, so each runs alone, batching or not (no companion waited for).
+      assert.deepEqual([c.lowLoad.sent, c.lowLoad.failed, c.lowLoad.meanBatch], [12, 0, 1]);
     }
     assert.equal(r.ratio, 1);
     assert.ok(r.load.cores >= 1);

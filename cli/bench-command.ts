@@ -182,6 +182,7 @@ const throughput: Command = {
   usage: `Usage: crime bench throughput [--preset P] [--length N] [--json] [--plot FILE] [--budget-ms MS]
                               [--backend onnx-cpu|onnx-cuda] [--max-batch N] [--max-delay-ms MS]
                               [--concurrency N] [--rates R1,R2,...] [--window-ms MS] [--threads N]
+                              [--also B/D/C,...] [--low-load N]
 
 Starts two real runtimes on the same generated model (dynamic batch): the baseline serves one
 request per run, one run at a time (a runtime's default); the batched one as --max-batch,
@@ -204,7 +205,9 @@ Options:
                     configurations take in turn, each after 300 ms of warm-up
   --threads N       onnxruntime intra-op threads per run, both runtimes (default 1)
   --also L          more configurations in the same run, MAXBATCH/MAXDELAYMS/CONCURRENCY each,
-                    e.g. 1/0/2,16/0/2: where the gain comes from (in the JSON's others[])`,
+                    e.g. 1/0/2,16/0/2: where the gain comes from (in the JSON's others[])
+  --low-load N      requests per configuration at low load first (default 120, 0 skips): one at a
+                    time, 20 ms after the last answer, so each finds the queue empty (lowLoad)`,
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -213,6 +216,7 @@ Options:
         preset: { type: 'string' }, length: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' }, 'budget-ms': { type: 'string' },
         backend: { type: 'string' }, 'max-batch': { type: 'string' }, 'max-delay-ms': { type: 'string' }, concurrency: { type: 'string' },
         rates: { type: 'string' }, 'window-ms': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, also: { type: 'string' },
+        'low-load': { type: 'string' },
       },
     });
     const { isPresetName } = await import('../runtime/models/spec.js');
@@ -240,6 +244,7 @@ Options:
       ...(also === undefined ? {} : { also }),
       windowMs: intOption(values['window-ms'], 'window-ms', 4000, 100),
       threads: intOption(values.threads, 'threads', 1, 1),
+      lowLoadRequests: intOption(values['low-load'], 'low-load', 120, 0),
       seed: intOption(values.seed, 'seed', 1, 0),
       onProgress: (line) => void io.stderr.write(`${line}\n`),
     });
