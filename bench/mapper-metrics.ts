@@ -6,14 +6,18 @@ export interface MapperCounters {
   pingBytes: Record<string, number>;
   /** runtime time spent on self-calibration runs, s */
   selfCalibrationSeconds: number;
+  /** self-calibration runs that completed */
+  selfCalibrations: number;
 }
 
 export function parseMapperCounters(text: string): MapperCounters {
-  const out: MapperCounters = { pingsOk: {}, pingBytes: {}, selfCalibrationSeconds: 0 };
+  const out: MapperCounters = { pingsOk: {}, pingBytes: {}, selfCalibrationSeconds: 0, selfCalibrations: 0 };
   for (const m of text.matchAll(/^crime_mapper_pings_total\{neighbour="([^"]+)",outcome="ok"\} (\S+)$/gm)) out.pingsOk[m[1] as string] = Number(m[2]);
   for (const m of text.matchAll(/^crime_mapper_ping_bytes_total\{neighbour="([^"]+)"\} (\S+)$/gm)) out.pingBytes[m[1] as string] = Number(m[2]);
   const cal = /^crime_mapper_self_calibration_seconds_total (\S+)$/m.exec(text);
   out.selfCalibrationSeconds = cal ? Number(cal[1]) : 0;
+  const runs = /^crime_mapper_self_calibrations_total\{outcome="ok"\} (\S+)$/m.exec(text);
+  out.selfCalibrations = runs ? Number(runs[1]) : 0;
   return out;
 }
 

@@ -10,6 +10,9 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ').trimEnd()).join('\n');
 }
 
+const entryOverhead = (o: MappingBenchResult['crimeEntryOverhead']['live']): string =>
+  `${o.selfCalibrations} self-calibration runs (${fmt(o.selfCalibrationMs, 0)} ms of compute), ${fmt(o.energyJ * 1000, 1)} mJ with its pings`;
+
 /** The bench's table in the shape of the CRIME slides, each live figure beside the simulator's prediction. */
 export function formatMappingBench(r: MappingBenchResult): string {
   const policies = Object.keys(r.policies);
@@ -48,6 +51,7 @@ export function formatMappingBench(r: MappingBenchResult): string {
     `CRIME vs the best fixed policy (${r.bestFixed}): ${pct(r.crimeVsBestFixedPct)} live, ${pct(r.sim.crimeVsBestFixedPct)} simulated (the simulator's best: ${r.sim.bestFixed})`,
     `CRIME vs the live hindsight bound: ${pct(r.crimeVsHindsightPct)} (simulated: ${pct(r.sim.crimeVsHindsightPct)}). The bound takes, per request, the best of the single-device runs for that very request: optimistic, since it knows each request's luck in every run and never probes`,
     `the simulator was given what this machine added during the runs (medians, docs/mapping-bench.md): ${fmt(r.overhead.requestMs)} ms from the client to the entry, ${fmt(r.overhead.serveMs)} ms serving a request, ${fmt(r.overhead.hopMs)} ms per hop between mappers`,
+    `CRIME's entry outside requests: ${entryOverhead(r.crimeEntryOverhead.live)} live, ${entryOverhead(r.crimeEntryOverhead.sim)} simulated`,
     `every policy replayed the identical trace (lengths, bodies, arrival times): ${r.identicalTrace ? 'yes' : 'NO'}`,
     `static thresholds the simulator tuned: ${r.simThresholds.map((t) => `${t.fromSteps}-${t.toSteps} -> ${t.device}`).join(', ')}`,
   ].join('\n') + '\n';

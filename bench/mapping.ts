@@ -61,6 +61,12 @@ export interface MappingBenchResult extends MappingTable {
   overhead: LiveOverhead;
   /** every policy saw the same requests (ids, lengths, bodies) due at the same times */
   identicalTrace: boolean;
+  /**
+   * CRIME's entry outside requests, live and simulated: its self-calibration runs (count, compute
+   * time) and the energy they and its pings cost. A few long runs make most of it, so on a run of a
+   * few hundred requests one run more or less moves the energy savings by a point or two.
+   */
+  crimeEntryOverhead: { live: EntryOverhead; sim: EntryOverhead };
   /** the static thresholds the simulator tuned (its prediction for the threshold policy) */
   simThresholds: Array<{ fromSteps: number; toSteps: number; device: string }>;
   durationSec: number;
@@ -68,6 +74,13 @@ export interface MappingBenchResult extends MappingTable {
   loadAverage: [number, number];
   records: Record<string, RequestOutcome[]>;
   simRecords: Record<string, RequestOutcome[]>;
+}
+
+export interface EntryOverhead {
+  selfCalibrations: number;
+  selfCalibrationMs: number;
+  /** the entry's energy outside requests (pings' radio time, self-calibration runs), J */
+  energyJ: number;
 }
 
 /** The simulator's name for a bench policy. */
@@ -204,10 +217,21 @@ function simRuns(sim: ReturnType<typeof runScenario>, policies: readonly Mapping
     if (!summary) throw new RangeError(`the simulator has no policy ${name} for ${p}`);
     return {
       policy: p,
-      overheadEnergyJ: summary.overheadEnergyJ,
+      // After the warm-up, as the live runs count it (from the end of settle()).
+      overheadEnergyJ: summary.overheadEnergyJ - summary.warmUpEnergyJ,
       outcomes: (sim.records[name] ?? []).map((r) => ({ id: r.id, n: r.n, atMs: r.arrivalMs - START_MS, latencyMs: r.latencyMs, energyJ: r.energyJ, servedBy: r.servedBy })),
     };
   });
+}
+
+/** CRIME's entry outside requests in the simulator, after the warm-up as the live run counts it. */
+function simEntryOverhead(sim: ReturnType<typeof runScenario>, runs: readonly PolicyRun[], entry: string): EntryOverhead {
+  const cal = sim.result.policies.crime?.selfCalibrationRuns[entry];
+  return {
+    selfCalibrations: cal ? cal.runs - cal.warmUpRuns : 0,
+    selfCalibrationMs: cal ? Math.round(1000 * (cal.computeMs - cal.warmUpMs)) / 1000 : 0,
+    energyJ: runs.find((r) => r.policy === 'crime')?.overheadEnergyJ ?? 0,
+  };
 }
 
 function outcomes(records: readonly ReplayRecord[], m: EnergyModel): RequestOutcome[] {
@@ -238,6 +262,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
   const running: Array<LocalTopology | undefined> = [];
   const live: PolicyRun[] = [];
   const replays: ReplayRecord[][] = [];
+  let crimeEntry: EntryOverhead = { selfCalibrations: 0, selfCalibrationMs: 0, energyJ: 0 };
   try {
     o.onProgress?.(0, 'starting a topology per policy');
     const locals = await Promise.all(
@@ -277,7 +302,12 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
       const records = runs[i] as ReplayRecord[];
       replays.push(records);
       const endMs = Math.max(0, ...records.map((r) => r.sentAtMs + r.latencyMs));
-      live.push({ policy, outcomes: outcomes(records, energy), overheadEnergyJ: overheadEnergy(before[i] as MapperCounters, after[i] as MapperCounters, energy, endMs / 2) });
+      const [b, a] = [before[i] as MapperCounters, after[i] as MapperCounters];
+      const overheadEnergyJ = overheadEnergy(b, a, energy, endMs / 2);
+      live.push({ policy, outcomes: outcomes(records, energy), overheadEnergyJ });
+      if (policy === 'crime') {
+        crimeEntry = { selfCalibrations: a.selfCalibrations - b.selfCalibrations, selfCalibrationMs: Math.round(1e6 * (a.selfCalibrationSeconds - b.selfCalibrationSeconds)) / 1000, energyJ: overheadEnergyJ };
+      }
     });
   } finally {
     await Promise.all(running.map((l) => l?.close()));
@@ -314,6 +344,10 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
     savings,
     overhead,
     identicalTrace: sameTrace(replays),
+    crimeEntryOverhead: {
+      live: crimeEntry,
+      sim: simEntryOverhead(sim, simPolicies, entry),
+    },
     simThresholds: sim.result.staticThresholds,
     durationSec: Math.round((performance.now() - started) / 100) / 10,
     loadAverage: [Math.round(loadBefore * 100) / 100, Math.round((loadavg()[0] as number) * 100) / 100],

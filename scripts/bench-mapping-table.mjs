@@ -34,10 +34,11 @@ for (let i = 0; i < args.length; i++) {
 const chosen = REGIMES.filter((r) => (only ? only.some((o) => r.name.startsWith(o)) : !r.extra));
 const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-');
 const signed = (v, d = 1) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(d)}` : '-');
+const cal = (o) => `${o.selfCalibrations} (${fmt(o.energyJ * 1000, 0)})`;
 const started = Date.now();
 const results = [];
-console.log('| regime | objective | saving vs single devices, live / simulated (relative gap) | vs best fixed (which) | vs live hindsight bound | overhead client / serve / hop ms | load avg | s |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| regime | objective | saving vs single devices, live / simulated (relative gap) | vs best fixed (which) | vs live hindsight bound | overhead client / serve / hop ms | CRIME entry self-calibrations live / sim (mJ outside requests) | load avg | s |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of chosen) {
   const out = execFileSync(process.execPath, [
     cli, 'bench', 'mapping',
@@ -49,7 +50,7 @@ for (const r of chosen) {
   const res = JSON.parse(out);
   results.push({ regime: r.name, ...res });
   const savings = Object.entries(res.savings).map(([p, s]) => `${p} ${fmt(s.livePct)} / ${fmt(s.simPct)} % (${signed(s.relativeDiffPct)} %)`).join('; ');
-  console.log(`| ${r.name} | ${res.objective} | ${savings} | ${signed(res.crimeVsBestFixedPct)} % (${res.bestFixed}) | ${signed(res.crimeVsHindsightPct)} % | ${fmt(res.overhead.requestMs)} / ${fmt(res.overhead.serveMs)} / ${fmt(res.overhead.hopMs)} | ${fmt(res.loadAverage[0])}-${fmt(res.loadAverage[1])} | ${fmt(res.durationSec, 0)} |`);
+  console.log(`| ${r.name} | ${res.objective} | ${savings} | ${signed(res.crimeVsBestFixedPct)} % (${res.bestFixed}) | ${signed(res.crimeVsHindsightPct)} % | ${fmt(res.overhead.requestMs)} / ${fmt(res.overhead.serveMs)} / ${fmt(res.overhead.hopMs)} | ${cal(res.crimeEntryOverhead.live)} / ${cal(res.crimeEntryOverhead.sim)} | ${fmt(res.loadAverage[0])}-${fmt(res.loadAverage[1])} | ${fmt(res.durationSec, 0)} |`);
 }
 console.log(`\n${chosen.length} regimes in ${fmt((Date.now() - started) / 1000, 0)} s; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores, shared)`);
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify(results));

@@ -83,6 +83,11 @@ test('crime bench mapping: two policies replay the identical trace, and the tabl
   assert.ok(Math.abs(s.relativeDiffPct - (100 * (s.livePct - s.simPct)) / Math.abs(s.simPct)) < 1e-2);
   assert.ok(r.overhead.requestMs >= 0 && r.overhead.serveMs >= 0 && r.overhead.hopMs >= 0);
 
+  // CRIME's entry outside requests: the same energy the table charges it, live and simulated.
+  assert.ok(Math.abs(r.crimeEntryOverhead.live.energyJ - r.policies.crime!.overheadEnergyJ) < 1e-6);
+  assert.ok(Math.abs(r.crimeEntryOverhead.sim.energyJ - r.sim.policies.crime!.overheadEnergyJ) < 1e-6);
+  assert.ok(r.crimeEntryOverhead.live.selfCalibrations >= 0 && (r.crimeEntryOverhead.live.selfCalibrations === 0) === (r.crimeEntryOverhead.live.selfCalibrationMs === 0));
+
   // --plot: CRIME's live mapping above the simulated one, a dot per request, coloured by the serving device.
   const devices = topology.devices.map((d) => d.name);
   const svg = plotMappingBench(r, devices);
