@@ -89,29 +89,9 @@ case "$(uname -m)" in
   *) die "unsupported machine $(uname -m)" ;;
 esac
 
-# Tools (COMMAND or COMMAND:PACKAGE,PACKAGE...): installed with apt-get when missing, as devcluster/setup
-# builds what it lacks.
-need() {
-  local missing=()
-  local tool pkg
-  for tool in "$@"; do
-    command -v "${tool%%:*}" >/dev/null 2>&1 && continue
-    IFS=, read -r -a pkg <<<"${tool#*:}"
-    missing+=("${pkg[@]}")
-  done
-  [ "${#missing[@]}" = 0 ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing ${missing[*]} (apt-get)"
-    # One install at a time on this machine (apt's own lock fails instead of waiting).
-    exec 8>"$CACHE/.apt.lock"
-    flock 8
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    exec 8>&-
-  else
-    die "needs ${missing[*]}: install them (Debian/Ubuntu: apt-get install ${missing[*]})"
-  fi
-}
+# Tools missing here are installed with apt-get (as root on Debian or Ubuntu), as devcluster/setup
+# builds what it lacks; scripts/need-tools says what to install otherwise.
+need() { CRIME_K8S_CACHE="$CACHE" scripts/need-tools "$@" || die "cannot go on without $*"; }
 need buildah
 # The pod runner's crime-enter (devcluster/pods/enter.c) is compiled on first use: with a bundle,
 # whoever runs pods from it needs a C compiler.

@@ -24,12 +24,14 @@ export interface PolicySummary {
   pings: number;
   /** self-calibration runs of every device */
   selfCalibrations: number;
-  /** per device: its self-calibration runs and their compute time, ms */
-  selfCalibrationRuns: Record<string, { runs: number; computeMs: number }>;
+  /** per device: its self-calibration runs and their compute time, ms, and how many of them (and ms) were in the warm-up */
+  selfCalibrationRuns: Record<string, { runs: number; computeMs: number; warmUpRuns: number; warmUpMs: number }>;
   /** per device: the share of the arrival span it spent on self-calibration */
   selfCalibrationShare: Record<string, number>;
   /** the part of energyJ spent outside requests, J */
   overheadEnergyJ: number;
+  /** the part of overheadEnergyJ spent in the warm-up, before the first request could arrive, J */
+  warmUpEnergyJ: number;
 }
 
 /** Latency statistics over the requests that were served; failures are counted apart. */
@@ -62,9 +64,12 @@ export function summarize(records: readonly RequestRecord[], devices: readonly s
     peakUtilisation: Object.fromEntries(devices.map((d) => [d, round(stats.peakUtilisation[d] ?? 0, 3)])),
     pings: stats.pings,
     selfCalibrations: Object.values(stats.calibrations).reduce((a, b) => a + b, 0),
-    selfCalibrationRuns: Object.fromEntries(devices.map((d) => [d, { runs: stats.calibrations[d] ?? 0, computeMs: round(stats.calibrationMs[d] ?? 0) }])),
+    selfCalibrationRuns: Object.fromEntries(
+      devices.map((d) => [d, { runs: stats.calibrations[d] ?? 0, computeMs: round(stats.calibrationMs[d] ?? 0), warmUpRuns: stats.warmUp.calibrations[d] ?? 0, warmUpMs: round(stats.warmUp.calibrationMs[d] ?? 0) }]),
+    ),
     selfCalibrationShare: Object.fromEntries(devices.map((d) => [d, round((stats.calibrationMs[d] ?? 0) / stats.spanMs, 5)])),
     overheadEnergyJ: round(stats.overheadEnergyJ, 6),
+    warmUpEnergyJ: round(stats.warmUp.energyJ, 6),
   };
 }
 

@@ -39,6 +39,11 @@ export interface RunStats {
   calibrationMs: Record<string, number>;
   /** end-node energy spent outside requests: the radio time of its pings, its self-calibration runs, J */
   overheadEnergyJ: number;
+  /**
+   * the part of overheadEnergyJ (and of calibrations) from before startMs: the warm-up's pings and
+   * runs, before any request could arrive (crime bench mapping measures a live run after its warm-up)
+   */
+  warmUp: { energyJ: number; calibrations: Record<string, number>; calibrationMs: Record<string, number> };
 }
 
 export interface SimOutput {
@@ -217,6 +222,12 @@ export function simulate(options: SimulateOptions): SimOutput {
 
   let pings = 0;
   let overheadEnergyJ = 0;
+  const warmUp: RunStats['warmUp'] = { energyJ: 0, calibrations: {}, calibrationMs: {} };
+  const warming = (): boolean => q.now < options.startMs;
+  const chargeOverhead = (j: number): void => {
+    overheadEnergyJ += j;
+    if (warming()) warmUp.energyJ += j;
+  };
   const calibrations: Record<string, number> = Object.fromEntries(scenario.devices.map((d) => [d.name, 0]));
   const calibrationMs: Record<string, number> = Object.fromEntries(scenario.devices.map((d) => [d.name, 0]));
 
@@ -235,7 +246,11 @@ export function simulate(options: SimulateOptions): SimOutput {
         agent.calibrationEnd(ticket, computeMs, batch);
         calibrations[d] = (calibrations[d] ?? 0) + 1;
         calibrationMs[d] = (calibrationMs[d] ?? 0) + computeMs;
-        if (d === entry && entryPower) overheadEnergyJ += energyJ(entryPower, { computeMs });
+        if (warming()) {
+          warmUp.calibrations[d] = (warmUp.calibrations[d] ?? 0) + 1;
+          warmUp.calibrationMs[d] = (warmUp.calibrationMs[d] ?? 0) + computeMs;
+        }
+        if (d === entry && entryPower) chargeOverhead(energyJ(entryPower, { computeMs }));
       },
     });
   }
@@ -243,7 +258,7 @@ export function simulate(options: SimulateOptions): SimOutput {
   const chargeRadio = (from: string, to: string, txBytes: number, rxBytes: number): void => {
     if (from !== entry || !entryPower) return;
     const msPerByte = world.linkParams(from, to).msPerByte;
-    overheadEnergyJ += energyJ(entryPower, { txMs: txBytes * msPerByte, rxMs: rxBytes * msPerByte });
+    chargeOverhead(energyJ(entryPower, { txMs: txBytes * msPerByte, rxMs: rxBytes * msPerByte }));
   };
 
   function ping(from: string, to: string, bytes: number): void {
@@ -345,6 +360,7 @@ export function simulate(options: SimulateOptions): SimOutput {
       calibrations,
       calibrationMs,
       overheadEnergyJ,
+      warmUp,
     },
   };
 }

@@ -66,6 +66,31 @@ describe('pod runner: Services reach pods that started before them', { skip: pro
     assert.equal(message(await phase('client', 'Succeeded')), 'from server');
   });
 
+  it('every running pod\'s /etc/hosts gains <topology>-gateway when that Service appears and loses it when it goes', async () => {
+    // Issue 20, defect 2: `crime cluster up --run-pods` with `crime operator` started on its own, the
+    // entry pods run before the operator's Services exist, and the operator holds their port on
+    // 0.0.0.0 (`taken`). Each pod reads its own /etc/hosts: Ready once the line is there, done with
+    // that line once it is gone again (an empty read, a rewrite in progress, counts as neither).
+    const watchHosts = `const text = require('fs').readFileSync('/etc/hosts', 'utf8');
+      const line = text.split('\\n').find((l) => l.split(/\\s+/).includes('demo-gateway'));
+      globalThis.seen ??= (require('http').createServer((q, s) => { s.statusCode = globalThis.line ? 200 : 503; s.end(); }).listen(9000), true);
+      if (line) globalThis.line = line; else if (globalThis.line && text.includes('localhost')) done(globalThis.line);`;
+    const entries = ['demo-entry-0', 'demo-entry-1'];
+    for (const name of entries) {
+      await create(pathOf(RESOURCES.pod, NS), pod(name, { command: poll(watchHosts), readinessProbe: { httpGet: { path: '/', port: 9000 }, periodSeconds: 1 } }, { app: 'demo-entry' }));
+    }
+    for (const name of entries) await phase(name, 'Running');
+    await create(pathOf(RESOURCES.service, NS), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'demo-gateway', namespace: NS }, spec: { selector: { app: 'server' }, ports: [{ name: 'http', port: taken, targetPort: 9000 }] } });
+    for (const name of entries) {
+      await waitFor(async () => ((await getPod(name)).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined), { what: `demo-gateway in ${name}'s /etc/hosts`, timeoutMs: 60_000 });
+    }
+    await admin.request({ method: 'DELETE', path: pathOf(RESOURCES.service, NS, 'demo-gateway') });
+    for (const name of entries) {
+      const line = message(await phase(name, 'Succeeded')) ?? '';
+      assert.match(line, /^\d+\.\d+\.\d+\.\d+\s.*\bdemo-gateway\b/, `${name} saw the Service's address and name, then lost them`);
+    }
+  });
+
   it('a Service deleted leaves the hosts file of a running pod', async () => {
     // Ready (its probe answers 200) once it has resolved the name; done when the name is gone.
     await create(pathOf(RESOURCES.pod, NS), pod('forgets', {
