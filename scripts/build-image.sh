@@ -6,7 +6,7 @@
 #
 #   --target   the Dockerfile stage (default cpu)
 #   --tag      the image's name (default localhost/crime:dev)
-#   --bundle   also unpack the image into DIR (default ~/.cache/crime-k8s/images/<tag>): DIR/rootfs
+#   --bundle   also unpack the image into DIR (default ~/.cache/crime-k8s/images/<tag>@<image ID>): DIR/rootfs
 #              and DIR/config.json (the image's OCI configuration); redone only when the image changed
 #   --quiet    only errors, and the last line
 #
@@ -239,8 +239,17 @@ if [ "$want_bundle" = 0 ]; then
   exit 0
 fi
 
-# 3. The bundle: the image's root filesystem and configuration, for the pod runner.
-[ -n "$bundle" ] || bundle="$CACHE/images/$(echo "$tag" | tr '/:' '__')"
+# 3. The bundle: the image's root filesystem and configuration, for the pod runner. By default one
+# folder per image (its ID in the name): test runs from other checkouts on this machine build other
+# images, and a run's pods keep the root they started with while another run unpacks its own.
+# This tag's other bundles go once nobody has been handed them for 6 hours.
+if [ -z "$bundle" ]; then
+  named="$CACHE/images/$(echo "$tag" | tr '/:' '__')"
+  bundle="$named@${image_id:0:12}"
+  for old in "$named" "$named"@*; do
+    if [ "$old" != "$bundle" ] && [ -d "$old" ] && [ -n "$(find "$old" -maxdepth 0 -mmin +360)" ]; then rm -rf "$old"; fi
+  done
+fi
 if [ "$(cat "$bundle/image-id" 2>/dev/null)" != "$image_id" ]; then
   log "unpacking $tag into $bundle"
   rm -rf "$bundle.tmp"
@@ -257,5 +266,6 @@ if [ "$(cat "$bundle/image-id" 2>/dev/null)" != "$image_id" ]; then
   rm -rf "$bundle"
   mv "$bundle.tmp" "$bundle"
 fi
+touch "$bundle"   # handed out now: see the clean-up above
 log "bundle $bundle ($(du -sm "$bundle/rootfs" | cut -f1) MB) after $(($(now) - started)) s"
 echo "$bundle"
