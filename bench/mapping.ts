@@ -268,6 +268,7 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
   const running: Array<LocalTopology | undefined> = [];
   const live: PolicyRun[] = [];
   const replays: ReplayRecord[][] = [];
+  let replayed = false;
   let crimeEntry: EntryOverhead = { pings: 0, pingBytes: 0, selfCalibrations: 0, selfCalibrationMs: 0, energyJ: 0 };
   try {
     o.onProgress?.(0, 'starting a topology per policy');
@@ -316,12 +317,11 @@ export async function runMappingBench(o: MappingBenchOptions): Promise<MappingBe
         crimeEntry = { pings: sum(countsSince(b.pingsSent, a.pingsSent)), pingBytes: sum(countsSince(b.pingBytes, a.pingBytes)), selfCalibrations: a.selfCalibrations - b.selfCalibrations, selfCalibrationMs: Math.round(1e6 * (a.selfCalibrationSeconds - b.selfCalibrationSeconds)) / 1000, energyJ: overheadEnergyJ };
       }
     });
+    replayed = true;
+  } finally {
     await Promise.all(running.map((l) => l?.close()));
-    if (o.workDir === undefined) await rm(workDir, { recursive: true, force: true });
-  } catch (err) {
-    // The temp dir stays: the error names a log in it (a mapper that exited before it was ready).
-    await Promise.all(running.map((l) => l?.close()));
-    throw err;
+    // On a failure the temp dir stays: the error names a log in it (a mapper that exited early).
+    if (replayed && o.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
 
   // The simulator's prediction for the same inputs, given the overhead this machine added meanwhile.
