@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { MappingEngine, decisionRegret, type EngineOptions } from './engine.js';
 import { evalCurve, evalPiece } from './cost-curve.js';
 import { calibrate, leafAdvert, manualClock, networkMs, warmLinks, type TrueLink } from './fixtures.js';
+import { bandwidthToMsPerByte } from './types.js';
+import { energyJ } from './energy.js';
 import { Random } from '../../stats/random.js';
 import type { Advertisement } from './types.js';
 import type { NeighbourState } from './neighbour.js';
@@ -254,6 +256,52 @@ test('idle neighbours are pinged after pingIdleMs, alternating small and probe p
   e.startOffload('cloud', 10);
   clock.advance(4000);
   assert.equal(e.duePings().length, 0);
+});
+
+/**
+ * An end node offloading one short input a minute for an hour to a near cloud, next to a far one
+ * (300 ms away) that loses on its round trip alone. Returns the pings each neighbour was sent, and
+ * what the requests and the pings (after the first two per neighbour) cost the end node, J.
+ */
+function rareRequests(objective: 'latency' | 'energy'): { pings: Record<string, number[]>; requestsJ: number; pingsJ: number } {
+  const clock = manualClock();
+  const e = engine(clock.now, { objective, power, neighbours: [{ name: 'cloud' }, { name: 'far' }] });
+  calibrate(e, 3, 2);
+  const links: Record<string, TrueLink> = { cloud: { rttMs: 20, bandwidthMbps: 20 }, far: { rttMs: 300, bandwidthMbps: 1 } };
+  const adverts = { cloud: () => leafAdvert(0.03, 1.5), far: () => leafAdvert(0.03, 1.5) };
+  const pings: Record<string, number[]> = { cloud: [], far: [] };
+  let requestsJ = 0;
+  let pingsJ = 0;
+  for (let second = 0; second < 3600; second++) {
+    if (second % 60 === 30) requestsJ += e.decide(40).choice?.energyJ ?? 0;
+    for (const due of e.duePings()) {
+      const link = links[due.name]!;
+      if (pings[due.name]!.length >= 2) pingsJ += energyJ(power, { txMs: due.bytes * bandwidthToMsPerByte(link.bandwidthMbps), rxMs: 256 * bandwidthToMsPerByte(link.bandwidthMbps) });
+      pings[due.name]!.push(due.bytes);
+      e.pingSent(due.name);
+      e.pingResult(due.name, { roundTripMs: networkMs(link, due.bytes + 256) + 0.05, calleeElapsedMs: 0.05, bytes: due.bytes, advertisement: adverts[due.name as 'cloud' | 'far']() });
+    }
+    clock.advance(1000);
+  }
+  return { pings, requestsJ, pingsJ };
+}
+
+test('energy: routine pings stay within a small share of what the requests cost the end node', () => {
+  const energy = rareRequests('energy');
+  assert.ok(energy.requestsJ > 0);
+  assert.ok(energy.pingsJ <= 0.012 * energy.requestsJ, `pings ${energy.pingsJ} J for requests of ${energy.requestsJ} J`);
+  // Under the latency objective pings cost nothing that counts: every idle neighbour every 5 s.
+  const latency = rareRequests('latency');
+  assert.ok(latency.pings['far']!.length > 600, `${latency.pings['far']!.length} pings`);
+  assert.ok(energy.pings['far']!.length < latency.pings['far']!.length / 10, `${energy.pings['far']!.length} pings under energy`);
+});
+
+test('energy: a neighbour that loses on its round trip alone is never sent a bandwidth probe', () => {
+  const { pings } = rareRequests('energy');
+  assert.ok(pings['far']!.length >= 2);
+  assert.deepEqual(pings['far']!.filter((b) => b > 0), [], 'payloads to the far neighbour');
+  // The near one, which wins, has its bandwidth measured.
+  assert.ok(pings['cloud']!.some((b) => b > 0), JSON.stringify(pings['cloud']));
 });
 
 test('a local backlog pushes inputs to a neighbour and drains as work finishes', () => {

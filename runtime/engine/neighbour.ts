@@ -21,6 +21,8 @@ const OVERDUE_SIGMA = 4;
 const CHANGE_INTERVALS = 8;
 /** Bytes on the wire are divided by this inside the link fit so both coefficients are well scaled. */
 const LINK_X_SCALE = 65536;
+/** A reply with at least this many bytes (request and answer, or ping and reply) tells the bandwidth. */
+const BANDWIDTH_EVIDENCE_BYTES = 1024;
 
 /**
  * What one device knows about one neighbour: the learned link, the neighbour's last advertisement,
@@ -47,6 +49,13 @@ export class NeighbourState {
   down = false;
   pingInFlight = false;
   pingsSent = 0;
+  /**
+   * ms per byte as the link model had it after the last reply large enough to show the bandwidth
+   * (a payload ping or a request), or 0 before one. After an alarm the model restarts from a few
+   * samples, and under the energy objective those are empty pings: its slope then says nothing, and
+   * a ping's cost judged by it would be nil.
+   */
+  measuredMsPerByte = 0;
   /** a reply looked far off the link model: ping at once to tell a change from a one-off */
   confirmWanted = false;
   /**
@@ -135,6 +144,7 @@ export class NeighbourState {
       this.previousChangeAt = this.lastChangeAt;
       this.lastChangeAt = now;
     }
+    if (bytes >= BANDWIDTH_EVIDENCE_BYTES) this.measuredMsPerByte = this.link.slope;
     if (requestId !== undefined) this.inflight.delete(requestId);
     if (advertisement) {
       this.advertisement = advertisement;
