@@ -671,6 +671,11 @@ export class MappingEngine {
   /** The large ping's payload for this neighbour: PROBE_TARGET_MS of transfer at the believed bandwidth. */
   private probeSize(nb: NeighbourState): number {
     const msPerByte = nb.link.slope;
+    // Under the energy objective the first probe is sized for a slow radio (PROBE_TARGET_MS of
+    // transfer at 1 Mbit/s): the largest payload sent blind over a 1 Mbit/s uplink costs an MCU
+    // end node more than a thousand of its requests. On a fast link it shows little; the next probe
+    // grows from what it showed.
+    if (this.valueProbing && nb.measuredMsPerByte === 0) return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, PROBE_TARGET_MS / Math.max(msPerByte, UNMEASURED_MS_PER_BYTE))));
     if (!(msPerByte > 0)) return this.probeBytes; // bandwidth not known yet
     const targetMs = Math.max(PROBE_TARGET_MS, 4 * nb.link.noiseAt(0));
     return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, targetMs / msPerByte)));
