@@ -513,7 +513,14 @@ interface FlapOptions {
  * Returns the pings the engine then asks for over 30 s (each answered by the last regime), as
  * [ms after that ping, bytes].
  */
-function flapThenIdle(options: FlapOptions = {}): { pings: Array<[number, number]>; nb: NeighbourState; e: MappingEngine } {
+interface ProbeSeen {
+  bytes: number;
+  /** at the probe's time: how far apart the current regime and the faster remembered one are at b bytes, and 6σ of the noise there */
+  gap: (b: number) => number;
+  sixSigma: (b: number) => number;
+}
+
+function flapThenIdle(options: FlapOptions = {}): { pings: Array<[number, number]>; nb: NeighbourState; e: MappingEngine; firstProbe?: ProbeSeen } {
   const rnd = new Random(7);
   const clock = manualClock();
   const regimes = options.regimes ?? [FAST_LINK, SLOW_LINK, FAST_LINK, SLOW_LINK, FAST_LINK, SLOW_LINK];
@@ -541,31 +548,40 @@ function flapThenIdle(options: FlapOptions = {}): { pings: Array<[number, number
   if (options.inflight !== undefined) e.startOffload('cloud', options.inflight);
   const start = clock.now();
   const pings: Array<[number, number]> = [];
+  const nb = (e as unknown as { byName: Map<string, NeighbourState> }).byName.get('cloud')!;
+  let firstProbe: ProbeSeen | undefined;
   for (let t = 0; t < 30_000; t += 100) {
     for (const due of e.duePings()) {
       pings.push([clock.now() - start, due.bytes]);
+      const better = nb.link.alternatives.find((a) => a.slope < 0.001);
+      if (!firstProbe && due.bytes > 0 && better) {
+        const current = { ...nb.link.current };
+        const noise = [due.bytes, due.bytes * 0.9].map((b) => 6 * nb.link.noiseAt(b));
+        firstProbe = {
+          bytes: due.bytes,
+          gap: (b) => Math.abs(better.intercept - current.intercept + (better.slope - current.slope) * b),
+          sixSigma: (b) => (b === due.bytes ? noise[0]! : noise[1]!),
+        };
+      }
       ping(last, due.bytes);
     }
     clock.advance(100);
   }
-  const nb = (e as unknown as { byName: Map<string, NeighbourState> }).byName.get('cloud')!;
-  return { pings, nb, e };
+  return { pings, nb, e, ...(firstProbe ? { firstProbe } : {}) };
 }
 
 const firstProbe = (pings: Array<[number, number]>): number => pings.find(([, bytes]) => bytes > 0)?.[0] ?? Infinity;
 
 test('value probing: the probe is the smallest payload telling the regimes apart by 6σ, at most probeBytes', () => {
-  const { pings, nb, e } = flapThenIdle();
+  const { pings, nb, e, firstProbe: probe } = flapThenIdle();
   assert.equal(e.decide(200).choice?.target, 'local', 'the slow link is not worth using');
-  const better = nb.link.alternatives.find((a) => a.slope < 0.001);
-  assert.ok(better, `a faster regime is remembered: ${JSON.stringify(nb.link.alternatives)}`);
-  const probe = pings.find(([, bytes]) => bytes > 0);
+  assert.ok(nb.link.alternatives.some((a) => a.slope < 0.001), `a faster regime is remembered: ${JSON.stringify(nb.link.alternatives)}`);
   assert.ok(probe, JSON.stringify(pings));
-  // The two regimes' round trips at b bytes differ by |Δrtt + Δslope·b|; the noise is the current regime's at b.
-  const gap = (b: number): number => Math.abs(better.intercept - nb.link.current.intercept + (better.slope - nb.link.current.slope) * b);
-  const bytes = probe[1];
-  assert.ok(gap(bytes) >= 6 * nb.link.noiseAt(bytes) * 0.97, `${bytes} B: gap ${gap(bytes)} < 6σ ${6 * nb.link.noiseAt(bytes)}`);
-  assert.ok(gap(bytes * 0.9) < 6 * nb.link.noiseAt(bytes * 0.9), `${bytes} B is not the smallest`);
+  // The two regimes' round trips at b bytes differ by |Δrtt + Δslope·b|; the noise is the current
+  // regime's at b; both as the engine saw them when it sized the probe.
+  const bytes = probe.bytes;
+  assert.ok(probe.gap(bytes) >= probe.sixSigma(bytes) * 0.97, `${bytes} B: gap ${probe.gap(bytes)} < 6σ ${probe.sixSigma(bytes)}`);
+  assert.ok(probe.gap(bytes * 0.9) < probe.sixSigma(bytes * 0.9), `${bytes} B is not the smallest`);
   assert.ok(bytes < 4096, `${bytes} B: far smaller than the usual bandwidth probe`);
   // Capped by probeBytes.
   const capped = flapThenIdle({ probeBytes: 200 });

@@ -753,14 +753,17 @@ export class MappingEngine {
     const dRtt = alternative.intercept - current.intercept;
     const dMsPerByte = alternative.slope - current.slope;
     let bytes = 0;
-    for (let i = 0; i < 2; i++) {
-      // The noise grows a little with the transfer: size once at 0 bytes, then at that size.
+    // The noise grows with the transfer: size at 0 bytes, then again at that size until it settles.
+    for (let i = 0; i < 8; i++) {
       const target = PROBE_SEPARATION_SIGMA * nb.link.noiseAt(bytes);
-      if (Math.abs(dRtt) >= target) return bytes;
+      if (Math.abs(dRtt) >= target) return Math.ceil(bytes);
       if (dMsPerByte === 0) return this.probeBytes;
-      bytes = (target - Math.sign(dMsPerByte) * dRtt) / Math.abs(dMsPerByte);
+      const next = Math.min(this.probeBytes, Math.max(0, (target - Math.sign(dMsPerByte) * dRtt) / Math.abs(dMsPerByte)));
+      const settled = Math.abs(next - bytes) <= 0.01 * next;
+      bytes = next;
+      if (settled) break;
     }
-    return Math.ceil(Math.min(this.probeBytes, Math.max(0, bytes)));
+    return Math.ceil(bytes);
   }
 
   /** The usable neighbours as the decision rule sees them now. */
