@@ -5,7 +5,7 @@ import { BatchQueue } from './batch-queue.js';
 import { BatchGain, type ServingModel } from './batching.js';
 import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
-import { buildAdvertisement, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
+import { buildAdvertisement, neighbourCost, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
 import { energyJ } from './energy.js';
 import { expectedTimeChanged, probabilityChanged } from './probe-value.js';
 import {
@@ -33,6 +33,13 @@ const PROBE_TARGET_MS = 10;
  * switches at 3σ off the current regime and within 2σ of the other), and no more bytes than that.
  */
 const PROBE_SEPARATION_SIGMA = 6;
+/**
+ * Under the energy objective, the pings' radio energy is kept within this share of the energy the
+ * client requests are estimated to cost the end node: a ping is information bought with the very
+ * quantity being minimised, and where requests are rare and cheap (a sensor offloading a reading a
+ * minute) pings every few seconds would cost more than the requests they inform.
+ */
+const PING_ENERGY_SHARE = 0.01;
 /** Client requests remembered (their lengths and times) to value what a probe could find. */
 const RECENT_REQUESTS = 32;
 /** Standard normal density and upper tail (Abramowitz & Stegun 7.1.26; error below 1.5e-7). */
@@ -215,6 +222,9 @@ export class MappingEngine {
    * callers (through the advertisement, under latency), not only its own energy decisions.
    */
   private servesPeers = false;
+  /** under the energy objective: the client requests' estimated energy, and the pings' radio energy, J */
+  private requestsJ = 0;
+  private pingsJ = 0;
   /** decisions a compute sample informs before the model forgets it: 1 / (1 − forgetting) */
   private readonly memory: number;
 
@@ -304,6 +314,7 @@ export class MappingEngine {
       if (this.recentCount < RECENT_REQUESTS) this.recentCount++;
     }
     const ranked = this.rank(n, objective, now);
+    if (origin === 'client') this.requestsJ += ranked[0]?.energyJ ?? 0;
     return { n, objective, choice: ranked[0] ?? null, ranked };
   }
 
@@ -452,9 +463,14 @@ export class MappingEngine {
     const now = this.clock();
     const view = nb.view(now);
     const serves = view !== null && view.local !== null && neighbourServesLocally(view, n);
-    const expected = serves && view.local ? evalPiece(view.local, n) : 0;
-    // Where it batches, a request adds to its queue only its share of a run.
-    const added = serves && view.added ? evalPiece(view.added, n) : expected;
+    const compute = serves && view.local ? evalPiece(view.local, n) : 0;
+    // Its reply is due after the callee's whole part (its queue and compute, or its route onward),
+    // not its compute alone: a request it forwards would otherwise look overdue one link's round
+    // trip after it was sent, and that false evidence stops a chain of offloads.
+    const expected = view !== null ? neighbourCost(view, n) : 0;
+    // What it adds to the callee's own queue: its compute, or where it batches only its share of a
+    // run; nothing when it passes the request on.
+    const added = serves && view.added ? evalPiece(view.added, n) : compute;
     const bytes = requestBytes(this.payload, n);
     return { id: nb.sent(now, bytes, expected, added), target, n, sentAt: now, bytes };
   }
@@ -496,8 +512,19 @@ export class MappingEngine {
   duePings(): PlannedPing[] {
     const now = this.clock();
     const due: PlannedPing[] = [];
+    // Only for an entry that no peer relies on: its pings also keep its callers' view fresh.
+    let budget = this.valueProbing && !this.servesPeers ? PING_ENERGY_SHARE * this.requestsJ - this.pingsJ : Infinity;
+    // The first two pings (RTT and bandwidth, before any traffic) are outside the budget.
+    const affordable = (nb: NeighbourState, bytes: number): boolean => {
+      if (nb.pingsSent < 2) return true;
+      const j = this.pingJ(nb, bytes);
+      if (j > budget) return false;
+      budget -= j;
+      return true;
+    };
     for (const nb of this.neighbours) {
       if (nb.pingInFlight) continue;
+
       const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
       // A link is watched closely only once it has shown it flaps (two changes within twice the
       // watch): an isolated change is re-probed once, not paid for with half a minute of pings.
@@ -508,11 +535,11 @@ export class MappingEngine {
       const valued = this.valueProbing && !nb.down && nb.pingsSent >= 2 && nb.reprobe === 0 && !nb.confirmWanted;
       const probe = valued ? this.valuedProbe(nb, now) : null;
       if (typeof probe === 'number') {
-        due.push({ name: nb.name, bytes: probe });
+        if (affordable(nb, probe)) due.push({ name: nb.name, bytes: probe });
         continue;
       }
       if (probe === 'wait') {
-        if (quiet >= this.pingIdleMs) due.push({ name: nb.name, bytes: 0 });
+        if (quiet >= this.pingIdleMs && affordable(nb, 0)) due.push({ name: nb.name, bytes: 0 });
         continue;
       }
       // Nothing remembered would pay (or nothing is remembered): the usual pace, both sizes in turn,
@@ -522,9 +549,8 @@ export class MappingEngine {
       // After a detected change, two more (one of each size) re-measure both at once.
       // A reply far off the model is confirmed or dismissed by a ping at once, not by the next request.
       if (nb.pingsSent < 2 || nb.reprobe > 0 || nb.confirmWanted || quiet >= wait) {
-        // A confirmation uses the large payload: a changed bandwidth shows only on a large one.
-        const large = nb.reprobe > 0 ? nb.reprobe === 1 : nb.confirmWanted || nb.pingsSent % 2 === 1;
-        due.push({ name: nb.name, bytes: large ? this.probeSize(nb) : 0 });
+        const bytes = this.pingCarriesPayload(nb, now) ? this.probeSize(nb) : 0;
+        if (affordable(nb, bytes)) due.push({ name: nb.name, bytes });
       }
     }
     return due;
@@ -542,12 +568,15 @@ export class MappingEngine {
   pingResult(name: string, result: PingResult): void {
     const nb = this.neighbour(name);
     nb.pingInFlight = false;
+    // Charged on the link as believed before the reply teaches it: what the budget allowed for.
+    if (this.valueProbing) this.pingsJ += this.pingJ(nb, result.bytes);
     nb.heard(this.clock(), result.bytes + this.pingReplyBytes, result.roundTripMs - result.calleeElapsedMs, result.advertisement);
   }
 
   pingFailed(name: string): void {
     const nb = this.neighbour(name);
     nb.pingInFlight = false;
+    if (this.valueProbing) this.pingsJ += this.pingJ(nb, 0);
     nb.down = true;
   }
 
@@ -589,6 +618,50 @@ export class MappingEngine {
         queueMs: nb.view(now)?.queueMs ?? 0,
       })),
     };
+  }
+
+  /**
+   * Whether the ping now due to this neighbour is the large one, that measures bandwidth. Under the
+   * latency objective, a confirmation (a changed bandwidth shows only on a large payload), the
+   * second ping of a re-probe, and every other ping. Under the energy objective every payload byte
+   * costs the end node's radio: re-probes and confirmations go out empty (the RTT they measure
+   * tells a change from a one-off, and requests sent there measure the bandwidth for free), and the
+   * bandwidth is probed in turn with the RTT only where it could matter (bandwidthMatters).
+   */
+  private pingCarriesPayload(nb: NeighbourState, now: number): boolean {
+    if (!this.valueProbing) return nb.reprobe > 0 ? nb.reprobe === 1 : nb.confirmWanted || nb.pingsSent % 2 === 1;
+    if (nb.reprobe > 0 || nb.confirmWanted || nb.pingsSent % 2 === 0) return false;
+    return this.bandwidthMatters(nb, now);
+  }
+
+  /**
+   * Whether the neighbour's bandwidth could change a decision: whether, with its RTT and costs as
+   * believed and an infinitely fast link, it would win any recent client request (any of a spread of
+   * lengths before there are requests). A neighbour that loses on its idle round trip alone cannot
+   * win whatever its bandwidth, and probing that costs the end node radio energy for nothing.
+   */
+  private bandwidthMatters(nb: NeighbourState, now: number): boolean {
+    const views = this.views(now);
+    const at = views.findIndex((v) => v.name === nb.name);
+    if (at < 0) return true; // no advertisement yet: nothing to judge by
+    const view = views[at] as NeighbourView;
+    const free = views.slice();
+    free[at] = { ...view, link: { rttMs: view.link.rttMs, msPerByte: 0 } };
+    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null, neighbours: free };
+    const wins = (n: number): boolean => rankCandidates({ ...base, n })[0]?.target === nb.name;
+    if (this.recentCount > 0) {
+      for (let i = 0; i < this.recentCount; i++) if (wins(this.recentN[i] as number)) return true;
+      return false;
+    }
+    for (let n = 1; n <= this.maxSteps; n = Math.max(n + 1, Math.round(n * 1.5))) if (wins(n)) return true;
+    return wins(this.maxSteps);
+  }
+
+  /** The end node's radio energy for a ping of `bytes` and its reply, on the link as believed, J. */
+  private pingJ(nb: NeighbourState, bytes: number): number {
+    if (!this.power) return 0;
+    const msPerByte = nb.link.slope;
+    return energyJ(this.power, { txMs: bytes * msPerByte, rxMs: this.pingReplyBytes * msPerByte });
   }
 
   /** The large ping's payload for this neighbour: PROBE_TARGET_MS of transfer at the believed bandwidth. */
