@@ -15,8 +15,13 @@ import { KubeRest } from '../../operator/kube/rest.js';
 
 const NS = 'runner';
 
-/** A container that runs `script` every 200 ms until it calls done(message): the termination message, exit 0. */
+/**
+ * A container that runs `script` every 200 ms until it calls done(message): the termination message, exit 0.
+ * The interval holds the event loop: Node 20 can find it empty while the first fetch() is still pending
+ * (beforeExit with no active resource, seen here once in about six runs) and exit 0 with nothing done.
+ */
 const poll = (script: string): string[] => ['node', '-e', `const done = (m) => { require('fs').writeFileSync('/dev/termination-log', m); process.exit(0); };
+setInterval(() => {}, 60_000);
 const tick = async () => { try { ${script} } catch {} setTimeout(tick, 200); };
 tick();`];
 
