@@ -469,7 +469,8 @@ function flapThenIdle(options: FlapOptions = {}): { pings: Array<[number, number
   const rnd = new Random(7);
   const clock = manualClock();
   const regimes = options.regimes ?? [FAST_LINK, SLOW_LINK, FAST_LINK, SLOW_LINK, FAST_LINK, SLOW_LINK];
-  const e = engine(clock.now, { objective: options.objective ?? 'energy', power, ...(options.probeBytes ? { probeBytes: options.probeBytes } : {}) });
+  // No ping budget: these tests are about when a probe is worth its energy, not about a cap on it.
+  const e = engine(clock.now, { objective: options.objective ?? 'energy', power, pingEnergyShare: Infinity, ...(options.probeBytes ? { probeBytes: options.probeBytes } : {}) });
   calibrate(e, 3, 2);
   const cloud = leafAdvert(0.03, 1.5);
   warmLinks(e, { cloud: regimes[0]! }, { cloud: () => cloud }, clock.advance, 5000);
