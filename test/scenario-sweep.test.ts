@@ -17,11 +17,21 @@ interface Bounds {
   worst: number;
 }
 
-const GROUPS: Array<{ objective: Objective; family: Family; count: number; bounds: Bounds; slowChangeBounds?: Bounds }> = [
+const GROUPS: Array<{ objective: Objective; family: Family; count: number; bounds: Bounds; slowChangeBounds?: Bounds; vsBestPct?: number }> = [
   { objective: 'latency', family: 'nominal', count: 25, bounds: { median: 0.2, p90: 0.5, worst: 1 } },
   // Adversity: the targets hold where conditions change no faster than every 10 s (noise ≤ 0.4 is
   // all the generator draws); flaps every 2-10 s are held only to the best single device.
   { objective: 'latency', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 2, worst: 4 } },
+  // Energy: bounds at the measured level (seed 1, N = 25), not yet at the issue's targets, which
+  // are missed: on nominal scenarios the median (0.54 %), p90 (15 %) and worst (149 %, also vs the
+  // best single device) are far above them. The worst ones are end nodes whose requests are rare
+  // and cheap, where what the engine spends learning (pings, calibration) and a few requests sent
+  // on a link believed faster than it is outweigh the requests themselves. These bounds guard
+  // against regressions (main had a 1661 % worst) until the targets are met.
+  { objective: 'energy', family: 'nominal', count: 25, bounds: { median: 0.6, p90: 16, worst: 150 }, vsBestPct: 150 },
+  // Adversity, changes ≥ 10 s: p90 5.2 % and worst 18 % (targets 2 % and 4 %) missed for the same
+  // reasons, and a link change costs an energy request its whole radio time before it is seen.
+  { objective: 'energy', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 5.5, worst: 19 }, vsBestPct: 18 },
 ];
 
 /**
@@ -47,7 +57,7 @@ for (const group of GROUPS) {
     const summaries = summarizeSweep(runs);
     const all = summaries.find((s) => s.subset === 'all')!;
     check(all, group.bounds);
-    assert.ok(all.worstVsBestPct <= NEAR_TIE_PCT, `${all.worstVsBestPct}% worse than the best single device${where(all.worstVsBest)}`);
+    assert.ok(all.worstVsBestPct <= (group.vsBestPct ?? NEAR_TIE_PCT), `${all.worstVsBestPct}% worse than the best single device${where(all.worstVsBest)}`);
     if (group.slowChangeBounds) {
       const slow = summaries.find((s) => s.subset !== 'all');
       assert.ok(slow && slow.runs >= group.count / 2, 'too few scenarios that change no faster than every 10 s');

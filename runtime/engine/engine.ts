@@ -103,6 +103,11 @@ export interface EngineOptions {
    * (default 64 KiB); on a slow link the probe is cut to about PROBE_TARGET_MS of transfer
    */
   probeBytes?: number;
+  /**
+   * Under the energy objective, the pings' radio energy is kept within this share of the client
+   * requests' estimated energy (default PING_ENERGY_SHARE; Infinity: no budget).
+   */
+  pingEnergyShare?: number;
   /** bytes a ping reply takes (default 256) */
   pingReplyBytes?: number;
   /** most pieces in an advertised curve (default 8) */
@@ -199,6 +204,7 @@ export class MappingEngine {
   private readonly pingAfterChangeMs: number;
   private readonly changeWatchMs: number;
   private readonly probeBytes: number;
+  private readonly pingEnergyShare: number;
   private readonly pingReplyBytes: number;
   private readonly maxPieces: number;
   private localAvailable = true;
@@ -267,6 +273,7 @@ export class MappingEngine {
     this.changeWatchMs = options.changeWatchMs ?? 6 * this.pingIdleMs;
     // Large enough that the two ping sizes differ by milliseconds, not by noise, on a fast link.
     this.probeBytes = options.probeBytes ?? DEFAULT_PROBE_BYTES;
+    this.pingEnergyShare = options.pingEnergyShare ?? PING_ENERGY_SHARE;
     this.pingReplyBytes = options.pingReplyBytes ?? 256;
     this.maxPieces = options.maxPieces ?? 8;
   }
@@ -515,7 +522,7 @@ export class MappingEngine {
     const now = this.clock();
     const due: PlannedPing[] = [];
     // Only for an entry that no peer relies on: its pings also keep its callers' view fresh.
-    let budget = this.valueProbing && !this.servesPeers ? PING_ENERGY_SHARE * this.requestsJ - this.pingsJ : Infinity;
+    let budget = this.valueProbing && !this.servesPeers && Number.isFinite(this.pingEnergyShare) ? this.pingEnergyShare * this.requestsJ - this.pingsJ : Infinity;
     // The first two pings (RTT and bandwidth, before any traffic) are outside the budget.
     const affordable = (nb: NeighbourState, bytes: number): boolean => {
       if (nb.pingsSent < 2) return true;
