@@ -524,8 +524,10 @@ export class MappingEngine {
     // Only for an entry that no peer relies on: its pings also keep its callers' view fresh.
     let budget = this.valueProbing && !this.servesPeers && Number.isFinite(this.pingEnergyShare) ? this.pingEnergyShare * this.requestsJ - this.pingsJ : Infinity;
     // The first two pings (RTT and bandwidth, before any traffic) are outside the budget.
+    // So is a retry of a neighbour that failed: until it answers, everything it served costs its
+    // replacement.
     const affordable = (nb: NeighbourState, bytes: number): boolean => {
-      if (nb.pingsSent < 2) return true;
+      if (nb.pingsSent < 2 || nb.down) return true;
       const j = this.pingJ(nb, bytes);
       if (j > budget) return false;
       budget -= j;
