@@ -22,16 +22,15 @@ const GROUPS: Array<{ objective: Objective; family: Family; count: number; bound
   // Adversity: the targets hold where conditions change no faster than every 10 s (noise ≤ 0.4 is
   // all the generator draws); flaps every 2-10 s are held only to the best single device.
   { objective: 'latency', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 2, worst: 4 } },
-  // Energy: bounds at the measured level (seed 1, N = 25), not yet at the targets, which
-  // are missed: on nominal scenarios the median (0.54 %), p90 (15 %) and worst (149 %, also vs the
-  // best single device) are far above them. The worst ones are end nodes whose requests are rare
-  // and cheap, where what the engine spends learning (pings, calibration) and a few requests sent
-  // on a link believed faster than it is outweigh the requests themselves. These bounds guard
-  // against regressions (main had a 1661 % worst) until the targets are met.
-  { objective: 'energy', family: 'nominal', count: 25, bounds: { median: 0.6, p90: 16, worst: 150 }, vsBestPct: 150 },
-  // Adversity, changes ≥ 10 s: p90 5.2 % and worst 18 % (targets 2 % and 4 %) missed for the same
-  // reasons, and a link change costs an energy request its whole radio time before it is seen.
-  { objective: 'energy', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 5.5, worst: 19 }, vsBestPct: 18 },
+  // Energy: bounds at the measured level (seed 1, N = 25), above the targets where they are
+  // missed (docs/scenarios.md, "Generated scenarios", says why). Nominal: median 0.36 %, p90 1.5 %,
+  // worst 6.9 % (targets 0.2 / 0.5 / 1 %); the worst, #17, is the end node's own self-calibration
+  // runs where every request goes to the edge, and it is also the worst against the best single
+  // device. These bounds guard against regressions (main had a 1661 % worst).
+  { objective: 'energy', family: 'nominal', count: 25, bounds: { median: 0.4, p90: 1.6, worst: 7.2 }, vsBestPct: 7.2 },
+  // Adversity, changes ≥ 10 s: p90 3.1 % and worst 7.1 % (targets 2 % and 4 %); worst against the
+  // best single device 1.6 %.
+  { objective: 'energy', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 3.3, worst: 7.5 }, vsBestPct: 1.7 },
 ];
 
 /**
