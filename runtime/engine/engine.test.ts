@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MappingEngine, decisionRegret, type EngineOptions } from './engine.js';
+import { MappingEngine, decisionRegret, relativeDecisionRegret, type EngineOptions } from './engine.js';
 import { evalCurve, evalPiece } from './cost-curve.js';
 import { calibrate, leafAdvert, manualClock, networkMs, warmLinks, type TrueLink } from './fixtures.js';
 import { bandwidthToMsPerByte } from './types.js';
@@ -628,6 +628,24 @@ test('value probing: no probe while an offload is in flight, its reply will meas
   assert.equal(pings.filter(([, b]) => b > 0).length, 0, JSON.stringify(pings));
   // The empty pings that keep the advertisement fresh go on.
   assert.ok(pings.length > 0);
+});
+
+test('relativeDecisionRegret: no loss where the other candidate is many times cheaper, the additive one near a tie', () => {
+  // A relative error of 1.35 (a length the model barely saw): additive, half the mass is a negative
+  // cost and the regret is a fifth of the gap; multiplicative, a 17× gap carries none.
+  assert.ok(decisionRegret(27 - 1.6, 1.35 * 27) > 1);
+  assert.ok(relativeDecisionRegret(27, 1.6, 1.35) < 1e-3 * 27);
+  // Near a tie with a small error both agree within a tenth.
+  for (const [local, other] of [[10, 10.2], [10.2, 10]] as const) {
+    const additive = decisionRegret(local - other, 0.02 * local);
+    const relative = relativeDecisionRegret(local, other, 0.02);
+    assert.ok(Math.abs(relative - additive) <= 0.1 * additive, `${local} vs ${other}: ${relative} vs ${additive}`);
+  }
+  // Never negative, and more uncertainty never means less regret.
+  fc.assert(fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.double({ min: 0.01, max: 100, noNaN: true }), fc.double({ min: 0.001, max: 3, noNaN: true }), (local, other, err) => {
+    const r = relativeDecisionRegret(local, other, err);
+    return r >= 0 && relativeDecisionRegret(local, other, err * 1.5) >= r - 1e-12 * Math.max(local, other);
+  }));
 });
 
 test('decisionRegret: the expected loss of deciding on an uncertain estimate', () => {

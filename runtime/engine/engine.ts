@@ -66,6 +66,22 @@ export function decisionRegret(gap: number, se: number): number {
   return se * Math.max(0, normalDensity(d) - d * normalUpper(d));
 }
 
+/**
+ * The expected loss of deciding between a local cost `local`, known to within a relative error
+ * `relErr`, and another candidate's `other`, with the error multiplicative (lognormal: a compute
+ * time is never negative, and its uncertainty scales with it). Unlike decisionRegret's additive
+ * error, a large relative error leaves no regret where the other candidate is many times cheaper.
+ */
+export function relativeDecisionRegret(local: number, other: number, relErr: number): number {
+  if (!(relErr > 0) || !(local > 0) || !(other > 0)) return 0;
+  const sigma = Math.log1p(relErr);
+  const d = Math.log(other / local) / sigma;
+  const grown = local * Math.exp((sigma * sigma) / 2);
+  // Choosing the other now: loss when local is really below it. Choosing local: when above it.
+  const loss = local > other ? other * (1 - normalUpper(d)) - grown * (1 - normalUpper(d - sigma)) : grown * normalUpper(d - sigma) - other * normalUpper(d);
+  return Math.max(0, loss);
+}
+
 export interface EngineOptions {
   /** this device's name */
   device: string;
@@ -455,7 +471,7 @@ export class MappingEngine {
       const local = ranked.find((e) => e.kind === 'local');
       const other = ranked.find((e) => e.kind !== 'local');
       if (!local || !other) continue;
-      regret += decisionRegret(local.cost - other.cost, compute.relativeError(m) * local.cost);
+      regret += relativeDecisionRegret(local.cost, other.cost, compute.relativeError(m));
     }
     return (regret * this.memory) / count >= runCost;
   }
