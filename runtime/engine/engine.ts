@@ -553,7 +553,6 @@ export class MappingEngine {
     };
     for (const nb of this.neighbours) {
       if (nb.pingInFlight) continue;
-
       const quiet = now - Math.max(nb.lastContact, nb.lastUsed);
       // A link is watched closely only once it has shown it flaps (two changes within twice the
       // watch): an isolated change is re-probed once, not paid for with half a minute of pings.
@@ -686,11 +685,22 @@ export class MappingEngine {
 
   /** The end node's radio energy for a ping of `bytes` and its reply, on the link as believed, J. */
   private pingJ(nb: NeighbourState, bytes: number): number {
+    return this.pingRadioJ(bytes, this.pricedMsPerByte(nb));
+  }
+
+  /** Radio energy of a ping of `bytes` and its reply at `msPerByte`, J. */
+  private pingRadioJ(bytes: number, msPerByte: number): number {
     if (!this.power) return 0;
-    // A bandwidth never measured (a neighbour that lost on its round trip alone is never sent a
-    // payload) is taken to be a slow radio's, not the fit's unidentified slope of about nothing.
-    const msPerByte = Math.max(nb.link.slope, nb.measuredMsPerByte > 0 ? nb.measuredMsPerByte : UNMEASURED_MS_PER_BYTE);
     return energyJ(this.power, { txMs: bytes * msPerByte, rxMs: this.pingReplyBytes * msPerByte });
+  }
+
+  /**
+   * The link's transfer time per byte as a ping's price: a bandwidth never measured (a neighbour
+   * that lost on its round trip alone is never sent a payload) is taken to be a slow radio's, not
+   * the fit's unidentified slope of about nothing.
+   */
+  private pricedMsPerByte(nb: NeighbourState): number {
+    return Math.max(nb.link.slope, nb.measuredMsPerByte > 0 ? nb.measuredMsPerByte : UNMEASURED_MS_PER_BYTE);
   }
 
   /** The large ping's payload for this neighbour: PROBE_TARGET_MS of transfer at the believed bandwidth. */
@@ -700,7 +710,7 @@ export class MappingEngine {
     // transfer at 1 Mbit/s): the largest payload sent blind over a 1 Mbit/s uplink costs an MCU
     // end node more than a thousand of its requests. On a fast link it shows little; the next probe
     // grows from what it showed.
-    if (this.valueProbing && nb.measuredMsPerByte === 0) return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, PROBE_TARGET_MS / Math.max(msPerByte, UNMEASURED_MS_PER_BYTE))));
+    if (this.valueProbing && nb.measuredMsPerByte === 0) return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, PROBE_TARGET_MS / this.pricedMsPerByte(nb))));
     if (!(msPerByte > 0)) return this.probeBytes; // bandwidth not known yet
     const targetMs = Math.max(PROBE_TARGET_MS, 4 * nb.link.noiseAt(0));
     return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, targetMs / msPerByte)));
@@ -753,8 +763,7 @@ export class MappingEngine {
     // Gain per ms: the requests' mean gain at the rate they came (to now, so a pause lowers it).
     const perMs = gain / Math.max(now - oldest, this.pingAfterChangeMs);
     const bytes = this.separatingBytes(nb, alternative);
-    const msPerByte = view.link.msPerByte;
-    const probeJ = energyJ(this.power, { txMs: bytes * msPerByte, rxMs: this.pingReplyBytes * msPerByte });
+    const probeJ = this.pingRadioJ(bytes, view.link.msPerByte);
     const since = nb.lastChangeAt;
     const fallbackMs = 2 * this.changeWatchMs;
     let changed = expectedTimeChanged(nb.lastContact - since, now - since, nb.changeIntervals, fallbackMs);
