@@ -26,6 +26,12 @@ export interface StepOptions {
   forgetting?: number;
   /** the innovation y − prediction is clipped to ±clip (Huber): a wild sample moves the fit by a bounded amount */
   clip?: number;
+  /**
+   * the sample moves only the intercept, the slope held with what is known of it: x too small for
+   * the slope's part to show above the noise (a few hundred bytes on a link), where fitting both
+   * would read the noise as a slope
+   */
+  levelOnly?: boolean;
 }
 
 const UNINFORMED = 1e6;
@@ -92,7 +98,16 @@ export class AffineRls {
     this.count++;
     let e = y - this.predict(x);
     if (options.clip !== undefined) e = Math.max(-options.clip, Math.min(options.clip, e));
-    this.step(x, e, options.weight ?? 1, options.forgetting ?? this.lambda);
+    if (options.levelOnly) this.stepLevel(e, options.weight ?? 1, options.forgetting ?? this.lambda);
+    else this.step(x, e, options.weight ?? 1, options.forgetting ?? this.lambda);
+  }
+
+  /** RLS on the intercept alone (φ = [0, 1], the slope's gain zero): forgets only the level. */
+  private stepLevel(e: number, weight: number, lambda: number): void {
+    const k2 = this.p22 / (lambda / Math.max(weight, 1e-9) + this.p22);
+    this.t2 = Math.max(0, this.t2 + k2 * e);
+    this.p12 *= 1 - k2;
+    this.p22 = Math.min(this.pMax, ((1 - k2) * this.p22) / lambda);
   }
 
   /** An independent copy (same parameters, same uncertainty): a regime remembered for later. */
@@ -107,19 +122,26 @@ export class AffineRls {
    * shape is scaled to their level first, so a single x value still gives a sensible slope (a
    * device that became k times slower is k times slower at every length).
    */
-  restartFrom(samples: ReadonlyArray<readonly [number, number]>): void {
-    this.p11 = UNINFORMED;
+  restartFrom(samples: ReadonlyArray<readonly [number, number]>, shape: 'scale' | 'shift' = 'scale'): void {
     this.p12 = 0;
     this.p22 = UNINFORMED;
+    // 'shift': only the level is forgotten, the slope and what is known of it stay (a link whose
+    // round trip changed keeps its bandwidth; re-learning it from small payloads cannot tell it).
+    if (shape === 'scale') this.p11 = UNINFORMED;
     if (samples.length === 0) return;
     const mean = samples.reduce((s, [, y]) => s + y, 0) / samples.length;
     const old = samples.reduce((s, [x]) => s + this.predict(x), 0) / samples.length;
-    if (old > 0) {
+    if (shape === 'shift') {
+      this.t2 = Math.max(0, this.t2 + mean - old);
+    } else if (old > 0) {
       const ratio = mean / old;
       this.t1 *= ratio;
       this.t2 *= ratio;
     }
-    for (const [x, y] of samples) this.step(x, y - this.predict(x), 1, this.lambda);
+    for (const [x, y] of samples) {
+      if (shape === 'shift') this.stepLevel(y - this.predict(x), 1, this.lambda);
+      else this.step(x, y - this.predict(x), 1, this.lambda);
+    }
   }
 
   private step(x: number, e: number, weight: number, lambda: number): void {

@@ -3,7 +3,7 @@ import { evalPiece, type Piece } from './cost-curve.js';
 import { LocalQueue, type LocalTicket } from './local-queue.js';
 import { BatchQueue } from './batch-queue.js';
 import { BatchGain, type ServingModel } from './batching.js';
-import { SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
+import { IDLE_RUN_MS, SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
 import { buildAdvertisement, neighbourCost, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
 import { energyJ } from './energy.js';
@@ -42,6 +42,12 @@ const PROBE_SEPARATION_SIGMA = 6;
 const PING_ENERGY_SHARE = 0.01;
 /** A link's ms per byte for a ping's energy while its bandwidth was never measured: 1 Mbit/s. */
 const UNMEASURED_MS_PER_BYTE = 0.008;
+/**
+ * A bandwidth probe's value counts over this many times the requests the models remember: what it
+ * tells of the slope stays until the next payload large enough to show it, and a neighbour that
+ * loses by the wrong belief is sent none.
+ */
+const BANDWIDTH_PROBE_HORIZON = 4;
 /** Client requests remembered (their lengths and times) to value what a probe could find. */
 const RECENT_REQUESTS = 32;
 /** Standard normal density and upper tail (Abramowitz & Stegun 7.1.26; error below 1.5e-7). */
@@ -80,6 +86,21 @@ export function relativeDecisionRegret(local: number, other: number, relErr: num
   // Choosing the other now: loss when local is really below it. Choosing local: when above it.
   const loss = local > other ? other * (1 - normalUpper(d)) - grown * (1 - normalUpper(d - sigma)) : grown * normalUpper(d - sigma) - other * normalUpper(d);
   return Math.max(0, loss);
+}
+
+/**
+ * A compute model's relative error at n, no larger than physics allows given the lengths it knows
+ * (`known`: where one more sample would tell less than it knows): an affine time with non-negative
+ * coefficients lies at n between T(k) and T(k)·n/k for a known k below n (between T(k)·n/k and
+ * T(k) above it), so its log is uncertain by at most ln(n/k) / 2 at two standard deviations. A
+ * restarted fit that saw lengths 1 and 8 only claimed a relative error of 138 at 128, and an end
+ * node 30 times worse than its neighbour there paid for runs at 128 (gen-energy-adversity-1-29).
+ */
+export function boundedRelativeError(model: { relativeError(n: number): number }, n: number, known: readonly number[]): number {
+  const own = model.relativeError(n);
+  let bound = Infinity;
+  for (const k of known) bound = Math.min(bound, Math.max(Math.abs(Math.log(n / k)) / 2, Math.log1p(model.relativeError(k))));
+  return Math.min(own, Math.expm1(bound));
 }
 
 export interface EngineOptions {
@@ -248,7 +269,6 @@ export class MappingEngine {
   private servesPeers = false;
   /** under the energy objective: the client requests' estimated energy, and the pings' radio energy, J */
   private requestsJ = 0;
-  private pingsJ = 0;
   /** decisions a compute sample informs before the model forgets it: 1 / (1 − forgetting) */
   private readonly memory: number;
 
@@ -423,11 +443,17 @@ export class MappingEngine {
     const compute = this.compute;
     if (!compute) return null;
     const now = this.clock();
-    // Only an entry minimising its own energy, that no peer relies on, may skip lengths by what its
-    // own decisions need: a device that serves callers advertises its model to them, and under the
-    // latency objective a run costs no objective (it is what notices a recovered slow gateway).
+    // Only an entry that no peer relies on may skip lengths by what its own decisions need: a device
+    // that serves callers advertises its model to them (a run is what notices a recovered slow
+    // gateway).
     const lengths = policy.lengths.filter((n) => n >= 1 && n <= this.maxSteps);
-    const matters = this.valueProbing && !this.servesPeers ? (n: number): boolean => this.calibrationWorth(n, lengths, now) : undefined;
+    // Under latency the idle checks (the shortest length, or runs as short as an idle check) hold up
+    // next to nothing: they go on, they are what notices the entry's own change of speed, or a
+    // model that a few noisy samples set wrong.
+    const shortest = Math.min(...lengths);
+    const cheap = (n: number): boolean => this.objective === 'latency' && (n === shortest || compute.predict(n) <= IDLE_RUN_MS);
+    const weighs = (this.valueProbing || this.objective === 'latency') && !this.servesPeers;
+    const matters = weighs ? (n: number): boolean => cheap(n) || this.calibrationWorth(n, lengths, now) : undefined;
     return this.selfCalibration.due(
       policy,
       compute,
@@ -449,18 +475,27 @@ export class MappingEngine {
    * decisions a run at n informs; each would lose, by deciding on the current model, its expected
    * regret (decisionRegret of the gap between local and the best neighbour, local uncertain by the
    * model's standard error there). Summed over the requests the model remembers (1 / (1 − forgetting)
-   * of them, at the recent mix of lengths), that must reach the run's own energy. So an input length
+   * of them, at the recent mix of lengths), that must reach the run's own cost: its energy, or
+   * under latency the wait of the requests arriving while it holds the device. So an input length
    * that always goes to a neighbour by a wide margin, or a near tie where being wrong costs little,
-   * is not calibrated locally at the price of a long run.
+   * is not calibrated locally at the price of a long run (gen-latency-adversity-1-66: an MCU end
+   * node's runs at 128 steps took 1.5 s each and held up the requests behind them, +10.8 %).
    */
   private calibrationWorth(n: number, lengths: readonly number[], now: number): boolean {
     const compute = this.compute;
     const count = this.recentCount;
     if (!compute || count === 0) return true;
     const views = this.views(now);
-    if (views.length === 0) return true;
+    // No neighbour to choose instead: the run could change no decision.
+    if (views.length === 0) return false;
     const base = { objective: this.objective, payload: this.payload, power: this.power, local: { compute: this.computePiece() as Piece, queueMs: 0 }, neighbours: views };
-    const runCost = rankCandidates({ ...base, n }).find((e) => e.kind === 'local')?.cost ?? 0;
+    const runLocal = rankCandidates({ ...base, n }).find((e) => e.kind === 'local')?.cost ?? 0;
+    const known = lengths.filter((l) => compute.uncertainty(l) <= 1);
+    let oldest = now;
+    for (let i = 0; i < count; i++) oldest = Math.min(oldest, this.recentAt[i] as number);
+    // Under latency a run costs the wait of the requests that arrive while it holds the device:
+    // at the recent rate, rate × run² / 2 (a long run on a slow end node holds up several).
+    const runCost = this.objective === 'latency' ? ((count / Math.max(now - oldest, 1)) * runLocal * runLocal) / 2 : runLocal;
     let regret = 0;
     for (let i = 0; i < count; i++) {
       const m = this.recentN[i] as number;
@@ -471,7 +506,7 @@ export class MappingEngine {
       const local = ranked.find((e) => e.kind === 'local');
       const other = ranked.find((e) => e.kind !== 'local');
       if (!local || !other) continue;
-      regret += relativeDecisionRegret(local.cost, other.cost, compute.relativeError(m));
+      regret += relativeDecisionRegret(local.cost, other.cost, boundedRelativeError(compute, m, known));
     }
     return (regret * this.memory) / count >= runCost;
   }
@@ -537,18 +572,21 @@ export class MappingEngine {
   duePings(): PlannedPing[] {
     const now = this.clock();
     const due: PlannedPing[] = [];
-    // Only for an entry that no peer relies on: its pings also keep its callers' view fresh.
-    let budget = this.valueProbing && !this.servesPeers && Number.isFinite(this.pingEnergyShare) ? this.pingEnergyShare * this.requestsJ - this.pingsJ : Infinity;
+    // Only for an entry that no peer relies on: its pings also keep its callers' view fresh. Each
+    // neighbour has an equal share: one shared pool went, every time it came back, to the cheap
+    // pings of a neighbour that lost anyway, and a dear probe to the one that wins never went out
+    // (gen-energy-nominal-1-47, +5.8 %); and one pool saved up for a dear probe starved the rest.
+    const budgeted = this.valueProbing && !this.servesPeers && Number.isFinite(this.pingEnergyShare);
+    const share = (this.pingEnergyShare * this.requestsJ) / this.neighbours.length;
     // The first two pings (RTT and bandwidth, before any traffic) are outside the budget.
     // So is a retry of a neighbour that failed: until it answers, everything it served costs its
     // replacement.
     const affordable = (nb: NeighbourState, bytes: number): boolean => {
-      if (nb.pingsSent < 2 || nb.down) return true;
+      if (!budgeted || nb.pingsSent < 2 || nb.down) return true;
       const j = this.pingJ(nb, bytes);
-      if (j > budget) return false;
-      budget -= j;
+      if (j > share - nb.pingsJ) return false;
       // Charged when planned, on the link as believed: what the budget allowed for.
-      this.pingsJ += j;
+      nb.pingsJ += j;
       return true;
     };
     for (const nb of this.neighbours) {
@@ -566,6 +604,13 @@ export class MappingEngine {
         // Its value was weighed against its energy already (valuedProbe): outside the budget.
         due.push({ name: nb.name, bytes: probe });
         continue;
+      }
+      if (valued && quiet >= this.pingIdleMs) {
+        const bytes = this.bandwidthProbe(nb, now);
+        if (bytes !== null) {
+          due.push({ name: nb.name, bytes });
+          continue;
+        }
       }
       if (probe === 'wait') {
         if (quiet >= this.pingIdleMs && affordable(nb, 0)) due.push({ name: nb.name, bytes: 0 });
@@ -650,21 +695,26 @@ export class MappingEngine {
    * Whether the ping now due to this neighbour is the large one, that measures bandwidth. Under the
    * latency objective, a confirmation (a changed bandwidth shows only on a large payload), the
    * second ping of a re-probe, and every other ping. Under the energy objective every payload byte
-   * costs the end node's radio: re-probes and confirmations go out empty (the RTT they measure
+   * costs the end node's radio: re-probes, confirmations and retries go out empty (the RTT they measure
    * tells a change from a one-off, and requests sent there measure the bandwidth for free), and the
    * bandwidth is probed in turn with the RTT only where it could matter (bandwidthMatters).
    */
   private pingCarriesPayload(nb: NeighbourState, now: number): boolean {
     if (!this.valueProbing) return nb.reprobe > 0 ? nb.reprobe === 1 : nb.confirmWanted || nb.pingsSent % 2 === 1;
-    if (nb.reprobe > 0 || nb.confirmWanted || nb.pingsSent % 2 === 0) return false;
+    // A retry of a neighbour that failed only asks whether it is back: a payload to it cost an end
+    // node a probe of 36 KB every other second of a gateway's outage (gen-energy-adversity-1-1).
+    if (nb.down || nb.reprobe > 0 || nb.confirmWanted || nb.pingsSent % 2 === 0) return false;
     return this.bandwidthMatters(nb, now);
   }
 
   /**
-   * Whether the neighbour's bandwidth could change a decision: whether, with its RTT and costs as
-   * believed and an infinitely fast link, it would win any recent client request (any of a spread of
-   * lengths before there are requests). A neighbour that loses on its idle round trip alone cannot
-   * win whatever its bandwidth, and probing that costs the end node radio energy for nothing.
+   * Whether the neighbour's bandwidth could change a decision: whether any recent client request
+   * (any of a spread of lengths before there are requests) would go elsewhere with the link
+   * infinitely fast than with it four times slower than believed (at least a slow radio's). A
+   * neighbour that loses on its idle round trip alone cannot win whatever its bandwidth; one that
+   * wins by far, with requests of a few bytes, wins at any bandwidth: probing either costs the end
+   * node radio energy for nothing (gen-energy-nominal-1-41: token ids over BLE, 20 probes of 4 KiB
+   * cost 0.9 % of the requests' energy).
    */
   private bandwidthMatters(nb: NeighbourState, now: number): boolean {
     const views = this.views(now);
@@ -673,15 +723,18 @@ export class MappingEngine {
     const view = views[at] as NeighbourView;
     const free = views.slice();
     free[at] = { ...view, link: { rttMs: view.link.rttMs, msPerByte: 0 } };
-    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null, neighbours: free };
-    const wins = (n: number): boolean => rankCandidates({ ...base, n })[0]?.target === nb.name;
+    const slow = views.slice();
+    slow[at] = { ...view, link: { rttMs: view.link.rttMs, msPerByte: Math.max(4 * view.link.msPerByte, UNMEASURED_MS_PER_BYTE) } };
+    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null };
+    const turns = (n: number): boolean => rankCandidates({ ...base, n, neighbours: free })[0]?.target !== rankCandidates({ ...base, n, neighbours: slow })[0]?.target;
     if (this.recentCount > 0) {
-      for (let i = 0; i < this.recentCount; i++) if (wins(this.recentN[i] as number)) return true;
+      for (let i = 0; i < this.recentCount; i++) if (turns(this.recentN[i] as number)) return true;
       return false;
     }
-    for (let n = 1; n <= this.maxSteps; n = Math.max(n + 1, Math.round(n * 1.5))) if (wins(n)) return true;
-    return wins(this.maxSteps);
+    for (let n = 1; n <= this.maxSteps; n = Math.max(n + 1, Math.round(n * 1.5))) if (turns(n)) return true;
+    return turns(this.maxSteps);
   }
+
 
   /** The end node's radio energy for a ping of `bytes` and its reply, on the link as believed, J. */
   private pingJ(nb: NeighbourState, bytes: number): number {
@@ -715,6 +768,54 @@ export class MappingEngine {
     const targetMs = Math.max(PROBE_TARGET_MS, 4 * nb.link.noiseAt(0));
     return Math.round(Math.min(this.probeBytes, Math.max(MIN_PROBE_BYTES, targetMs / msPerByte)));
   }
+
+  /**
+   * A payload probe for a link whose transfer time, as its fit knows it, leaves the recent
+   * decisions in doubt (value of information), or null. Requests not sent to this neighbour do not
+   * measure its link, so a bandwidth believed too low is never corrected by traffic: only the inputs
+   * the neighbour still wins go there, the largest of which show the least. Each recent client
+   * request not sent here would lose its expected regret (relativeDecisionRegret: the neighbour's
+   * cost uncertain by what the link's standard error at the request's size changes in it); summed
+   * over the requests the models remember, that must reach the probe's own energy.
+   */
+  private bandwidthProbe(nb: NeighbourState, now: number): number | null {
+    const count = this.recentCount;
+    if (count < 2 || !this.power || nb.measuredMsPerByte === 0) return null;
+    const views = this.views(now);
+    const at = views.findIndex((v) => v.name === nb.name);
+    if (at < 0) return null;
+    const view = views[at] as NeighbourView;
+    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null };
+    const probeBytes = this.probeSize(nb);
+    const probeNoiseMs = nb.link.noiseAt(probeBytes);
+    const faster = views.slice();
+    // The neighbour's cost relative error if its link's transfer time at `bytes` could be seMs less:
+    // a lognormal one standard deviation below the belief there (a transfer that is most of the
+    // cost may be nearly free; a symmetric relative error would never reach that).
+    const relativeShift = (n: number, bytes: number, seMs: number, cost: number): number => {
+      faster[at] = { ...view, link: { rttMs: view.link.rttMs, msPerByte: Math.max(0, view.link.msPerByte - seMs / bytes) } };
+      const fast = rankCandidates({ ...base, n, neighbours: faster }).find((e) => e.target === nb.name);
+      return fast && fast.cost > 0 ? cost / fast.cost - 1 : 0;
+    };
+    let gain = 0;
+    for (let i = 0; i < count; i++) {
+      const n = this.recentN[i] as number;
+      const ranked = rankCandidates({ ...base, n, neighbours: views });
+      const best = ranked[0];
+      const mine = ranked.find((e) => e.target === nb.name);
+      if (!best || !mine || best.target === nb.name || !(mine.cost > 0)) continue;
+      const bytes = requestBytes(this.payload, n);
+      const seMs = nb.link.relativeError(bytes) * nb.link.predict(bytes);
+      // What one probe adds: its transfer time known to its noise, scaled to this request's bytes.
+      const probeSeMs = (probeNoiseMs * bytes) / probeBytes;
+      const afterMs = 1 / Math.sqrt(1 / (seMs * seMs) + 1 / (probeSeMs * probeSeMs));
+      const before = relativeDecisionRegret(mine.cost, best.cost, relativeShift(n, bytes, seMs, mine.cost));
+      const after = relativeDecisionRegret(mine.cost, best.cost, relativeShift(n, bytes, afterMs, mine.cost));
+      gain += before - after;
+    }
+    return (gain * BANDWIDTH_PROBE_HORIZON * this.memory) / count >= this.pingJ(nb, probeBytes) ? probeBytes : null;
+  }
+
 
   /**
    * A probe for a link with remembered earlier regimes: the bytes telling the current regime from

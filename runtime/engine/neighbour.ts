@@ -56,6 +56,8 @@ export class NeighbourState {
    * a ping's cost judged by it would be nil.
    */
   measuredMsPerByte = 0;
+  /** the end node's radio energy charged to this neighbour's routine pings (the energy ping budget), J */
+  pingsJ = 0;
   /** a reply looked far off the link model: ping at once to tell a change from a one-off */
   confirmWanted = false;
   /**
@@ -95,6 +97,7 @@ export class NeighbourState {
       xScale: LINK_X_SCALE,
       slopeNoiseShare: LINK_SLOPE_NOISE_SHARE,
       regimeMemory: true,
+      slopeEvidenceX: BANDWIDTH_EVIDENCE_BYTES,
       ...(prior ? { prior } : {}),
     });
   }

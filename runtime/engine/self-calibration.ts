@@ -41,7 +41,7 @@ export interface CalibratedModel {
 }
 
 /** Idle checks use runs at most this long: a request arriving meanwhile waits for it. */
-const IDLE_RUN_MS = 50;
+export const IDLE_RUN_MS = 50;
 /** Idle checks that find nothing back off to at most this many times idleMs. */
 const IDLE_BACKOFF = 4;
 /** The bucket holds at most this much wall time's worth of budget. */
@@ -88,10 +88,9 @@ export class SelfCalibration {
     }
     if (!state.idle) return null;
     const all = policy.lengths.filter((n) => n >= 1 && n <= maxSteps);
-    // A confirmation checks the sample just learned, wherever it was; the other runs only go where
-    // what they may find could change a decision (the caller says where, when it can tell).
-    const lengths = matters && !state.confirm ? all.filter(matters) : all;
-    if (lengths.length === 0) return null;
+    // Runs only go where what they may find could change a decision (the caller says where, when it
+    // can tell), except a confirmation: a short run that checks the sample just learned.
+    const lengths = matters ? all.filter(matters) : all;
     const affordable = (n: number): boolean => model.predict(n) <= this.tokensMs;
     const tolerance = policy.tolerance ?? 0.2;
     let worst: number | null = null;
@@ -107,8 +106,10 @@ export class SelfCalibration {
     if (worst !== null) return worst;
     const idleCheck = state.quietMs >= policy.idleMs * this.idleFactor;
     if (state.confirm || idleCheck) {
-      const shortest = Math.min(...lengths);
-      const cheap = lengths.filter((n) => n === shortest || model.predict(n) <= IDLE_RUN_MS);
+      const from = state.confirm ? all : lengths;
+      if (from.length === 0) return null;
+      const shortest = Math.min(...from);
+      const cheap = from.filter((n) => n === shortest || model.predict(n) <= IDLE_RUN_MS);
       // Cycle through them; skip (for now) one the budget does not cover yet.
       for (let i = 0; i < cheap.length; i++) {
         const n = cheap[(this.next + i) % cheap.length] as number;

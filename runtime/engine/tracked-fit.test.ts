@@ -289,3 +289,45 @@ test('without regime memory nothing is remembered and a flip back is re-learned 
   assert.deepEqual(fit.alternatives, []);
   assert.ok(!back.includes('switch') && back.includes('change'), back.join(' '));
 });
+
+/**
+ * A 20 Mbit/s link (0.0004 ms/B) with a round trip of 119 ms and 8 % jitter: two probes of 4 KiB
+ * and an empty ping, then `count` requests of 180-280 bytes, optionally with the round trip at
+ * 300 ms from the 100th on. Returns the fit.
+ */
+function smallPayloadLink(slopeEvidenceX: number, count: number, stepAt = Infinity): TrackedFit {
+  const rnd = new Random(56);
+  const fit = new TrackedFit({ forgetting: 0.98, xScale: 65_536, slopeNoiseShare: 0.25, regimeMemory: true, slopeEvidenceX });
+  const msPerByte = 0.0004;
+  let t = 0;
+  const send = (x: number, rtt: number): void => {
+    fit.update(x, (rtt + msPerByte * x) * (1 + 0.08 * rnd.normal()), (t += 1500));
+  };
+  send(256, 119);
+  send(4352, 119);
+  send(4352, 119);
+  for (let i = 0; i < count; i++) send(rnd.int(180, 280), i >= stepAt ? 300 : 119);
+  return fit;
+}
+
+test('slopeEvidenceX: small payloads under jitter move the round trip, not the bandwidth', () => {
+  // 10 ms of jitter over a 100-byte spread: fitting a slope to it reads anything from a 0.4 Mbit/s
+  // link to an infinitely fast one. Below slopeEvidenceX the samples only move the intercept.
+  const slopes: number[] = [];
+  for (const count of [50, 100, 200, 400]) {
+    const fit = smallPayloadLink(1024, count);
+    slopes.push(fit.current.slope);
+    assert.ok(Math.abs(fit.intercept - 119) < 8, `after ${count}: RTT ${fit.intercept}`);
+  }
+  assert.ok(new Set(slopes).size === 1, `the slope never moved: ${slopes.join(', ')}`);
+  const free = [50, 100, 200, 400].map((count) => smallPayloadLink(0, count).current.slope);
+  assert.ok(Math.max(...free) > 3 * Math.min(...free), `without it the slope wanders: ${free.join(', ')}`);
+});
+
+test('slopeEvidenceX: a round-trip step seen on small payloads restarts the level and keeps the slope', () => {
+  const before = smallPayloadLink(1024, 100);
+  const after = smallPayloadLink(1024, 160, 100);
+  assert.ok(after.changesDetected >= 1, 'the step was detected');
+  assert.ok(Math.abs(after.intercept - 300) < 25, `RTT after the step ${after.intercept}`);
+  assert.equal(after.current.slope, before.current.slope);
+});

@@ -48,6 +48,14 @@ export interface TrackedFitOptions {
    * what it knew twenty seconds ago.
    */
   regimeMemory?: boolean;
+  /**
+   * Samples at x below this inform only the intercept (default 0: every sample fits both), and a
+   * change seen only on such samples restarts only the intercept. A link's requests of a few
+   * hundred bytes show their transfer time far below the round trip's jitter: fitting a slope to
+   * them read 10 ms of jitter as a 0.4 Mbit/s link (or an infinitely fast one), and a change of
+   * round trip seen on them says nothing of the bandwidth.
+   */
+  slopeEvidenceX?: number;
 }
 
 export const TRACKED_FIT_DEFAULTS = { hedgeMemoryMs: 60_000, selectMemoryMs: 20_000 } as const;
@@ -72,6 +80,14 @@ const HUBER = 2.5;
  * an RTT flipping every 2 s gives 60-200.
  */
 const HEDGE_EVIDENCE = 20;
+/**
+ * The comparison keeps at least this share of its record per sample, however long since the last:
+ * where samples come minutes apart (a neighbour used for one input in ten, at 0.1 requests/s), a
+ * time memory alone left the choice to the last sample's error, a coin toss, and a hedge picked
+ * that way served a link it had fitted to one sample until traffic came back (never, when that
+ * estimate made the neighbour lose).
+ */
+const SELECT_MIN_KEEP = 0.8;
 /** Samples kept to restart from after an alarm. */
 const RECENT = 8;
 /** A regime is remembered only once it has absorbed this many samples: its fit means something. */
@@ -95,6 +111,7 @@ export class TrackedFit {
   /** samples the tracking fit absorbed since its last restart or switch */
   private fastSamples = 0;
   private readonly regimeMemory: boolean;
+  private readonly slopeEvidenceX: number;
   private readonly xScale: number;
   private readonly slow: AffineRls;
   private readonly cusum: Cusum;
@@ -129,12 +146,14 @@ export class TrackedFit {
     this.absFloor = options.absoluteFloor ?? 0.01;
     this.slopeNoiseShare = options.slopeNoiseShare ?? 1;
     this.regimeMemory = options.regimeMemory ?? false;
+    this.slopeEvidenceX = options.slopeEvidenceX ?? 0;
     this.xScale = options.xScale;
   }
 
   /** The remembered earlier regimes' parameters (regimeMemory), latest first. */
   get alternatives(): Array<{ slope: number; intercept: number }> {
-    return this.regimes.map(({ fit }) => ({ slope: fit.slope, intercept: fit.intercept }));
+    // Not one the current fit re-learned after a restart: the link is back there, not elsewhere.
+    return this.regimes.filter(({ fit }) => !this.alike(fit, this.fast)).map(({ fit }) => ({ slope: fit.slope, intercept: fit.intercept }));
   }
 
   /** The tracking fit's own parameters (the current regime, even while the hedge serves). */
@@ -150,7 +169,12 @@ export class TrackedFit {
   matchesLatestRegime(): boolean {
     const latest = this.regimes[0];
     if (!latest) return false;
-    return [0, this.xScale].every((x) => Math.abs(latest.fit.predict(x) - this.fast.predict(x)) < SWITCH_APART * this.noiseAt(x));
+    return this.alike(latest.fit, this.fast);
+  }
+
+  /** Whether two fits predict alike: within SWITCH_APART σ of the noise at no bytes and at xScale. */
+  private alike(a: AffineRls, b: AffineRls): boolean {
+    return [0, this.xScale].every((x) => Math.abs(a.predict(x) - b.predict(x)) < SWITCH_APART * this.noiseAt(x));
   }
 
   private get chosen(): AffineRls {
@@ -220,7 +244,7 @@ export class TrackedFit {
     this.learnSlow(x, y, dt);
     // Without a prior, the first two samples define the fit and the noise: nothing to compare them with.
     if (this.fast.uninformed && this.fast.samples < 2) {
-      this.fast.learn(x, y);
+      this.fast.learn(x, y, { levelOnly: x < this.slopeEvidenceX });
       this.fastSamples++;
       return 'ok';
     }
@@ -245,7 +269,8 @@ export class TrackedFit {
       this.changes++;
       if (this.regimeMemory) this.remember(this.fast.clone(), this.fastSamples);
       this.fastSamples = this.cusum.changeRun;
-      this.fast.restartFrom(this.newRegime(this.recent.slice(-Math.min(this.cusum.changeRun, this.recent.length))));
+      const run = this.newRegime(this.recent.slice(-Math.min(this.cusum.changeRun, this.recent.length)));
+      this.fast.restartFrom(run, this.slopeEvidenceX > 0 && run.every(([rx]) => rx < this.slopeEvidenceX) ? 'shift' : 'scale');
       this.recent.length = 0;
       // The restarted fit serves at once unless the hedge has clearly earned its place (flapping):
       // near-equal records in calm times must not keep a stale estimate after a real step.
@@ -255,7 +280,7 @@ export class TrackedFit {
       }
       return 'change';
     }
-    this.fast.learn(x, y, { clip: HUBER * predictive });
+    this.fast.learn(x, y, { clip: HUBER * predictive, levelOnly: x < this.slopeEvidenceX });
     this.fastSamples++;
     const outlier = Math.abs(r) > this.clip;
     // The noise is measured only where the fit knows y(x) better than one sample would: right after
@@ -276,9 +301,7 @@ export class TrackedFit {
    */
   private remember(fit: AffineRls, samples: number): void {
     if (samples < ESTABLISHED) return;
-    const xs = [0, this.xScale];
-    const same = (other: AffineRls): boolean => xs.every((x) => Math.abs(other.predict(x) - fit.predict(x)) < SWITCH_APART * this.noiseAt(x));
-    for (let i = this.regimes.length - 1; i >= 0; i--) if (same((this.regimes[i] as { fit: AffineRls }).fit)) this.regimes.splice(i, 1);
+    for (let i = this.regimes.length - 1; i >= 0; i--) if (this.alike((this.regimes[i] as { fit: AffineRls }).fit, fit)) this.regimes.splice(i, 1);
     this.regimes.unshift({ fit, samples });
     if (this.regimes.length > REGIMES) this.regimes.length = REGIMES;
   }
@@ -307,7 +330,7 @@ export class TrackedFit {
       this.advantage = Math.min(this.advantage, 0);
       this.hedged = false;
     }
-    this.fast.learn(x, y, { clip: HUBER * Math.max(predictive, this.sigma(this.noiseLevel(this.fast, x), this.fastScale)) });
+    this.fast.learn(x, y, { clip: HUBER * Math.max(predictive, this.sigma(this.noiseLevel(this.fast, x), this.fastScale)), levelOnly: x < this.slopeEvidenceX });
     this.fastSamples++;
     return true;
   }
@@ -341,7 +364,8 @@ export class TrackedFit {
     const level = this.noiseLevel(this.slow, x);
     const warm = this.slow.uninformed && this.slow.samples < 2;
     const sigma = this.sigma(level, this.slowScale);
-    this.slow.learn(x, y, warm ? { weight } : { weight, forgetting: Math.exp(-dt / memory), clip: HUBER * sigma });
+    const levelOnly = x < this.slopeEvidenceX;
+    this.slow.learn(x, y, warm ? { weight, levelOnly } : { weight, forgetting: Math.exp(-dt / memory), clip: HUBER * sigma, levelOnly });
     if (!warm) this.slowScale = 0.95 * this.slowScale + 0.05 * Math.min(1, Math.abs(y - predicted) / level);
   }
 
@@ -352,7 +376,7 @@ export class TrackedFit {
   private compare(fastError: number, slowError: number, meanSquare: number, dt: number): void {
     const memory = this.selectMemoryMs;
     const d = (fastError * fastError - slowError * slowError) / Math.max(meanSquare, this.absFloor * this.absFloor);
-    this.advantage = this.advantage * Math.exp(-dt / memory) + d * Math.min(dt, memory) / memory;
+    this.advantage = this.advantage * Math.max(Math.exp(-dt / memory), SELECT_MIN_KEEP) + d * Math.min(dt, memory) / memory;
     this.hedged = this.advantage > 0;
   }
 }
