@@ -23,13 +23,14 @@ const GROUPS: Array<{ objective: Objective; family: Family; count: number; bound
   // all the generator draws); flaps every 2-10 s are held only to the best single device.
   { objective: 'latency', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 2, worst: 4 } },
   // Energy: bounds at the measured level (seed 1, N = 25), above the targets where they are
-  // missed (docs/scenarios.md, "Generated scenarios", says why). Nominal: median 0.26 %, p90 1.2 %,
-  // worst 1.7 % (targets 0.2 / 0.5 / 1 %), also the worst against the best single device. These
+  // missed (docs/scenarios.md, "Generated scenarios", says why). Nominal: median 0.11 %, p90 0.80 %,
+  // worst 1.5 % (targets 0.2 / 0.5 / 1 %), also 1.4 % against the best single device. These
   // bounds guard against regressions (main had a 1661 % worst).
-  { objective: 'energy', family: 'nominal', count: 25, bounds: { median: 0.3, p90: 1.3, worst: 1.8 }, vsBestPct: 1.8 },
-  // Adversity, changes ≥ 10 s: p90 4.5 % and worst 7.1 % (targets 2 % and 4 %); worst against the
-  // best single device 1.9 %.
-  { objective: 'energy', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 4.8, worst: 7.5 }, vsBestPct: 2.1 },
+  { objective: 'energy', family: 'nominal', count: 25, bounds: { median: 0.15, p90: 0.9, worst: 1.6 }, vsBestPct: 1.5 },
+  // Adversity, changes ≥ 10 s: p90 4.5 % and worst 5.9 % (targets 2 % and 4 %); worst against the
+  // best single device 8.3 %, on an RTT flapping every 2.5 s (gen-energy-adversity-1-9: bandwidth
+  // probes by value spend on a link that changes faster than they can be used).
+  { objective: 'energy', family: 'adversity', count: 25, bounds: { p90: Infinity, worst: Infinity }, slowChangeBounds: { p90: 4.8, worst: 6.2 }, vsBestPct: 8.5 },
 ];
 
 /**

@@ -48,6 +48,8 @@ const UNMEASURED_MS_PER_BYTE = 0.008;
  * loses by the wrong belief is sent none.
  */
 const BANDWIDTH_PROBE_HORIZON = 4;
+/** The most of the client requests' estimated energy the bandwidth probes to a neighbour may take. */
+const VALUED_PROBE_SHARE = 0.03;
 /** Client requests remembered (their lengths and times) to value what a probe could find. */
 const RECENT_REQUESTS = 32;
 /** Standard normal density and upper tail (Abramowitz & Stegun 7.1.26; error below 1.5e-7). */
@@ -451,7 +453,9 @@ export class MappingEngine {
     // next to nothing: they go on, they are what notices the entry's own change of speed, or a
     // model that a few noisy samples set wrong.
     const shortest = Math.min(...lengths);
-    const cheap = (n: number): boolean => this.objective === 'latency' && (n === shortest || compute.predict(n) <= IDLE_RUN_MS);
+    // (Short by the model only where it knows: a restarted fit's slope of about nothing made a run
+    // of 128 steps, 1.1 s on that end node, look like an idle check.)
+    const cheap = (n: number): boolean => this.objective === 'latency' && (n === shortest || (compute.uncertainty(n) <= 1 && compute.predict(n) <= IDLE_RUN_MS));
     const weighs = (this.valueProbing || this.objective === 'latency') && !this.servesPeers;
     const matters = weighs ? (n: number): boolean => cheap(n) || this.calibrationWorth(n, lengths, now) : undefined;
     return this.selfCalibration.due(
@@ -605,10 +609,20 @@ export class MappingEngine {
         due.push({ name: nb.name, bytes: probe });
         continue;
       }
-      if (valued && quiet >= this.pingIdleMs) {
+      // A bandwidth probe takes the payload's turn: empty pings in between give the fit a second
+      // size (probes all of one size leave round trip and bandwidth one equation for two unknowns).
+      if (valued && quiet >= this.pingIdleMs && nb.pingsSent % 2 === 1) {
+        // Within a budget of its own, VALUED_PROBE_SHARE of the requests' energy per neighbour: the
+        // value it weighs rests on the link fit's own standard error, which forgetting keeps from
+        // shrinking where requests are far larger than a probe (an MCU end node paid 20 % of its
+        // energy in probes to a neighbour it never used); within the routine pings' budget the
+        // probes that mattered came too late (gen-energy-adversity-1-46 +4 % -> +34 %).
         const bytes = this.bandwidthProbe(nb, now);
         if (bytes !== null) {
-          due.push({ name: nb.name, bytes });
+          if (!budgeted || nb.valuedProbesJ + this.pingJ(nb, bytes) <= (VALUED_PROBE_SHARE * this.requestsJ) / this.neighbours.length) {
+            nb.valuedProbesJ += this.pingJ(nb, bytes);
+            due.push({ name: nb.name, bytes });
+          }
           continue;
         }
       }

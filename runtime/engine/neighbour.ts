@@ -58,6 +58,8 @@ export class NeighbourState {
   measuredMsPerByte = 0;
   /** the end node's radio energy charged to this neighbour's routine pings (the energy ping budget), J */
   pingsJ = 0;
+  /** ... and to its bandwidth probes weighed by their value (bandwidthProbe), J */
+  valuedProbesJ = 0;
   /** a reply looked far off the link model: ping at once to tell a change from a one-off */
   confirmWanted = false;
   /**

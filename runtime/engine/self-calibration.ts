@@ -109,7 +109,8 @@ export class SelfCalibration {
       const from = state.confirm ? all : lengths;
       if (from.length === 0) return null;
       const shortest = Math.min(...from);
-      const cheap = from.filter((n) => n === shortest || model.predict(n) <= IDLE_RUN_MS);
+      // Short by the model only where it knows (a restarted fit's slope may be about nothing).
+      const cheap = from.filter((n) => n === shortest || (model.uncertainty(n) <= 1 && model.predict(n) <= IDLE_RUN_MS));
       // Cycle through them; skip (for now) one the budget does not cover yet.
       for (let i = 0; i < cheap.length; i++) {
         const n = cheap[(this.next + i) % cheap.length] as number;
