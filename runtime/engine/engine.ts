@@ -269,7 +269,7 @@ export class MappingEngine {
    * callers (through the advertisement, under latency), not only its own energy decisions.
    */
   private servesPeers = false;
-  /** under the energy objective: the client requests' estimated energy, and the pings' radio energy, J */
+  /** under the energy objective: the client requests' estimated energy, J (the ping budgets' base) */
   private requestsJ = 0;
   /** decisions a compute sample informs before the model forgets it: 1 / (1 − forgetting) */
   private readonly memory: number;
@@ -449,12 +449,12 @@ export class MappingEngine {
     // that serves callers advertises its model to them (a run is what notices a recovered slow
     // gateway).
     const lengths = policy.lengths.filter((n) => n >= 1 && n <= this.maxSteps);
-    // Under latency the idle checks (the shortest length, or runs as short as an idle check) hold up
-    // next to nothing: they go on, they are what notices the entry's own change of speed, or a
-    // model that a few noisy samples set wrong.
+    // Under latency the idle checks (the shortest length, or runs the model knows to be as short as
+    // an idle check) hold up next to nothing: they go on, they are what notices the entry's own
+    // change of speed, or a model that a few noisy samples set wrong. Short by the model only where
+    // it knows: a restarted fit's slope of about nothing made a run of 128 steps, 1.1 s on that end
+    // node, look like an idle check (gen-latency-adversity-1-94, +5.5 % -> +0.5 %).
     const shortest = Math.min(...lengths);
-    // (Short by the model only where it knows: a restarted fit's slope of about nothing made a run
-    // of 128 steps, 1.1 s on that end node, look like an idle check.)
     const cheap = (n: number): boolean => this.objective === 'latency' && (n === shortest || (compute.uncertainty(n) <= 1 && compute.predict(n) <= IDLE_RUN_MS));
     const weighs = (this.valueProbing || this.objective === 'latency') && !this.servesPeers;
     const matters = weighs ? (n: number): boolean => cheap(n) || this.calibrationWorth(n, lengths, now) : undefined;
@@ -477,8 +477,8 @@ export class MappingEngine {
    * Whether a self-calibration run at n is worth its own energy (value of information). Each recent
    * client request whose length is nearer n than any other calibration length stands for the
    * decisions a run at n informs; each would lose, by deciding on the current model, its expected
-   * regret (decisionRegret of the gap between local and the best neighbour, local uncertain by the
-   * model's standard error there). Summed over the requests the model remembers (1 / (1 − forgetting)
+   * regret (relativeDecisionRegret between local and the best neighbour, local uncertain by the
+   * model's relative standard error there, bounded by the lengths it knows). Summed over the requests the model remembers (1 / (1 − forgetting)
    * of them, at the recent mix of lengths), that must reach the run's own cost: its energy, or
    * under latency the wait of the requests arriving while it holds the device. So an input length
    * that always goes to a neighbour by a wide margin, or a near tie where being wrong costs little,
@@ -619,8 +619,9 @@ export class MappingEngine {
         // probes that mattered came too late (gen-energy-adversity-1-46 +4 % -> +34 %).
         const bytes = this.bandwidthProbe(nb, now);
         if (bytes !== null) {
-          if (!budgeted || nb.valuedProbesJ + this.pingJ(nb, bytes) <= (VALUED_PROBE_SHARE * this.requestsJ) / this.neighbours.length) {
-            nb.valuedProbesJ += this.pingJ(nb, bytes);
+          const j = this.pingJ(nb, bytes);
+          if (!budgeted || nb.valuedProbesJ + j <= (VALUED_PROBE_SHARE * this.requestsJ) / this.neighbours.length) {
+            nb.valuedProbesJ += j;
             due.push({ name: nb.name, bytes });
           }
           continue;
@@ -749,7 +750,6 @@ export class MappingEngine {
     return turns(this.maxSteps);
   }
 
-
   /** The end node's radio energy for a ping of `bytes` and its reply, on the link as believed, J. */
   private pingJ(nb: NeighbourState, bytes: number): number {
     return this.pingRadioJ(bytes, this.pricedMsPerByte(nb));
@@ -787,10 +787,10 @@ export class MappingEngine {
    * A payload probe for a link whose transfer time, as its fit knows it, leaves the recent
    * decisions in doubt (value of information), or null. Requests not sent to this neighbour do not
    * measure its link, so a bandwidth believed too low is never corrected by traffic: only the inputs
-   * the neighbour still wins go there, the largest of which show the least. Each recent client
-   * request not sent here would lose its expected regret (relativeDecisionRegret: the neighbour's
-   * cost uncertain by what the link's standard error at the request's size changes in it); summed
-   * over the requests the models remember, that must reach the probe's own energy.
+   * the neighbour still wins go there. Each recent client request not sent here would lose its
+   * expected regret (relativeDecisionRegret: the neighbour's cost uncertain by what the link's
+   * standard error at the request's size changes in it); what one probe takes off that, summed over
+   * BANDWIDTH_PROBE_HORIZON times the requests the models remember, must reach the probe's energy.
    */
   private bandwidthProbe(nb: NeighbourState, now: number): number | null {
     const count = this.recentCount;
@@ -829,7 +829,6 @@ export class MappingEngine {
     }
     return (gain * BANDWIDTH_PROBE_HORIZON * this.memory) / count >= this.pingJ(nb, probeBytes) ? probeBytes : null;
   }
-
 
   /**
    * A probe for a link with remembered earlier regimes: the bytes telling the current regime from
