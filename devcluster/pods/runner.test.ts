@@ -64,7 +64,10 @@ describe('pod runner: Services reach pods that started before them', { skip: pro
   });
 
   it('a Service made after the pod started, on a port the host holds on 0.0.0.0, is reached by its name', async () => {
-    await create(pathOf(RESOURCES.pod, NS), pod('client', { command: poll(`const r = await fetch('http://later:${taken}/'); if (r.ok) done(await r.text());`) }));
+    // Each attempt gives up after 3 s, as a real client would: a clean-clone CI run on 6 December
+    // timed out here with the client never done (a fetch without a timeout waits on an accepted
+    // connection nobody answers, such as the host's listener on the port, for minutes).
+    await create(pathOf(RESOURCES.pod, NS), pod('client', { command: poll(`const r = await fetch('http://later:${taken}/', { signal: AbortSignal.timeout(3000) }); if (r.ok) done(await r.text());`) }));
     await phase('client', 'Running');
     await phase('server', 'Running');
     await create(pathOf(RESOURCES.service, NS), { apiVersion: 'v1', kind: 'Service', metadata: { name: 'later', namespace: NS }, spec: { selector: { app: 'server' }, ports: [{ name: 'http', port: taken, targetPort: 9000 }] } });
