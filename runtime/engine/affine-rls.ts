@@ -98,8 +98,10 @@ export class AffineRls {
     this.count++;
     let e = y - this.predict(x);
     if (options.clip !== undefined) e = Math.max(-options.clip, Math.min(options.clip, e));
-    if (options.levelOnly) this.stepLevel(e, options.weight ?? 1, options.forgetting ?? this.lambda);
-    else this.step(x, e, options.weight ?? 1, options.forgetting ?? this.lambda);
+    const weight = options.weight ?? 1;
+    const lambda = options.forgetting ?? this.lambda;
+    if (options.levelOnly) this.stepLevel(e, weight, lambda);
+    else this.step(x, e, weight, lambda);
   }
 
   /** RLS on the intercept alone (φ = [0, 1], the slope's gain zero): forgets only the level. */
@@ -120,7 +122,8 @@ export class AffineRls {
   /**
    * Forgets everything learned before a detected change and fits the given recent samples: the old
    * shape is scaled to their level first, so a single x value still gives a sensible slope (a
-   * device that became k times slower is k times slower at every length).
+   * device that became k times slower is k times slower at every length). 'shift' forgets and
+   * refits only the intercept.
    */
   restartFrom(samples: ReadonlyArray<readonly [number, number]>, shape: 'scale' | 'shift' = 'scale'): void {
     this.p12 = 0;

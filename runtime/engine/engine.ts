@@ -3,9 +3,9 @@ import { evalPiece, type Piece } from './cost-curve.js';
 import { LocalQueue, type LocalTicket } from './local-queue.js';
 import { BatchQueue } from './batch-queue.js';
 import { BatchGain, type ServingModel } from './batching.js';
-import { IDLE_RUN_MS, SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
+import { isIdleCheck, SelfCalibration, type SelfCalibrationPolicy } from './self-calibration.js';
 import { NeighbourState, type NeighbourOptions } from './neighbour.js';
-import { buildAdvertisement, neighbourCost, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView } from './rank.js';
+import { buildAdvertisement, neighbourCost, neighbourServesLocally, rankCandidates, requestBytes, type NeighbourView, type RankInput } from './rank.js';
 import { energyJ } from './energy.js';
 import { expectedTimeChanged, probabilityChanged } from './probe-value.js';
 import {
@@ -449,13 +449,11 @@ export class MappingEngine {
     // that serves callers advertises its model to them (a run is what notices a recovered slow
     // gateway).
     const lengths = policy.lengths.filter((n) => n >= 1 && n <= this.maxSteps);
-    // Under latency the idle checks (the shortest length, or runs the model knows to be as short as
-    // an idle check) hold up next to nothing: they go on, they are what notices the entry's own
-    // change of speed, or a model that a few noisy samples set wrong. Short by the model only where
-    // it knows: a restarted fit's slope of about nothing made a run of 128 steps, 1.1 s on that end
-    // node, look like an idle check (gen-latency-adversity-1-94, +5.5 % -> +0.5 %).
+    // Under latency the idle checks hold up next to nothing: they go on, they are what notices the
+    // entry's own change of speed, or a model that a few noisy samples set wrong (isIdleCheck: only
+    // where the model knows the run is short; gen-latency-adversity-1-94, +5.5 % -> +0.5 %).
     const shortest = Math.min(...lengths);
-    const cheap = (n: number): boolean => this.objective === 'latency' && (n === shortest || (compute.uncertainty(n) <= 1 && compute.predict(n) <= IDLE_RUN_MS));
+    const cheap = (n: number): boolean => this.objective === 'latency' && isIdleCheck(compute, n, shortest);
     const weighs = (this.valueProbing || this.objective === 'latency') && !this.servesPeers;
     const matters = weighs ? (n: number): boolean => cheap(n) || this.calibrationWorth(n, lengths, now) : undefined;
     return this.selfCalibration.due(
@@ -495,8 +493,7 @@ export class MappingEngine {
     const base = { objective: this.objective, payload: this.payload, power: this.power, local: { compute: this.computePiece() as Piece, queueMs: 0 }, neighbours: views };
     const runLocal = rankCandidates({ ...base, n }).find((e) => e.kind === 'local')?.cost ?? 0;
     const known = lengths.filter((l) => compute.uncertainty(l) <= 1);
-    let oldest = now;
-    for (let i = 0; i < count; i++) oldest = Math.min(oldest, this.recentAt[i] as number);
+    const oldest = this.oldestRecent(now);
     // Under latency a run costs the wait of the requests that arrive while it holds the device:
     // at the recent rate, rate × run² / 2 (a long run on a slow end node holds up several).
     const runCost = this.objective === 'latency' ? ((count / Math.max(now - oldest, 1)) * runLocal * runLocal) / 2 : runLocal;
@@ -581,16 +578,16 @@ export class MappingEngine {
     // pings of a neighbour that lost anyway, and a dear probe to the one that wins never went out
     // (gen-energy-nominal-1-47, +5.8 %); and one pool saved up for a dear probe starved the rest.
     const budgeted = this.valueProbing && !this.servesPeers && Number.isFinite(this.pingEnergyShare);
-    const share = (this.pingEnergyShare * this.requestsJ) / this.neighbours.length;
     // The first two pings (RTT and bandwidth, before any traffic) are outside the budget.
     // So is a retry of a neighbour that failed: until it answers, everything it served costs its
-    // replacement.
-    const affordable = (nb: NeighbourState, bytes: number): boolean => {
+    // replacement. `pool`: the routine pings' budget, or the bandwidth probes' (VALUED_PROBE_SHARE).
+    const affordable = (nb: NeighbourState, bytes: number, pool: 'pingsJ' | 'valuedProbesJ' = 'pingsJ'): boolean => {
       if (!budgeted || nb.pingsSent < 2 || nb.down) return true;
+      const share = ((pool === 'pingsJ' ? this.pingEnergyShare : VALUED_PROBE_SHARE) * this.requestsJ) / this.neighbours.length;
       const j = this.pingJ(nb, bytes);
-      if (j > share - nb.pingsJ) return false;
+      if (j > share - nb[pool]) return false;
       // Charged when planned, on the link as believed: what the budget allowed for.
-      nb.pingsJ += j;
+      nb[pool] += j;
       return true;
     };
     for (const nb of this.neighbours) {
@@ -619,11 +616,7 @@ export class MappingEngine {
         // probes that mattered came too late (gen-energy-adversity-1-46 +4 % -> +34 %).
         const bytes = this.bandwidthProbe(nb, now);
         if (bytes !== null) {
-          const j = this.pingJ(nb, bytes);
-          if (!budgeted || nb.valuedProbesJ + j <= (VALUED_PROBE_SHARE * this.requestsJ) / this.neighbours.length) {
-            nb.valuedProbesJ += j;
-            due.push({ name: nb.name, bytes });
-          }
+          if (affordable(nb, bytes, 'valuedProbesJ')) due.push({ name: nb.name, bytes });
           continue;
         }
       }
@@ -732,15 +725,13 @@ export class MappingEngine {
    * cost 0.9 % of the requests' energy).
    */
   private bandwidthMatters(nb: NeighbourState, now: number): boolean {
-    const views = this.views(now);
-    const at = views.findIndex((v) => v.name === nb.name);
-    if (at < 0) return true; // no advertisement yet: nothing to judge by
-    const view = views[at] as NeighbourView;
+    const seen = this.withNeighbour(nb, now);
+    if (!seen) return true; // no advertisement yet: nothing to judge by
+    const { views, at, view, base } = seen;
     const free = views.slice();
     free[at] = { ...view, link: { rttMs: view.link.rttMs, msPerByte: 0 } };
     const slow = views.slice();
     slow[at] = { ...view, link: { rttMs: view.link.rttMs, msPerByte: Math.max(4 * view.link.msPerByte, UNMEASURED_MS_PER_BYTE) } };
-    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null };
     const turns = (n: number): boolean => rankCandidates({ ...base, n, neighbours: free })[0]?.target !== rankCandidates({ ...base, n, neighbours: slow })[0]?.target;
     if (this.recentCount > 0) {
       for (let i = 0; i < this.recentCount; i++) if (turns(this.recentN[i] as number)) return true;
@@ -795,11 +786,9 @@ export class MappingEngine {
   private bandwidthProbe(nb: NeighbourState, now: number): number | null {
     const count = this.recentCount;
     if (count < 2 || !this.power || nb.measuredMsPerByte === 0) return null;
-    const views = this.views(now);
-    const at = views.findIndex((v) => v.name === nb.name);
-    if (at < 0) return null;
-    const view = views[at] as NeighbourView;
-    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null };
+    const seen = this.withNeighbour(nb, now);
+    if (!seen) return null;
+    const { views, at, view, base } = seen;
     const probeBytes = this.probeSize(nb);
     const probeNoiseMs = nb.link.noiseAt(probeBytes);
     const faster = views.slice();
@@ -842,16 +831,12 @@ export class MappingEngine {
     const count = this.recentCount;
     const alternatives = nb.link.alternatives;
     if (count < 2 || !this.power || alternatives.length === 0) return null;
-    const views = this.views(now);
-    const at = views.findIndex((v) => v.name === nb.name);
-    if (at < 0) return null;
-    const view = views[at] as NeighbourView;
-    const local = this.canServeLocally ? this.localView(now) : null;
-    const base = { objective: this.objective, payload: this.payload, power: this.power, local };
+    const seen = this.withNeighbour(nb, now);
+    if (!seen) return null;
+    const { views, at, view, base } = seen;
     const choices: Array<string | null> = [];
-    let oldest = now;
+    const oldest = this.oldestRecent(now);
     for (let i = 0; i < count; i++) {
-      oldest = Math.min(oldest, this.recentAt[i] as number);
       choices.push(rankCandidates({ ...base, n: this.recentN[i] as number, neighbours: views })[0]?.target ?? null);
     }
     let gain = 0;
@@ -912,6 +897,25 @@ export class MappingEngine {
       if (settled) break;
     }
     return Math.ceil(bytes);
+  }
+
+  /**
+   * The usable neighbours as the decision rule sees them now, where `nb` is among them, and the
+   * rest of a ranking's input (local as it stands): what the rules that vary one link start from.
+   */
+  private withNeighbour(nb: NeighbourState, now: number): { views: NeighbourView[]; at: number; view: NeighbourView; base: Omit<RankInput, 'n' | 'neighbours'> } | null {
+    const views = this.views(now);
+    const at = views.findIndex((v) => v.name === nb.name);
+    if (at < 0) return null;
+    const base = { objective: this.objective, payload: this.payload, power: this.power, local: this.canServeLocally ? this.localView(now) : null };
+    return { views, at, view: views[at] as NeighbourView, base };
+  }
+
+  /** When the oldest of the recent client requests came (now when there are none). */
+  private oldestRecent(now: number): number {
+    let oldest = now;
+    for (let i = 0; i < this.recentCount; i++) oldest = Math.min(oldest, this.recentAt[i] as number);
+    return oldest;
   }
 
   /** The usable neighbours as the decision rule sees them now. */

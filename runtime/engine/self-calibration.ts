@@ -41,11 +41,20 @@ export interface CalibratedModel {
 }
 
 /** Idle checks use runs at most this long: a request arriving meanwhile waits for it. */
-export const IDLE_RUN_MS = 50;
+const IDLE_RUN_MS = 50;
 /** Idle checks that find nothing back off to at most this many times idleMs. */
 const IDLE_BACKOFF = 4;
 /** The bucket holds at most this much wall time's worth of budget. */
 const BURST_MS = 60_000;
+
+/**
+ * Whether a run at n is an idle check: the shortest length, or one the model knows (uncertainty at
+ * most 1) takes IDLE_RUN_MS or less. Short by the model only where it knows: a restarted fit's
+ * slope may be about nothing, and made a run of 128 steps, 1.1 s on an end node, look like one.
+ */
+export function isIdleCheck(model: CalibratedModel, n: number, shortest: number): boolean {
+  return n === shortest || (model.uncertainty(n) <= 1 && model.predict(n) <= IDLE_RUN_MS);
+}
 
 export class SelfCalibration {
   private tokensMs = 0;
@@ -109,8 +118,7 @@ export class SelfCalibration {
       const from = state.confirm ? all : lengths;
       if (from.length === 0) return null;
       const shortest = Math.min(...from);
-      // Short by the model only where it knows (a restarted fit's slope may be about nothing).
-      const cheap = from.filter((n) => n === shortest || (model.uncertainty(n) <= 1 && model.predict(n) <= IDLE_RUN_MS));
+      const cheap = from.filter((n) => isIdleCheck(model, n, shortest));
       // Cycle through them; skip (for now) one the budget does not cover yet.
       for (let i = 0; i < cheap.length; i++) {
         const n = cheap[(this.next + i) % cheap.length] as number;

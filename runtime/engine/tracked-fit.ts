@@ -241,10 +241,11 @@ export class TrackedFit {
     const dt = Number.isNaN(this.lastAt) ? this.hedgeMemoryMs / 100 : Math.max(0, now - this.lastAt);
     this.lastAt = now;
     const slowError = y - this.slow.predict(x);
-    this.learnSlow(x, y, dt);
+    const levelOnly = x < this.slopeEvidenceX;
+    this.learnSlow(x, y, dt, levelOnly);
     // Without a prior, the first two samples define the fit and the noise: nothing to compare them with.
     if (this.fast.uninformed && this.fast.samples < 2) {
-      this.fast.learn(x, y, { levelOnly: x < this.slopeEvidenceX });
+      this.fast.learn(x, y, { levelOnly });
       this.fastSamples++;
       return 'ok';
     }
@@ -280,7 +281,7 @@ export class TrackedFit {
       }
       return 'change';
     }
-    this.fast.learn(x, y, { clip: HUBER * predictive, levelOnly: x < this.slopeEvidenceX });
+    this.fast.learn(x, y, { clip: HUBER * predictive, levelOnly });
     this.fastSamples++;
     const outlier = Math.abs(r) > this.clip;
     // The noise is measured only where the fit knows y(x) better than one sample would: right after
@@ -357,14 +358,13 @@ export class TrackedFit {
   }
 
   /** The hedging fit: weighted by the time each sample stood for, forgetting over time, never restarted. */
-  private learnSlow(x: number, y: number, dt: number): void {
+  private learnSlow(x: number, y: number, dt: number, levelOnly: boolean): void {
     const memory = this.hedgeMemoryMs;
     const weight = Math.min(Math.max(dt, memory / 1000), memory) / memory;
     const predicted = this.slow.predict(x);
     const level = this.noiseLevel(this.slow, x);
     const warm = this.slow.uninformed && this.slow.samples < 2;
     const sigma = this.sigma(level, this.slowScale);
-    const levelOnly = x < this.slopeEvidenceX;
     this.slow.learn(x, y, warm ? { weight, levelOnly } : { weight, forgetting: Math.exp(-dt / memory), clip: HUBER * sigma, levelOnly });
     if (!warm) this.slowScale = 0.95 * this.slowScale + 0.05 * Math.min(1, Math.abs(y - predicted) / level);
   }
