@@ -157,28 +157,36 @@ function depth(t: Topology): number {
 
 /**
  * Waits until every mapper knows its neighbours as a fresh start would: each has had two pings
- * answered by each neighbour since the policy took effect (RTT and bandwidth), then, once per hop of
- * the longest chain, one more (its advertisement then carries what the far end knows).
+ * answered by each neighbour (RTT and bandwidth), then, once per hop of
+ * the longest chain, one more (its advertisement then carries what the far end knows). A mapper
+ * that weighs its pings' energy (objective energy, power given) pings no more than twice before
+ * any request: its routine pings are a share of its requests' energy, nil until traffic, and the
+ * simulator's warm-up is the same, so it is not waited for beyond those two.
  */
 async function settle(local: LocalTopology, t: Topology, timeoutMs = 60_000): Promise<void> {
   const mappers = local.listDevices().filter((d) => d.running);
   const deadline = performance.now() + timeoutMs;
   const read = async (): Promise<Map<string, MapperCounters>> => new Map(await Promise.all(mappers.map(async (d) => [d.name, await mapperCounters(d.mapperUrl)] as const)));
-  const waitFor = async (base: Map<string, MapperCounters>, more: number): Promise<Map<string, MapperCounters>> => {
+  const budgeted = (name: string): boolean => t.objective === 'energy' && t.devices.find((x) => x.name === name)?.power !== undefined;
+  const waitFor = async (base: Map<string, MapperCounters>, more: number, pinging: typeof mappers): Promise<Map<string, MapperCounters>> => {
     for (;;) {
       const now = await read();
-      const done = mappers.every((d) => {
+      const missing = pinging.flatMap((d) => {
         const neighbours = t.devices.find((x) => x.name === d.name)?.offloadTo ?? [];
-        const since = countsSince(base.get(d.name)?.pingsOk ?? {}, now.get(d.name)?.pingsOk ?? {});
-        return neighbours.every((nb) => (since[nb] ?? 0) >= more);
+        const answered = countsSince(base.get(d.name)?.pingsOk ?? {}, now.get(d.name)?.pingsOk ?? {});
+        const sent = countsSince(base.get(d.name)?.pingsSent ?? {}, now.get(d.name)?.pingsSent ?? {});
+        return neighbours.filter((nb) => (answered[nb] ?? 0) < more).map((nb) => `${d.name} -> ${nb}: ${answered[nb] ?? 0} of ${more} answered, ${sent[nb] ?? 0} sent`);
       });
-      if (done) return now;
-      if (performance.now() > deadline) throw new Error(`the mappers did not ping their neighbours within ${timeoutMs} ms after the policy switch`);
+      if (missing.length === 0) return now;
+      if (performance.now() > deadline) throw new Error(`the mappers did not ping their neighbours within ${timeoutMs} ms of their start (${missing.join('; ')})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  let base = await waitFor(await read(), 2);
-  for (let k = 1; k < depth(t); k++) base = await waitFor(base, 1);
+  // Counted from each mapper's start (each policy has topology of its own): a budgeted mapper has
+  // sent its two before the first read.
+  let base = await waitFor(new Map(), 2, mappers);
+  const unbudgeted = mappers.filter((d) => !budgeted(d.name));
+  for (let k = 1; k < depth(t); k++) base = await waitFor(base, 1, unbudgeted);
 }
 
 /**

@@ -100,3 +100,21 @@ test('crime bench mapping: two policies replay the identical trace, and the tabl
   const colours = (records: typeof r.records.crime): Set<number> => new Set(records!.map((o) => (o.servedBy === null ? -1 : devices.indexOf(o.servedBy))));
   assert.equal(new Set(dots(svg.slice(live, simulated))).size, colours(r.records.crime).size);
 });
+
+test('crime bench mapping under the energy objective: settles on an entry that pings only as its requests pay, and charges those pings', { timeout: 240_000 }, async () => {
+  const topology = parseTopology(readFileSync(`${EXAMPLES}topologies/three-tier-energy.yaml`, 'utf8'));
+  const settings = parseLocalSettings(stringify(LOCAL), topology);
+  const load = parseLoadFile(LOAD.replace('requests: 200', 'requests: 60'));
+  const { info } = await measureModel({ location: `${EXAMPLES}models/imdb1x128.onnx`, format: 'onnx', maxSteps: topology.model.maxSteps });
+  const run = { topology, local: settings, load, payload: payloadOf(undefined, info) };
+  const r = await runMappingBench({ topology, baseDir: `${EXAMPLES}topologies`, settings, load, run, policies: ['crime', 'local'] });
+
+  assert.equal(r.identicalTrace, true);
+  assert.equal(r.records.crime!.length, 60);
+  assert.equal(r.policies.crime!.failed, 0);
+  // The energy table: CRIME's mean energy per request includes what its entry spent outside requests.
+  const records = r.records.crime!;
+  const perRequest = (records.reduce((a, o) => a + o.energyJ, 0) + r.policies.crime!.overheadEnergyJ) / records.length;
+  assert.ok(Math.abs(r.policies.crime!.meanEnergyJ - perRequest) < 1e-6);
+  assert.ok(Math.abs(r.crimeEntryOverhead.live.energyJ - r.policies.crime!.overheadEnergyJ) < 1e-6);
+});

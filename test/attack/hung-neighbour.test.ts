@@ -34,7 +34,7 @@ describe('#8.4 a hung neighbour two hops away', { timeout: 300_000 }, () => {
    * Runs the load with `fault` applied from 2 s to 10 s, watching whether the end node ever takes
    * the (healthy) gateway out of service.
    */
-  async function underFault(fault: { start(): void; stop(): void }): Promise<{ report: LoadReport; gatewayDownSeen: number }> {
+  async function underFault(fault: { start(): void; stop(): void }): Promise<{ report: LoadReport; gatewayDownSeen: number; why: string }> {
     const end = t.device('end-node').mapperUrl;
     let gatewayDownSeen = 0;
     let watching = true;
@@ -55,15 +55,22 @@ describe('#8.4 a hung neighbour two hops away', { timeout: 300_000 }, () => {
     const report = await load;
     watching = false;
     await watch;
-    return { report, gatewayDownSeen };
+    return { report, gatewayDownSeen, why: await failuresTowardGateway(end) };
   }
 
-  function check(what: string, r: { report: LoadReport; gatewayDownSeen: number }): void {
+  /** The end node's failed pings and offloads to the gateway: what took it out of service, if anything did. */
+  async function failuresTowardGateway(end: string): Promise<string> {
+    const text = await (await fetch(`${end}/metrics`)).text();
+    const lines = text.split('\n').filter((l) => /^crime_mapper_(pings_total\{neighbour="gateway"|fallbacks_total\{from="gateway")/.test(l));
+    return lines.join('; ');
+  }
+
+  function check(what: string, r: { report: LoadReport; gatewayDownSeen: number; why: string }): void {
     const { report } = r;
     const detail = `${what}: ${report.failed} failed ${JSON.stringify(report.failures)}, p99 ${Math.round(report.latencyMs.p99)} ms`;
     assert.ok(report.failed <= COUNT * 0.01, detail);
     assert.ok(report.latencyMs.p99 <= REQUEST_TIMEOUT_MS, detail);
-    assert.equal(r.gatewayDownSeen, 0, `${what}: the end node took the healthy gateway out of service`);
+    assert.equal(r.gatewayDownSeen, 0, `${what}: the end node took the healthy gateway out of service (${r.why})`);
     assert.ok((report.servedBy.gateway?.count ?? 0) > 0, `${what}: the gateway took the cloud's share`);
   }
 
