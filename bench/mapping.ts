@@ -157,8 +157,8 @@ function depth(t: Topology): number {
 
 /**
  * Waits until every mapper knows its neighbours as a fresh start would: each has had two pings
- * answered by each neighbour (RTT and bandwidth), then, once per hop of
- * the longest chain, one more (its advertisement then carries what the far end knows). A mapper
+ * answered by each neighbour (RTT and bandwidth), then, once per hop of the longest chain, one
+ * more (its advertisement then carries what the far end knows). A mapper
  * that weighs its pings' energy (objective energy, power given) pings no more than twice before
  * any request: its routine pings are a share of its requests' energy, nil until traffic, and the
  * simulator's warm-up is the same, so it is not waited for beyond those two.
@@ -182,7 +182,7 @@ async function settle(local: LocalTopology, t: Topology, timeoutMs = 60_000): Pr
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  // Counted from each mapper's start (each policy has topology of its own): a budgeted mapper has
+  // Counted from each mapper's start (each policy has a topology of its own): a budgeted mapper has
   // sent its two before the first read.
   let base = await waitFor(new Map(), 2, mappers);
   const unbudgeted = mappers.filter((d) => !budgeted(d.name));
