@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { energyJ } from '../runtime/engine/energy.js';
+import { valuesProbes } from '../runtime/engine/engine.js';
 import { requestBytes } from '../runtime/engine/rank.js';
 import { bandwidthToMsPerByte, type PayloadModel, type PowerModel } from '../runtime/engine/types.js';
 import type { MappingPolicy } from '../runtime/mapping-policy.js';
@@ -158,16 +159,15 @@ function depth(t: Topology): number {
 /**
  * Waits until every mapper knows its neighbours as a fresh start would: each has had two pings
  * answered by each neighbour (RTT and bandwidth), then, once per hop of the longest chain, one
- * more (its advertisement then carries what the far end knows). A mapper
- * that weighs its pings' energy (objective energy, power given) pings no more than twice before
- * any request: its routine pings are a share of its requests' energy, nil until traffic, and the
- * simulator's warm-up is the same, so it is not waited for beyond those two.
+ * more (its advertisement then carries what the far end knows). A mapper that weighs its probes'
+ * energy (valuesProbes) pings no more than twice before any request, as in the simulator's
+ * warm-up, so it is not waited for beyond those two.
  */
 async function settle(local: LocalTopology, t: Topology, timeoutMs = 60_000): Promise<void> {
   const mappers = local.listDevices().filter((d) => d.running);
   const deadline = performance.now() + timeoutMs;
   const read = async (): Promise<Map<string, MapperCounters>> => new Map(await Promise.all(mappers.map(async (d) => [d.name, await mapperCounters(d.mapperUrl)] as const)));
-  const budgeted = (name: string): boolean => t.objective === 'energy' && t.devices.find((x) => x.name === name)?.power !== undefined;
+  const budgeted = (name: string): boolean => valuesProbes(t.objective, t.devices.find((x) => x.name === name)?.power);
   const waitFor = async (base: Map<string, MapperCounters>, more: number, pinging: typeof mappers): Promise<Map<string, MapperCounters>> => {
     for (;;) {
       const now = await read();

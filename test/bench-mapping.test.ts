@@ -42,13 +42,19 @@ events:
   - { atSec: 2, link: end-node->gateway, rttMs: 40 }
 `;
 
-test('crime bench mapping: two policies replay the identical trace, and the table adds up', { timeout: 240_000 }, async () => {
-  const topology = parseTopology(readFileSync(`${EXAMPLES}topologies/three-tier.yaml`, 'utf8'));
+/** Runs the bench with crime and local on an example topology, the emulated LOCAL devices and `loadText`. */
+async function benchOn(topologyFile: string, loadText: string) {
+  const topology = parseTopology(readFileSync(`${EXAMPLES}topologies/${topologyFile}`, 'utf8'));
   const settings = parseLocalSettings(stringify(LOCAL), topology);
-  const load = parseLoadFile(LOAD);
+  const load = parseLoadFile(loadText);
   const { info } = await measureModel({ location: `${EXAMPLES}models/imdb1x128.onnx`, format: 'onnx', maxSteps: topology.model.maxSteps });
   const run = { topology, local: settings, load, payload: payloadOf(undefined, info) };
   const r = await runMappingBench({ topology, baseDir: `${EXAMPLES}topologies`, settings, load, run, policies: ['crime', 'local'] });
+  return { topology, run, r };
+}
+
+test('crime bench mapping: two policies replay the identical trace, and the table adds up', { timeout: 240_000 }, async () => {
+  const { topology, run, r } = await benchOn('three-tier.yaml', LOAD);
 
   // The identical trace: same ids, lengths and due times as the simulator's trace; same bodies (hashed by the replay).
   assert.equal(r.identicalTrace, true);
@@ -102,12 +108,7 @@ test('crime bench mapping: two policies replay the identical trace, and the tabl
 });
 
 test('crime bench mapping under the energy objective: settles on an entry that pings only as its requests pay, and charges those pings', { timeout: 240_000 }, async () => {
-  const topology = parseTopology(readFileSync(`${EXAMPLES}topologies/three-tier-energy.yaml`, 'utf8'));
-  const settings = parseLocalSettings(stringify(LOCAL), topology);
-  const load = parseLoadFile(LOAD.replace('requests: 200', 'requests: 60'));
-  const { info } = await measureModel({ location: `${EXAMPLES}models/imdb1x128.onnx`, format: 'onnx', maxSteps: topology.model.maxSteps });
-  const run = { topology, local: settings, load, payload: payloadOf(undefined, info) };
-  const r = await runMappingBench({ topology, baseDir: `${EXAMPLES}topologies`, settings, load, run, policies: ['crime', 'local'] });
+  const { r } = await benchOn('three-tier-energy.yaml', LOAD.replace('requests: 200', 'requests: 60'));
 
   assert.equal(r.identicalTrace, true);
   assert.equal(r.records.crime!.length, 60);
