@@ -736,3 +736,26 @@ test('energy: the ping budget saves up for the longest-waiting ping, cheap ones 
   assert.ok(pings['far']!.length >= 10, `${pings['far']!.length} pings to the far neighbour`);
   assert.ok(pingsJ <= 0.012 * requestsJ, `pings ${pingsJ} J for requests of ${requestsJ} J`);
 });
+
+test('energy: a neighbour that does not answer at start still gets its two start-up pings once it does, before any request', () => {
+  // The entry started before its gateway: its first pings failed. Under the energy objective the
+  // routine pings' budget is nil before traffic, so only the two start-up pings measure the link.
+  const clock = manualClock();
+  const e = engine(clock.now, { objective: 'energy', power, neighbours: [{ name: 'cloud' }] });
+  calibrate(e, 3, 2);
+  const link: TrueLink = { rttMs: 20, bandwidthMbps: 20 };
+  const answered: number[] = [];
+  for (let second = 0; second < 60; second++) {
+    for (const due of e.duePings()) {
+      e.pingSent(due.name);
+      if (second < 3) e.pingFailed(due.name);
+      else {
+        answered.push(due.bytes);
+        e.pingResult(due.name, { roundTripMs: networkMs(link, due.bytes + 256) + 0.05, calleeElapsedMs: 0.05, bytes: due.bytes, advertisement: leafAdvert(0.03, 1.5) });
+      }
+    }
+    clock.advance(1000);
+  }
+  assert.equal(answered.length, 2, JSON.stringify(answered));
+  assert.ok(answered.some((b) => b > 0), `a bandwidth probe among them: ${JSON.stringify(answered)}`);
+});

@@ -105,6 +105,15 @@ export function boundedRelativeError(model: { relativeError(n: number): number }
   return Math.min(own, Math.expm1(bound));
 }
 
+/**
+ * Whether a device weighs its probes against its own energy (objective energy, its power model
+ * known): then its routine pings are a share of its client requests' energy, so it pings each
+ * neighbour twice at start and no more until requests come.
+ */
+export function valuesProbes(objective: Objective, power: PowerModel | undefined): boolean {
+  return objective === 'energy' && power !== undefined;
+}
+
 export interface EngineOptions {
   /** this device's name */
   device: string;
@@ -302,7 +311,7 @@ export class MappingEngine {
       this.queue = new LocalQueue(this.serving.concurrency);
     }
     this.memory = 1 / Math.max(1e-3, 1 - forgetting);
-    this.valueProbing = options.objective === 'energy' && options.power !== undefined;
+    this.valueProbing = valuesProbes(options.objective, options.power);
     this.neighbours = options.neighbours.map((o) => new NeighbourState(o, forgetting, this.valueProbing));
     for (const nb of this.neighbours) this.byName.set(nb.name, nb);
     this.pingIdleMs = options.pingIdleMs;
@@ -656,6 +665,10 @@ export class MappingEngine {
   pingFailed(name: string): void {
     const nb = this.neighbour(name);
     nb.pingInFlight = false;
+    // A failed ping is not one of the first two (RTT and bandwidth, outside the energy budget): they
+    // go out again once the neighbour answers. An entry whose gateway started after it had one
+    // answer and, under the energy objective, no budget for the second before traffic.
+    if (nb.pingsSent <= 2) nb.pingsSent--;
     nb.down = true;
   }
 
